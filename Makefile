@@ -1,0 +1,37 @@
+# Thin wrapper: install Debian packages the build needs, configure, build, run.
+# Quick start (as root on Debian 12):  make demo   |   make test
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev \
+                nlohmann-json3-dev libcli11-dev libspdlog-dev doctest-dev
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build test demo clean
+
+all: build
+
+# Installs only what is missing, so a machine that has everything makes no network call.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 2; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+demo: build
+	$(BUILD_DIR)/bin/flotilla run scenarios/flash-sale.json
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,218 @@
+#include "core/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/duration.h"
+#include "core/errors.h"
+
+namespace flotilla {
+
+namespace fs = std::filesystem;
+
+nlohmann::json load_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::error_code ec;
+    const bool exists = fs::exists(path, ec);
+    throw UserError(path, "", exists ? "a readable file" : "an existing file (not found)");
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // Translate the byte offset into line and column for a human.
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    throw UserError(path, "",
+                    "valid JSON (syntax error at line " + std::to_string(line) + ", column " +
+                        std::to_string(column) + ")");
+  }
+}
+
+std::string json_pointer_escape(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::optional<std::string> resolve_relative_path(const std::string& base_file,
+                                                 const std::string& relative) {
+  std::error_code ec;
+  const fs::path rel(relative);
+  if (rel.is_absolute()) {
+    if (fs::exists(rel, ec)) return rel.string();
+    return std::nullopt;
+  }
+  fs::path dir = fs::absolute(fs::path(base_file), ec).parent_path();
+  while (!dir.empty()) {
+    const fs::path candidate = dir / rel;
+    if (fs::exists(candidate, ec)) return candidate.lexically_normal().string();
+    if (dir == dir.root_path()) break;
+    dir = dir.parent_path();
+  }
+  if (fs::exists(rel, ec)) return rel.string();
+  return std::nullopt;
+}
+
+ConfigNode::ConfigNode(const nlohmann::json& value, std::string file, std::string pointer)
+    : ConfigNode(&value, std::move(file), std::move(pointer)) {}
+
+ConfigNode::ConfigNode(const nlohmann::json* value, std::string file, std::string pointer)
+    : value_(value), file_(std::move(file)), pointer_(std::move(pointer)) {}
+
+void ConfigNode::fail(const std::string& expected) const {
+  std::string got;
+  if (value_ == nullptr) {
+    got = "nothing (the field is missing)";
+  } else {
+    got = value_->dump();
+    if (got.size() > 60) got = got.substr(0, 57) + "...";
+  }
+  throw UserError(file_, pointer_.empty() ? "/" : pointer_, expected + ", got " + got);
+}
+
+ConfigNode ConfigNode::child_pointer_only(std::string_view key) const {
+  return ConfigNode(nullptr, file_, pointer_ + "/" + json_pointer_escape(key));
+}
+
+bool ConfigNode::has(std::string_view key) const {
+  if (!value_->is_object()) return false;
+  auto it = value_->find(key);
+  return it != value_->end() && !it->is_null();
+}
+
+ConfigNode ConfigNode::at(std::string_view key) const {
+  if (!value_->is_object()) fail("an object");
+  auto it = value_->find(key);
+  if (it == value_->end() || it->is_null()) child_pointer_only(key).fail("a value");
+  return ConfigNode(&*it, file_, pointer_ + "/" + json_pointer_escape(key));
+}
+
+std::optional<ConfigNode> ConfigNode::get(std::string_view key) const {
+  if (!value_->is_object()) fail("an object");
+  auto it = value_->find(key);
+  if (it == value_->end() || it->is_null()) return std::nullopt;
+  return ConfigNode(&*it, file_, pointer_ + "/" + json_pointer_escape(key));
+}
+
+void ConfigNode::only_keys(std::initializer_list<std::string_view> allowed) const {
+  if (!value_->is_object()) fail("an object");
+  for (auto it = value_->begin(); it != value_->end(); ++it) {
+    bool known = false;
+    for (auto k : allowed) known = known || k == it.key();
+    if (known) continue;
+    std::string list;
+    for (auto k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+    throw UserError(file_, pointer_ + "/" + json_pointer_escape(it.key()),
+                    "one of the known fields (" + list + "), got an unknown field");
+  }
+}
+
+std::vector<ConfigNode> ConfigNode::items() const {
+  if (!value_->is_array()) fail("an array");
+  std::vector<ConfigNode> out;
+  out.reserve(value_->size());
+  for (std::size_t i = 0; i < value_->size(); ++i)
+    out.push_back(ConfigNode(&(*value_)[i], file_, pointer_ + "/" + std::to_string(i)));
+  return out;
+}
+
+std::string ConfigNode::as_string() const {
+  if (!value_->is_string()) fail("a string");
+  return value_->get<std::string>();
+}
+
+std::string ConfigNode::as_nonempty_string() const {
+  std::string s = as_string();
+  if (s.empty()) fail("a non-empty string");
+  return s;
+}
+
+namespace {
+std::string range_text(double min, double max) {
+  std::ostringstream out;
+  if (std::isinf(min) && std::isinf(max)) return "";
+  if (std::isinf(max))
+    out << " >= " << min;
+  else if (std::isinf(min))
+    out << " <= " << max;
+  else
+    out << " between " << min << " and " << max;
+  return out.str();
+}
+}  // namespace
+
+double ConfigNode::as_number(double min, double max) const {
+  if (!value_->is_number()) fail("a number" + range_text(min, max));
+  const double v = value_->get<double>();
+  if (!(v >= min && v <= max)) fail("a number" + range_text(min, max));
+  return v;
+}
+
+std::int64_t ConfigNode::as_int(std::int64_t min, std::int64_t max) const {
+  const auto text =
+      range_text(min == std::numeric_limits<std::int64_t>::min() ? -INFINITY : double(min),
+                 max == std::numeric_limits<std::int64_t>::max() ? INFINITY : double(max));
+  if (!value_->is_number_integer()) fail("a whole number" + text);
+  const auto v = value_->get<std::int64_t>();
+  if (v < min || v > max) fail("a whole number" + text);
+  return v;
+}
+
+bool ConfigNode::as_bool() const {
+  if (!value_->is_boolean()) fail("true or false");
+  return value_->get<bool>();
+}
+
+Duration ConfigNode::as_duration(Duration min, Duration max) const {
+  const std::string expected =
+      "a duration such as \"500ms\", \"20s\" or \"2m\" (a bare number is seconds) between " +
+      format_duration(min) + " and " + format_duration(max);
+  std::optional<Duration> d;
+  if (value_->is_number()) {
+    const double s = value_->get<double>();
+    if (s >= 0 && s < 1e9) d = from_seconds(s);
+  } else if (value_->is_string()) {
+    d = parse_duration(value_->get<std::string>());
+  }
+  if (!d || *d < min || *d > max) fail(expected);
+  return *d;
+}
+
+std::string ConfigNode::as_enum(std::initializer_list<std::string_view> choices) const {
+  std::string list;
+  for (auto c : choices) list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+  if (!value_->is_string()) fail("one of " + list);
+  const auto v = value_->get<std::string>();
+  for (auto c : choices)
+    if (c == v) return v;
+  fail("one of " + list);
+}
+
+std::string ConfigNode::as_path() const {
+  const std::string rel = as_nonempty_string();
+  auto resolved = resolve_relative_path(file_, rel);
+  if (!resolved)
+    fail("a path to an existing file (relative to the repository root or to this file)");
+  return *resolved;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,48 @@
+#include "core/duration.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace flotilla {
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text.empty()) return std::nullopt;
+  std::size_t unit_at = 0;
+  while (unit_at < text.size() &&
+         ((text[unit_at] >= '0' && text[unit_at] <= '9') || text[unit_at] == '.'))
+    ++unit_at;
+  if (unit_at == 0) return std::nullopt;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + unit_at, value);
+  if (ec != std::errc() || end != text.data() + unit_at || !std::isfinite(value))
+    return std::nullopt;
+  const std::string_view unit = text.substr(unit_at);
+  double seconds_per_unit = 0;
+  if (unit.empty() || unit == "s")
+    seconds_per_unit = 1;
+  else if (unit == "ms")
+    seconds_per_unit = 1e-3;
+  else if (unit == "us")
+    seconds_per_unit = 1e-6;
+  else if (unit == "m")
+    seconds_per_unit = 60;
+  else if (unit == "h")
+    seconds_per_unit = 3600;
+  else
+    return std::nullopt;
+  const double seconds = value * seconds_per_unit;
+  if (seconds > 1e9) return std::nullopt;
+  return from_seconds(seconds);
+}
+
+std::string format_duration(Duration d) {
+  const auto ns = d.count();
+  if (ns % 1'000'000'000 == 0) return std::to_string(ns / 1'000'000'000) + "s";
+  if (ns % 1'000'000 == 0) return std::to_string(ns / 1'000'000) + "ms";
+  if (ns % 1'000 == 0) return std::to_string(ns / 1'000) + "us";
+  return std::to_string(ns) + "ns";
+}
+
+}  // namespace flotilla

@@ -1,0 +1,63 @@
+#pragma once
+// Scheduler: the control plane's only source of time and timers.
+//
+// Contract (checked by tests/core/scheduler_contract_test.cpp on both implementations):
+// - now() never goes backwards.
+// - A callback scheduled at time T runs once, at or after T (live) or exactly at T (virtual),
+//   unless cancelled first. Callbacks due at the same time run in the order they were scheduled.
+// - A time in the past runs as soon as possible, never inline inside schedule_at().
+// - cancel() returns true when it removed a pending callback, false when it already ran,
+//   was cancelled, or never existed. A callback may schedule and cancel others.
+//
+// Threading: not thread-safe. Every call, and every callback, happens on the one control-plane
+// thread (the thread that runs the live scheduler's io_context, or the simulator's loop).
+#include <cstdint>
+#include <functional>
+
+#include "core/time.h"
+
+namespace flotilla {
+
+class Scheduler {
+ public:
+  using TimerId = std::uint64_t;
+  using Callback = std::function<void()>;
+
+  virtual ~Scheduler() = default;
+
+  virtual Time now() const = 0;
+  virtual TimerId schedule_at(Time when, Callback callback) = 0;
+  virtual bool cancel(TimerId id) = 0;
+
+  TimerId schedule_after(Duration delay, Callback callback) {
+    return schedule_at(now() + delay, std::move(callback));
+  }
+};
+
+// Runs a callback every `period`, at first + k * period (fixed rate, no drift).
+// If a tick is late the next one keeps the original grid. Stops on destruction.
+class PeriodicTask {
+ public:
+  PeriodicTask(Scheduler& scheduler, Duration period, std::function<void()> tick);
+  ~PeriodicTask();
+  PeriodicTask(const PeriodicTask&) = delete;
+  PeriodicTask& operator=(const PeriodicTask&) = delete;
+
+  void start(Time first);
+  void start() { start(scheduler_.now() + period_); }
+  void stop();
+  bool running() const { return running_; }
+  Duration period() const { return period_; }
+
+ private:
+  void arm();
+
+  Scheduler& scheduler_;
+  Duration period_;
+  std::function<void()> tick_;
+  Time next_{};
+  Scheduler::TimerId timer_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace flotilla

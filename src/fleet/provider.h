@@ -1,0 +1,68 @@
+#pragma once
+// Provider: launches and stops workers and reports what happens to them (AWS: the EC2 side of an
+// Auto Scaling group). Implementations: local processes (process_provider.h); later a simulated
+// fleet and a user command template.
+//
+// Contract:
+// - launch() returns the new worker's id at once; the worker then reports on_listening once,
+//   when it announced its port, and on_exit exactly once, whatever happens (also when it could
+//   not be started: then on_exit comes without on_listening).
+// - stop() sends SIGTERM and, if the worker still runs after `grace`, SIGKILL. Calling it again
+//   or for an exited worker does nothing.
+// - No worker outlives the provider, nor the flotilla process even if that is SIGKILLed.
+//
+// Threading: every method is called on the control-plane thread, and every callback is
+// delivered on it (the io_context that the provider was built with).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+
+namespace flotilla {
+
+// AWS-style instance id, "i-0000000000000001".
+using WorkerId = std::string;
+
+struct Endpoint {
+  std::string host;  // always 127.0.0.1 for local workers
+  std::uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct LaunchSpec {
+  std::string executable;         // e.g. build/bin/flotilla-worker
+  std::vector<std::string> args;  // e.g. --profile fleet/standard.json --port 0
+};
+
+struct WorkerExit {
+  int exit_code = -1;  // the process's exit status when signal == 0
+  int signal = 0;      // the signal that ended it, or 0
+  // "exit 0", "exit 3", "signal 9 (SIGKILL)"
+  std::string describe() const;
+  bool clean() const { return signal == 0 && exit_code == 0; }
+};
+
+class Provider {
+ public:
+  struct Callbacks {
+    std::function<void(const WorkerId&, const Endpoint&)> on_listening;
+    std::function<void(const WorkerId&, const WorkerExit&)> on_exit;
+  };
+
+  virtual ~Provider() = default;
+
+  virtual void set_callbacks(Callbacks callbacks) = 0;
+  virtual WorkerId launch(const LaunchSpec& spec) = 0;
+  virtual void stop(const WorkerId& id, Duration grace) = 0;
+  // Sends `sig` at once (fault injection: SIGKILL, SIGSTOP, SIGCONT). No-op once exited.
+  virtual void signal(const WorkerId& id, int sig) = 0;
+  virtual std::optional<int> pid(const WorkerId& id) const = 0;
+  // Workers launched and not yet reported by on_exit.
+  virtual std::size_t running() const = 0;
+};
+
+}  // namespace flotilla
