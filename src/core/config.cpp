@@ -24,9 +24,9 @@ nlohmann::json load_json_file(const std::string& path) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    // Translate the byte offset into line and column for a human.
+    // e.byte is the 1-based offset of the offending character; turn it into line and column into line and column for a human.
     std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
       if (text[i] == '\n') {
         ++line;
         column = 1;

@@ -1,0 +1,85 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/config.h"
+#include "core/errors.h"
+
+using namespace flotilla;
+
+namespace {
+std::string message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+}  // namespace
+
+TEST_CASE("ConfigNode: errors name the file, the JSON pointer and what was expected") {
+  const auto doc = nlohmann::json::parse(R"({"traffic":{"stages":[{"target":1},{"target":2},{"target":"x"}]},
+    "duration":"soon","count":2.5,"mode":"fast","a/b":{"c~d":true}})");
+  ConfigNode root(doc, "s.json");
+  struct Row {
+    std::function<void()> read;
+    std::string want;
+  };
+  const Row rows[] = {
+      {[&] { root.at("traffic").at("stages").items()[2].at("target").as_number(0); },
+       "s.json: /traffic/stages/2/target: expected a number >= 0, got \"x\""},
+      {[&] { root.at("duration").as_duration(); }, "s.json: /duration: expected a duration"},
+      {[&] { root.at("count").as_int(1, 10); },
+       "s.json: /count: expected a whole number between 1 and 10, got 2.5"},
+      {[&] { root.at("mode").as_enum({"slow", "steady"}); },
+       "s.json: /mode: expected one of \"slow\", \"steady\", got \"fast\""},
+      {[&] { root.at("missing"); }, "s.json: /missing: expected a value, got nothing"},
+      {[&] { root.at("a/b").at("c~d").as_string(); }, "s.json: /a~1b/c~0d: expected a string, got true"},
+      {[&] { root.only_keys({"traffic", "duration"}); }, "s.json: /a~1b: expected one of the known fields"},
+  };
+  for (const auto& row : rows) {
+    const std::string got = message_of(row.read);
+    CAPTURE(got);
+    CHECK(got.rfind(row.want, 0) == 0);
+  }
+}
+
+TEST_CASE("ConfigNode: valid values read through") {
+  const auto doc = nlohmann::json::parse(R"({"d":"500ms","n":3,"b":false,"s":"x","opt":null})");
+  ConfigNode root(doc, "f.json");
+  CHECK(root.at("d").as_duration() == std::chrono::milliseconds(500));
+  CHECK(root.at("n").as_duration() == std::chrono::seconds(3));
+  CHECK(root.at("n").as_int(0, 5) == 3);
+  CHECK_FALSE(root.at("b").as_bool());
+  CHECK_FALSE(root.get("opt").has_value());
+  CHECK_FALSE(root.has("nope"));
+  CHECK(root.at("s").as_string() == "x");
+}
+
+TEST_CASE("load_json_file: missing file and syntax errors are user errors with a position") {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / ("flotilla-config-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto bad = (dir / "bad.json").string();
+  std::ofstream(bad) << "{\n  \"a\": 1,\n  \"b\": ]\n}\n";
+  CHECK(message_of([&] { load_json_file(bad); }).find("line 3, column 8") != std::string::npos);
+  CHECK(message_of([&] { load_json_file((dir / "nope.json").string()); }).find("not found") !=
+        std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("resolve_relative_path: the file's folder, then its ancestors") {
+  namespace fs = std::filesystem;
+  const auto root = fs::temp_directory_path() / ("flotilla-paths-" + std::to_string(::getpid()));
+  fs::create_directories(root / "scenarios");
+  fs::create_directories(root / "fleet");
+  std::ofstream(root / "fleet" / "p.json") << "{}";
+  std::ofstream(root / "scenarios" / "local.json") << "{}";
+  const auto scenario = (root / "scenarios" / "s.json").string();
+  CHECK(resolve_relative_path(scenario, "fleet/p.json") == (root / "fleet" / "p.json").string());
+  CHECK(resolve_relative_path(scenario, "local.json") == (root / "scenarios" / "local.json").string());
+  CHECK_FALSE(resolve_relative_path(scenario, "fleet/none.json").has_value());
+  fs::remove_all(root);
+}
