@@ -25,6 +25,7 @@ void PeriodicTask::stop() {
 
 void PeriodicTask::arm() {
   timer_ = scheduler_.schedule_at(next_, [this] {
+    tick_time_ = next_;
     next_ += period_;
     // Skip grid points already in the past so a stalled loop does not fire a burst.
     const Time now = scheduler_.now();

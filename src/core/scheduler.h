@@ -36,6 +36,8 @@ class Scheduler {
 
 // Runs a callback every `period`, at first + k * period (fixed rate, no drift).
 // If a tick is late the next one keeps the original grid. Stops on destruction.
+// Inside the callback, tick_time() is the grid time the tick was due at: stamp data with it, not
+// with now(), so that two tasks on the same grid agree even when a live timer fires late.
 class PeriodicTask {
  public:
   PeriodicTask(Scheduler& scheduler, Duration period, std::function<void()> tick);
@@ -48,6 +50,7 @@ class PeriodicTask {
   void stop();
   bool running() const { return running_; }
   Duration period() const { return period_; }
+  Time tick_time() const { return tick_time_; }
 
  private:
   void arm();
@@ -56,6 +59,7 @@ class PeriodicTask {
   Duration period_;
   std::function<void()> tick_;
   Time next_{};
+  Time tick_time_{};
   Scheduler::TimerId timer_ = 0;
   bool running_ = false;
 };

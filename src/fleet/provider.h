@@ -13,6 +13,8 @@
 //
 // Threading: every method is called on the control-plane thread, and every callback is
 // delivered on it (the io_context that the provider was built with).
+#include <string.h>  // sigabbrev_np (GNU)
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,7 +25,7 @@
 
 namespace flotilla {
 
-// AWS-style instance id, "i-0000000000000001".
+// AWS-style instance id: "i-" and 17 hex digits, "i-00000000000000001".
 using WorkerId = std::string;
 
 struct Endpoint {
@@ -41,8 +43,18 @@ struct LaunchSpec {
 struct WorkerExit {
   int exit_code = -1;  // the process's exit status when signal == 0
   int signal = 0;      // the signal that ended it, or 0
-  // "exit 0", "exit 3", "signal 9 (SIGKILL)"
-  std::string describe() const;
+  // "exit 0", "exit 3", "signal 9 (SIGKILL)"; "exit status unknown" when the status was never
+  // observed (another part of the process reaped the child first).
+  std::string describe() const {
+    if (signal != 0) {
+      const char* abbrev = ::sigabbrev_np(signal);
+      std::string text = "signal " + std::to_string(signal);
+      if (abbrev != nullptr) text += std::string(" (SIG") + abbrev + ")";
+      return text;
+    }
+    if (exit_code < 0) return "exit status unknown";
+    return "exit " + std::to_string(exit_code);
+  }
   bool clean() const { return signal == 0 && exit_code == 0; }
 };
 

@@ -143,13 +143,22 @@ TEST_CASE("scheduler: PeriodicTask ticks on a fixed grid and stops") {
     auto& h = *harnesses[i];
     auto& s = h.scheduler();
     std::vector<Time> ticks;
+    std::vector<Time> grid;
     const Time start = s.now() + 10ms;
-    PeriodicTask task(s, 10ms, [&] { ticks.push_back(s.now()); });
+    PeriodicTask* self = nullptr;
+    PeriodicTask task(s, 10ms, [&] {
+      ticks.push_back(s.now());
+      grid.push_back(self->tick_time());
+    });
+    self = &task;
     task.start(start);
     h.run_until([&] { return ticks.size() >= 5; }, 3s);
     task.stop();
     REQUIRE(ticks.size() >= 5);
-    for (std::size_t k = 0; k < 5; ++k) CHECK(ticks[k] >= start + 10ms * static_cast<int>(k));
+    for (std::size_t k = 0; k < 5; ++k) {
+      CHECK(ticks[k] >= start + 10ms * static_cast<int>(k));
+      CHECK(grid[k] == start + 10ms * static_cast<int>(k));
+    }
     const auto count = ticks.size();
     bool sentinel = false;
     s.schedule_after(50ms, [&] { sentinel = true; });

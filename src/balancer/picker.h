@@ -1,0 +1,45 @@
+#pragma once
+// Picker: the balancing algorithm (AWS: the target group's load_balancing.algorithm.type).
+// It chooses one target from a snapshot of candidate states; it opens no sockets and reads no
+// clock, so its behaviour is a pure function of its own state and the candidates it is shown.
+//
+// Contract:
+// - pick() returns the index of a candidate that is not excluded and has weight > 0, or nullopt
+//   when there is none (no candidates, or every one excluded).
+// - The candidate set may change between calls (targets come and go); a picker must cope with
+//   any size, including one that shrank below an index it remembered.
+// - Ties are broken so that load spreads: equal candidates are taken in rotation.
+//
+// Threading: not thread-safe. The balancer gives each IO thread its own instance.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flotilla {
+
+struct PickCandidate {
+  std::uint32_t outstanding = 0;  // requests in flight to this target (from this IO thread)
+  std::uint32_t weight = 1;       // 0 = not routable; other values reserved for weighted pickers
+  bool excluded = false;          // already tried by this request
+};
+
+class Picker {
+ public:
+  virtual ~Picker() = default;
+  virtual std::optional<std::size_t> pick(std::span<const PickCandidate> candidates) = 0;
+};
+
+// Creates the picker registered under `algorithm` ("round_robin", "least_outstanding_requests").
+// `seed` sets where rotation starts, so that IO threads given different seeds do not all begin
+// on the same target. Unknown name -> UserError naming the known ones.
+std::unique_ptr<Picker> make_picker(std::string_view algorithm, std::uint64_t seed);
+
+// The registered names, sorted (for config validation and error messages).
+std::vector<std::string> picker_names();
+
+}  // namespace flotilla

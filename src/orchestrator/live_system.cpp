@@ -1,0 +1,139 @@
+#include "orchestrator/live_system.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+
+#include "fleet/process_provider.h"
+#include "orchestrator/worker_metrics_source.h"
+
+namespace flotilla {
+
+LiveSystem::LiveSystem(boost::asio::io_context& io, Scheduler& scheduler, LiveSystemConfig config)
+    : io_(io), scheduler_(scheduler), config_(std::move(config)) {
+  provider_ = std::make_unique<ProcessProvider>(io_);
+  balancer_ = std::make_unique<Balancer>(config_.balancer);
+  targets_ = std::make_unique<TargetGroup>(scheduler_, io_, config_.health);
+  collector_ = std::make_unique<Collector>(scheduler_, store_, config_.metrics_period);
+  group_ = std::make_unique<Group>(scheduler_, *provider_, config_.group);
+  ScalingLoopConfig loop_config;
+  loop_config.period = config_.metrics_period;
+  // Worker /metrics answers arrive within the collector's HTTP timeout (a quarter period);
+  // evaluate each period once they are in.
+  loop_config.evaluation_delay = config_.metrics_period / 2;
+  loop_ = std::make_unique<ScalingLoop>(scheduler_, store_, *group_, loop_config);
+  for (auto& policy : config_.policies) loop_->add_policy(std::move(policy));
+  config_.policies.clear();
+  wire();
+}
+
+LiveSystem::~LiveSystem() {
+  // Order: nothing may call into a component after it is gone.
+  loop_.reset();
+  collector_.reset();
+  group_.reset();
+  targets_.reset();
+  if (balancer_) balancer_->stop();
+  provider_.reset();  // SIGKILLs whatever still runs
+}
+
+Provider& LiveSystem::provider() { return *provider_; }
+
+void LiveSystem::record_event(std::string kind, std::string detail) {
+  events_.push_back({scheduler_.now(), std::move(kind), std::move(detail)});
+  if (on_event) on_event(events_.back());
+}
+
+void LiveSystem::wire() {
+  const Duration metrics_timeout = std::min<Duration>(config_.metrics_period / 4, 1s);
+  Group::Callbacks group_callbacks;
+  group_callbacks.on_listening = [this, metrics_timeout](const WorkerId& id,
+                                                         const Endpoint& endpoint) {
+    targets_->register_target(id, endpoint);
+    auto source = std::make_shared<WorkerMetricsSource>(io_, id, endpoint, metrics_timeout);
+    sources_[id] = collector_->add_source(std::move(source));
+  };
+  group_callbacks.on_leaving_service = [this](const WorkerId& id) {
+    targets_->deregister_target(id);
+  };
+  group_callbacks.on_terminated = [this](const WorkerId& id) {
+    targets_->deregister_target(id);
+    if (auto it = sources_.find(id); it != sources_.end()) {
+      collector_->remove_source(it->second);
+      sources_.erase(it);
+    }
+  };
+  group_->set_callbacks(std::move(group_callbacks));
+
+  TargetGroup::Callbacks target_callbacks;
+  target_callbacks.on_state_change = [this](const std::string& id, TargetState old_state,
+                                            TargetState new_state, std::string_view reason) {
+    if (new_state == TargetState::kHealthy) group_->mark_healthy(id);
+    if (new_state == TargetState::kUnhealthy && old_state == TargetState::kHealthy) {
+      record_event("target_unhealthy", id + " (" + std::string(reason) + ")");
+      const auto state = group_->worker_state(id);
+      if (state == LifecycleState::in_service)
+        group_->replace_unhealthy(id, "target health " + std::string(reason));
+    }
+  };
+  target_callbacks.publish = [this](std::vector<BalancerTarget> routable) {
+    balancer_->set_targets(std::move(routable));
+  };
+  targets_->set_callbacks(std::move(target_callbacks));
+}
+
+void LiveSystem::start() {
+  balancer_->start();
+  group_->start();
+  // One grid for both: the loop evaluates the period the collector just stamped.
+  const Time first = scheduler_.now() + config_.metrics_period;
+  collector_->start(first);
+  loop_->start(first + loop_->config().evaluation_delay);
+}
+
+int LiveSystem::replaced_workers() const {
+  // The group records a replacement as an activity that keeps the desired capacity.
+  return static_cast<int>(std::count_if(group_->activities().begin(), group_->activities().end(),
+                                        [](const Activity& a) { return a.from == a.to; }));
+}
+
+std::optional<double> LiveSystem::group_cpu() const {
+  const auto& records = loop_->records();
+  if (records.empty()) return std::nullopt;
+  return records.back().group_cpu;
+}
+
+std::vector<WorkerId> LiveSystem::kill_in_service(int count, Random& random) {
+  std::vector<WorkerId> candidates;
+  for (const auto& w : group_->state().workers)
+    if (w.state == LifecycleState::in_service) candidates.push_back(w.id);
+  std::vector<WorkerId> killed;
+  while (count-- > 0 && !candidates.empty()) {
+    const auto pick = static_cast<std::size_t>(random.below(candidates.size()));
+    killed.push_back(candidates[pick]);
+    candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(pick));
+  }
+  for (const auto& id : killed) provider_->signal(id, SIGKILL);
+  return killed;
+}
+
+bool LiveSystem::run_until(const std::function<bool()>& done, Duration deadline) {
+  const Time end = scheduler_.now() + deadline;
+  while (!done()) {
+    if (scheduler_.now() >= end) return false;
+    io_.restart();
+    io_.run_one_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+void LiveSystem::shutdown(Duration deadline) {
+  loop_->stop();
+  collector_->stop();
+  group_->set_limits(0, 0, "run finished");
+  run_until([this] { return provider_->running() == 0; }, deadline);
+  balancer_->stop();
+}
+
+}  // namespace flotilla

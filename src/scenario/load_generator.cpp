@@ -1,0 +1,549 @@
+#include "scenario/load_generator.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "core/errors.h"
+
+namespace flotilla {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+std::string_view to_string(LoadErrorKind kind) {
+  switch (kind) {
+    case LoadErrorKind::kHttp5xx:
+      return "http_5xx";
+    case LoadErrorKind::kHttp4xx:
+      return "http_4xx";
+    case LoadErrorKind::kConnectError:
+      return "connect_error";
+    case LoadErrorKind::kReset:
+      return "reset";
+    case LoadErrorKind::kTimeout:
+      return "timeout";
+    case LoadErrorKind::kOverload:
+      return "overload";
+  }
+  return "unknown";
+}
+
+std::uint64_t ErrorCounts::total() const {
+  std::uint64_t sum = 0;
+  for (auto c : counts) sum += c;
+  return sum;
+}
+
+void ErrorCounts::add(const ErrorCounts& other) {
+  for (std::size_t i = 0; i < kLoadErrorKindCount; ++i) counts[i] += other.counts[i];
+}
+
+namespace {
+
+constexpr std::uint64_t kBodyLimit = 64ULL << 20;
+// Arrivals handled in one timer wake-up before yielding to the reads and writes: a late wake-up
+// after a stall must not starve the responses that are being measured.
+constexpr int kMaxIssuesPerWake = 256;
+
+std::int64_t second_of(Duration scheduled) {
+  return std::chrono::duration_cast<std::chrono::seconds>(scheduled).count();
+}
+
+// One thread's figures. The IO thread takes the mutex for each update (uncontended but for the
+// once-a-second snapshot), so snapshot() sees consistent figures.
+struct Shard {
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<SecondStats>> seconds;  // index: scheduled second
+  std::uint64_t sent = 0;
+  std::uint64_t ok = 0;
+  ErrorCounts by_kind;
+  LatencyHistogram latency;
+  std::uint64_t in_flight = 0;
+  std::size_t open = 0;
+
+  SecondStats& second(std::int64_t s) {
+    const auto i = static_cast<std::size_t>(std::max<std::int64_t>(s, 0));
+    if (i >= seconds.size()) seconds.resize(i + 1);
+    if (!seconds[i]) {
+      seconds[i] = std::make_unique<SecondStats>();
+      seconds[i]->second = static_cast<std::int64_t>(i);
+    }
+    return *seconds[i];
+  }
+  void on_sent(Duration scheduled) {
+    std::lock_guard lock(mu);
+    ++sent;
+    ++in_flight;
+    ++second(second_of(scheduled)).sent;
+  }
+  void on_ok(Duration scheduled, Duration latency_value) {
+    std::lock_guard lock(mu);
+    ++ok;
+    --in_flight;
+    latency.record(latency_value);
+    auto& s = second(second_of(scheduled));
+    ++s.ok;
+    s.latency.record(latency_value);
+  }
+  void on_error(Duration scheduled, LoadErrorKind kind) {
+    std::lock_guard lock(mu);
+    ++by_kind[kind];
+    --in_flight;
+    auto& s = second(second_of(scheduled));
+    ++s.errors;
+    ++s.by_kind[kind];
+  }
+  void on_abandoned() {
+    std::lock_guard lock(mu);
+    --in_flight;
+  }
+  void set_open(std::size_t n) {
+    std::lock_guard lock(mu);
+    open = n;
+  }
+};
+
+class IoWorker;
+
+// One client connection; it carries at most one request at a time.
+struct Connection {
+  explicit Connection(IoWorker& owner);
+  ~Connection();
+
+  IoWorker& worker;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::string_body>> parser;
+  Duration scheduled{};  // of the request in flight
+  bool reused = false;   // the request in flight went out on a kept-alive connection
+  bool closed = false;
+};
+
+// One IO thread: its io_context, its share of the schedule, its connections, its figures.
+class IoWorker {
+ public:
+  IoWorker(const LoadConfig& config, int index, int count, tcp::endpoint endpoint,
+           std::size_t max_connections, const std::string& request, Clock::time_point epoch,
+           const std::atomic<bool>& stopping)
+      : config_(config),
+        index_(index),
+        count_(count),
+        endpoint_(endpoint),
+        max_connections_(max_connections),
+        request_(request),
+        epoch_(epoch),
+        stopping_(stopping),
+        ioc_(1),
+        timer_(ioc_),
+        arrivals_(config.schedule, config.arrivals, config.seed) {}
+
+  // On the worker's own thread; returns when its share is done or it was stopped.
+  void run() {
+    advance();
+    if (next_) {
+      schedule_next();
+    } else {
+      arrivals_done_ = true;
+    }
+    ioc_.run();
+    idle_.clear();
+  }
+
+  // From any thread.
+  void stop() {
+    net::post(ioc_, [this] {
+      timer_.cancel();
+      arrivals_done_ = true;
+      next_.reset();
+      std::vector<Connection*> all(live_.begin(), live_.end());
+      for (auto* c : all) close(*c);
+      idle_.clear();
+    });
+  }
+
+  Shard& shard() { return shard_; }
+  net::io_context& io_context() { return ioc_; }
+
+  void on_connection_created(Connection* c) { live_.insert(c); }
+  void on_connection_destroyed(Connection* c) { live_.erase(c); }
+
+ private:
+  using ConnPtr = std::shared_ptr<Connection>;
+
+  void advance() {
+    while (auto t = arrivals_.next()) {
+      const std::uint64_t n = counter_++;
+      if (static_cast<int>(n % static_cast<std::uint64_t>(count_)) == index_) {
+        next_ = *t;
+        return;
+      }
+    }
+    next_.reset();
+  }
+
+  Clock::time_point at(Duration offset) const {
+    return epoch_ + std::chrono::duration_cast<Clock::duration>(offset);
+  }
+
+  void schedule_next() {
+    timer_.expires_at(at(*next_));
+    timer_.async_wait([this](boost::system::error_code ec) { on_timer(ec); });
+  }
+
+  void on_timer(boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    const auto now = Clock::now();
+    int issued = 0;
+    while (next_ && at(*next_) <= now && issued < kMaxIssuesPerWake) {
+      issue(*next_);
+      advance();
+      ++issued;
+    }
+    if (next_) {
+      schedule_next();
+    } else {
+      arrivals_done_ = true;
+      maybe_finish();
+    }
+  }
+
+  void issue(Duration scheduled) {
+    shard_.on_sent(scheduled);
+    ++in_flight_;
+    if (!idle_.empty()) {
+      ConnPtr c = std::move(idle_.back());
+      idle_.pop_back();
+      c->scheduled = scheduled;
+      c->reused = true;
+      c->stream.expires_after(config_.request_timeout);
+      write(c);
+      return;
+    }
+    open_and_send(scheduled);
+  }
+
+  void open_and_send(Duration scheduled) {
+    if (open_ >= max_connections_) {
+      complete_error(scheduled, LoadErrorKind::kOverload);
+      return;
+    }
+    auto c = std::make_shared<Connection>(*this);
+    ++open_;
+    shard_.set_open(open_);
+    c->scheduled = scheduled;
+    c->reused = false;
+    c->stream.expires_after(config_.request_timeout);
+    c->stream.async_connect(endpoint_, [this, c](beast::error_code ec) { on_connect(c, ec); });
+  }
+
+  void on_connect(const ConnPtr& c, beast::error_code ec) {
+    if (ec) {
+      close(*c);
+      if (stopping_) {
+        abandon();
+      } else {
+        complete_error(c->scheduled, LoadErrorKind::kConnectError);
+      }
+      return;
+    }
+    beast::error_code ignored;
+    c->stream.socket().set_option(tcp::no_delay(true), ignored);
+    write(c);
+  }
+
+  void write(const ConnPtr& c) {
+    net::async_write(c->stream, net::buffer(request_),
+                     [this, c](beast::error_code ec, std::size_t) { on_write(c, ec); });
+  }
+
+  void on_write(const ConnPtr& c, beast::error_code ec) {
+    if (ec) {
+      on_failure(c, ec, /*nothing_received=*/true);
+      return;
+    }
+    c->buffer.clear();
+    c->parser.emplace();
+    c->parser->body_limit(kBodyLimit);
+    http::async_read(c->stream, c->buffer, *c->parser,
+                     [this, c](beast::error_code ec, std::size_t) { on_read(c, ec); });
+  }
+
+  void on_read(const ConnPtr& c, beast::error_code ec) {
+    if (ec) {
+      on_failure(c, ec, !c->parser->got_some() && c->buffer.size() == 0);
+      return;
+    }
+    const Duration latency = Clock::now() - at(c->scheduled);
+    const unsigned status = c->parser->get().result_int();
+    const bool keep_alive = c->parser->keep_alive();
+    c->parser.reset();
+    if (keep_alive && !stopping_ && !arrivals_done_) {
+      idle_.push_back(c);
+    } else {
+      close(*c);
+    }
+    if (status >= 500) {
+      complete_error(c->scheduled, LoadErrorKind::kHttp5xx);
+    } else if (status >= 400) {
+      complete_error(c->scheduled, LoadErrorKind::kHttp4xx);
+    } else {
+      --in_flight_;
+      shard_.on_ok(c->scheduled, latency);
+      maybe_finish();
+    }
+  }
+
+  static bool is_stale_connection_error(beast::error_code ec) {
+    return ec == http::error::end_of_stream || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+           ec == net::error::connection_aborted;
+  }
+
+  void on_failure(const ConnPtr& c, beast::error_code ec, bool nothing_received) {
+    close(*c);
+    if (stopping_) {
+      abandon();
+      return;
+    }
+    // The server closed an idle kept-alive connection before our request reached it: a
+    // well-behaved client retries once on a new connection (an idempotent GET).
+    if (c->reused && nothing_received && is_stale_connection_error(ec)) {
+      open_and_send(c->scheduled);
+      return;
+    }
+    complete_error(c->scheduled,
+                   ec == beast::error::timeout ? LoadErrorKind::kTimeout : LoadErrorKind::kReset);
+  }
+
+  void complete_error(Duration scheduled, LoadErrorKind kind) {
+    --in_flight_;
+    shard_.on_error(scheduled, kind);
+    maybe_finish();
+  }
+
+  void abandon() {
+    --in_flight_;
+    shard_.on_abandoned();
+    maybe_finish();
+  }
+
+  void close(Connection& c) {
+    if (c.closed) return;
+    c.closed = true;
+    c.stream.close();
+    --open_;
+    shard_.set_open(open_);
+  }
+
+  // Once everything is sent and answered, idle connections are the only thing left: closing
+  // them lets run() return.
+  void maybe_finish() {
+    if (!arrivals_done_ || in_flight_ > 0) return;
+    for (auto& c : idle_) close(*c);
+    idle_.clear();
+  }
+
+  const LoadConfig& config_;
+  const int index_;
+  const int count_;
+  const tcp::endpoint endpoint_;
+  const std::size_t max_connections_;
+  const std::string& request_;
+  const Clock::time_point epoch_;
+  const std::atomic<bool>& stopping_;
+
+  // Declared before the io_context and the idle list: connections still referenced by either
+  // unregister themselves here when destroyed.
+  std::unordered_set<Connection*> live_;
+  Shard shard_;
+  net::io_context ioc_;
+  net::steady_timer timer_;
+  ArrivalIterator arrivals_;
+  std::uint64_t counter_ = 0;  // arrivals seen, of all threads
+  std::optional<Duration> next_;
+  bool arrivals_done_ = false;
+  std::uint64_t in_flight_ = 0;
+  std::size_t open_ = 0;
+  std::vector<ConnPtr> idle_;
+};
+
+Connection::Connection(IoWorker& owner) : worker(owner), stream(owner.io_context()) {
+  worker.on_connection_created(this);
+}
+Connection::~Connection() { worker.on_connection_destroyed(this); }
+
+tcp::endpoint resolve(const Endpoint& target) {
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(target.host, ec);
+  if (!ec) return tcp::endpoint(address, target.port);
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  const auto results = resolver.resolve(target.host, std::to_string(target.port), ec);
+  if (ec || results.empty())
+    throw UserError("cannot resolve the load generator's target host \"" + target.host +
+                    "\": " + ec.message());
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct LoadGenerator::Impl {
+  LoadConfig config;
+  std::string request;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  Clock::time_point epoch;
+  std::vector<std::unique_ptr<IoWorker>> workers;
+  std::vector<std::thread> threads;
+
+  mutable std::mutex done_mu;
+  std::condition_variable done_cv;
+  int running = 0;
+  Clock::time_point finished_at;  // when the last thread ended
+
+  void join() {
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
+LoadGenerator::LoadGenerator(LoadConfig config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  if (impl_->config.threads < 1) impl_->config.threads = 1;
+  if (impl_->config.max_connections < 1) impl_->config.max_connections = 1;
+  const auto& c = impl_->config;
+  impl_->request = "GET " + c.path + " HTTP/1.1\r\nHost: " + c.target.to_string() +
+                   "\r\nUser-Agent: flotilla-load\r\nAccept: */*\r\n\r\n";
+}
+
+LoadGenerator::~LoadGenerator() { stop(); }
+
+const LoadConfig& LoadGenerator::config() const { return impl_->config; }
+
+void LoadGenerator::start() {
+  Impl& m = *impl_;
+  if (m.started) return;
+  const tcp::endpoint endpoint = resolve(m.config.target);
+  m.started = true;
+  m.epoch = Clock::now();
+  const int n = m.config.threads;
+  for (int i = 0; i < n; ++i) {
+    // Connections split evenly; the first threads take the remainder.
+    std::size_t share = m.config.max_connections / static_cast<std::size_t>(n) +
+                        (static_cast<std::size_t>(i) < m.config.max_connections % n ? 1 : 0);
+    m.workers.push_back(std::make_unique<IoWorker>(
+        m.config, i, n, endpoint, std::max<std::size_t>(share, 1), m.request, m.epoch, m.stopping));
+  }
+  {
+    std::lock_guard lock(m.done_mu);
+    m.running = n;
+  }
+  for (int i = 0; i < n; ++i) {
+    m.threads.emplace_back([&m, i] {
+      m.workers[static_cast<std::size_t>(i)]->run();
+      std::lock_guard lock(m.done_mu);
+      if (--m.running == 0) m.finished_at = Clock::now();
+      m.done_cv.notify_all();
+    });
+  }
+}
+
+void LoadGenerator::wait() {
+  Impl& m = *impl_;
+  if (!m.started) return;
+  {
+    std::unique_lock lock(m.done_mu);
+    m.done_cv.wait(lock, [&] { return m.running == 0; });
+  }
+  m.join();
+}
+
+bool LoadGenerator::wait_for(Duration timeout) {
+  Impl& m = *impl_;
+  if (!m.started) return true;
+  {
+    std::unique_lock lock(m.done_mu);
+    if (!m.done_cv.wait_for(lock, timeout, [&] { return m.running == 0; })) return false;
+  }
+  m.join();
+  return true;
+}
+
+void LoadGenerator::stop() {
+  Impl& m = *impl_;
+  if (!m.started) return;
+  m.stopping = true;
+  for (auto& w : m.workers) w->stop();
+  wait();
+}
+
+LoadSnapshot LoadGenerator::snapshot(std::optional<std::size_t> recent_seconds) const {
+  const Impl& m = *impl_;
+  LoadSnapshot snap;
+  if (!m.started) return snap;
+  snap.started = true;
+  Clock::time_point until = Clock::now();
+  {
+    std::lock_guard lock(m.done_mu);
+    snap.finished = m.running == 0;
+    if (snap.finished) until = m.finished_at;
+  }
+  const Duration total = m.config.schedule.duration();
+  snap.elapsed = std::min<Duration>(until - m.epoch, total);
+
+  // The seconds that have begun: [0, current].
+  const std::int64_t last_second =
+      total > Duration::zero() ? second_of(total - Duration(1)) : std::int64_t{-1};
+  const std::int64_t current = std::min(second_of(snap.elapsed), last_second);
+  std::int64_t first = 0;
+  if (recent_seconds)
+    first = std::max<std::int64_t>(0, current - static_cast<std::int64_t>(*recent_seconds) + 1);
+  for (std::int64_t s = first; s <= current; ++s) {
+    SecondStats stats;
+    stats.second = s;
+    stats.offered =
+        m.config.schedule.expected_requests(std::chrono::seconds(s), std::chrono::seconds(s + 1));
+    snap.seconds.push_back(std::move(stats));
+  }
+
+  for (const auto& w : m.workers) {
+    const Shard& shard = w->shard();
+    std::lock_guard lock(shard.mu);
+    snap.sent += shard.sent;
+    snap.ok += shard.ok;
+    snap.by_kind.add(shard.by_kind);
+    snap.in_flight += shard.in_flight;
+    snap.open_connections += shard.open;
+    snap.latency.merge(shard.latency);
+    for (auto& out : snap.seconds) {
+      const auto i = static_cast<std::size_t>(out.second);
+      if (i >= shard.seconds.size() || !shard.seconds[i]) continue;
+      const SecondStats& in = *shard.seconds[i];
+      out.sent += in.sent;
+      out.ok += in.ok;
+      out.errors += in.errors;
+      out.by_kind.add(in.by_kind);
+      out.latency.merge(in.latency);
+    }
+  }
+  snap.errors = snap.by_kind.total();
+  return snap;
+}
+
+}  // namespace flotilla

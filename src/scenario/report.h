@@ -1,0 +1,143 @@
+#pragma once
+// The record of one scenario run, what the run's expectations observed, and its outputs: the
+// report JSON (report.json), the per-second CSV (timeseries.csv), the terminal summary and the
+// live progress line. The orchestrator fills a RunRecord; this file only evaluates and writes.
+//
+// report.json keys (a contract; add freely, rename none):
+//   scenario, description, seed, duration_s, started_at, output_dir, passed,
+//   requests {sent, ok, errors, error_rate, by_kind {http_5xx, ...}},
+//   latency_ms {p50, p90, p99, max}            (null when no request succeeded)
+//   capacity {initial, max_in_service, min_in_service, final},
+//   activities [{t, from, to, cause}], decisions [...], events [{t, kind, detail}],
+//   expectations [{text, metric, passed, observed}]   (observed null when not measurable)
+// timeseries.csv header: t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "scenario/load_generator.h"
+#include "scenario/scenario.h"
+
+namespace flotilla {
+
+// Event kinds the expectations read; others are reported as they are.
+inline constexpr std::string_view kEventFault = "fault";                     // a fault applied
+inline constexpr std::string_view kEventWorkerReplaced = "worker_replaced";  // counted by
+                                                                             // replaced_workers
+
+struct RequestTotals {
+  std::uint64_t sent = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  std::map<std::string, std::uint64_t> by_kind;  // "http_5xx" -> n; kinds with 0 may be absent
+  double error_rate() const { return sent == 0 ? 0.0 : double(errors) / double(sent); }
+};
+
+// Whole-run latency of successful requests; nullopt when none succeeded.
+struct LatencySummary {
+  std::optional<double> p50_ms, p90_ms, p99_ms, max_ms;
+};
+
+struct CapacitySummary {
+  int initial = 0;         // in service when traffic started
+  int max_in_service = 0;  // the most at any time
+  int min_in_service = 0;  // the fewest at any time (after the initial ones were in service)
+  int final_in_service = 0;
+};
+
+// A change of the group's desired capacity (AWS: a scaling activity).
+struct ActivityRecord {
+  double t = 0;  // seconds since the run started
+  int from = 0;
+  int to = 0;
+  std::string cause;
+};
+
+struct RunEvent {
+  double t = 0;
+  std::string kind;  // kEventFault, kEventWorkerReplaced, ...
+  std::string detail;
+};
+
+// One row per second; NaN in a floating field means "no data" (an empty CSV cell).
+struct TimeseriesRow {
+  double t = 0;  // the second's start, seconds since the run started
+  double offered_rps = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  int in_service = 0;
+  int pending = 0;
+  int desired = 0;
+  double cpu_avg = 0;  // percent, averaged over in-service workers
+};
+
+struct ExpectationResult {
+  std::string metric;
+  std::string text;  // "error_rate <= 0.01"
+  bool passed = false;
+  std::optional<double> observed;
+};
+
+struct RunRecord {
+  std::string scenario;  // the scenario's name
+  std::string description;
+  std::uint64_t seed = 0;
+  Duration duration{};
+  std::string started_at;  // wall clock, e.g. "2024-05-01T12:00:00Z"
+  std::string output_dir;
+  RequestTotals requests;
+  LatencySummary latency_ms;
+  CapacitySummary capacity;
+  std::vector<ActivityRecord> activities;
+  nlohmann::json decisions = nlohmann::json::array();  // the decision log, opaque here
+  std::vector<TimeseriesRow> timeseries;
+  std::vector<RunEvent> events;
+  std::vector<ExpectationResult> expectations;
+  bool passed = false;
+};
+
+// Fills `requests` and `latency_ms` from the load generator's final figures.
+void fill_requests(RunRecord& record, const LoadSnapshot& load);
+// One row per second of the snapshot with the load columns filled (t, offered_rps, ok, errors,
+// p50_ms, p99_ms; NaN latency when no request of that second succeeded); the fleet columns are 0
+// for the orchestrator to fill.
+std::vector<TimeseriesRow> load_timeseries(const LoadSnapshot& load);
+
+// The value of an expectation metric (kExpectationMetrics) in a record; nullopt when it cannot be
+// measured (latency with no successful request) or the name is unknown.
+std::optional<double> observed_value(std::string_view metric, const RunRecord& record);
+// Fills record.expectations (one per expectation, in order) and record.passed (all passed; an
+// unmeasurable value fails).
+void evaluate_expectations(const std::vector<Expectation>& expectations, RunRecord& record);
+
+nlohmann::json to_json(const RunRecord& record);
+// Throw UserError if the file cannot be written.
+void write_report_json(const std::string& path, const RunRecord& record);
+void write_timeseries_csv(const std::string& path, const RunRecord& record);
+void write_timeseries_csv(std::ostream& out, const RunRecord& record);
+
+// The end-of-run table: requests, error rate, latency, capacity, activities, events,
+// expectations with PASS/FAIL, and the verdict.
+void print_summary(std::ostream& out, const RunRecord& record);
+
+struct ProgressLine {
+  Duration elapsed{};
+  Duration total{};
+  double offered_rps = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  std::optional<double> p99_ms;  // "-" when absent
+  int in_service = 0;
+  int desired = 0;
+};
+// "[ 23s/90s] offered 112 rps | ok 110 | err 0 | p99 38.2 ms | in service 2/4"
+std::string format_progress_line(const ProgressLine& line);
+
+}  // namespace flotilla

@@ -1,0 +1,190 @@
+#include "scenario/scenario.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/config.h"
+#include "core/duration.h"
+#include "core/errors.h"
+
+namespace flotilla {
+
+namespace {
+
+constexpr int kMaxFleetSize = 1000;
+constexpr double kMaxRps = 100000;
+const Duration kMaxScenario = std::chrono::hours(24);
+
+std::string format_number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+bool valid_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+FleetSpec parse_fleet(const ConfigNode& node) {
+  node.only_keys({"profile", "min", "max", "desired"});
+  FleetSpec fleet;
+  fleet.profile = node.at("profile").as_path();
+  fleet.max = static_cast<int>(node.at("max").as_int(1, kMaxFleetSize));
+  const ConfigNode min = node.at("min");
+  fleet.min = static_cast<int>(min.as_int(0, kMaxFleetSize));
+  if (fleet.min > fleet.max) min.fail("a whole number <= max (" + std::to_string(fleet.max) + ")");
+  fleet.desired = fleet.min;
+  if (auto desired = node.get("desired")) {
+    fleet.desired = static_cast<int>(desired->as_int(0, kMaxFleetSize));
+    if (fleet.desired < fleet.min || fleet.desired > fleet.max)
+      desired->fail("a whole number between min (" + std::to_string(fleet.min) + ") and max (" +
+                    std::to_string(fleet.max) + ")");
+  }
+  return fleet;
+}
+
+TrafficSpec parse_traffic(const ConfigNode& node) {
+  node.only_keys({"start_rps", "stages", "arrivals", "path"});
+  TrafficSpec traffic;
+  if (auto start = node.get("start_rps")) traffic.start_rps = start->as_number(0, kMaxRps);
+  const ConfigNode stages = node.at("stages");
+  const auto items = stages.items();
+  if (items.empty()) stages.fail("a non-empty array of stages ({\"duration\", \"target\"})");
+  for (const auto& item : items) {
+    item.only_keys({"duration", "target"});
+    Stage stage;
+    stage.duration = item.at("duration").as_duration(Duration::zero(), kMaxScenario);
+    stage.target = item.at("target").as_number(0, kMaxRps);
+    traffic.stages.push_back(stage);
+  }
+  if (auto arrivals = node.get("arrivals"))
+    traffic.arrivals = arrivals->as_enum({"uniform", "poisson"}) == "poisson" ? Arrivals::kPoisson
+                                                                              : Arrivals::kUniform;
+  if (auto path = node.get("path")) {
+    traffic.path = path->as_nonempty_string();
+    if (traffic.path.front() != '/' || traffic.path.find_first_of(" \r\n\t") != std::string::npos)
+      path->fail("a request path starting with '/' and without spaces");
+  }
+  return traffic;
+}
+
+Fault parse_fault(const ConfigNode& node, Duration duration) {
+  node.only_keys({"at", "kill"});
+  Fault fault;
+  const ConfigNode at = node.at("at");
+  fault.at = at.as_duration();
+  if (fault.at >= duration)
+    at.fail("a time before the scenario's end (" + format_duration(duration) + ")");
+  if (auto kill = node.get("kill")) {
+    kill->only_keys({"count"});
+    fault.kind = FaultKind::kKill;
+    if (auto count = kill->get("count"))
+      fault.count = static_cast<int>(count->as_int(1, kMaxFleetSize));
+  } else {
+    node.fail("a fault kind: {\"kill\": {\"count\": N}}");
+  }
+  return fault;
+}
+
+Expectation parse_expectation(const ConfigNode& node) {
+  node.only_keys({"metric", "min", "max"});
+  Expectation e;
+  const ConfigNode metric = node.at("metric");
+  std::string list;
+  for (auto m : kExpectationMetrics) list += (list.empty() ? "" : ", ") + std::string(m);
+  if (!metric.is_string()) metric.fail("one of " + list);
+  e.metric = metric.as_string();
+  if (std::find(kExpectationMetrics.begin(), kExpectationMetrics.end(), e.metric) ==
+      kExpectationMetrics.end())
+    metric.fail("one of " + list);
+  if (auto min = node.get("min")) e.min = min->as_number();
+  if (auto max = node.get("max")) {
+    e.max = max->as_number();
+    if (e.min && *e.min > *e.max) max->fail("a number >= min (" + format_number(*e.min) + ")");
+  }
+  if (!e.min && !e.max) node.fail("\"min\" or \"max\" (or both)");
+  return e;
+}
+
+}  // namespace
+
+std::string Fault::describe() const {
+  switch (kind) {
+    case FaultKind::kKill:
+      return "kill " + std::to_string(count) + (count == 1 ? " worker" : " workers");
+  }
+  return "unknown fault";
+}
+
+std::string Expectation::text() const {
+  if (min && max) return format_number(*min) + " <= " + metric + " <= " + format_number(*max);
+  if (min) return metric + " >= " + format_number(*min);
+  if (max) return metric + " <= " + format_number(*max);
+  return metric;
+}
+
+RateSchedule Scenario::rate_schedule() const {
+  return RateSchedule(traffic.start_rps, traffic.stages, duration);
+}
+
+Scenario parse_scenario(const nlohmann::json& document, const std::string& file) {
+  const ConfigNode root(document, file);
+  root.only_keys({"name", "description", "duration", "seed", "fleet", "balancer", "policies",
+                  "metrics", "traffic", "faults", "expect"});
+  Scenario s;
+  s.file = file;
+  const ConfigNode name = root.at("name");
+  s.name = name.as_nonempty_string();
+  if (!valid_name(s.name)) name.fail("a name of letters, digits, '-', '_' and '.'");
+  if (auto d = root.get("description")) s.description = d->as_string();
+  if (auto seed = root.get("seed")) s.seed = static_cast<std::uint64_t>(seed->as_int(0));
+
+  s.fleet = parse_fleet(root.at("fleet"));
+
+  if (auto balancer = root.get("balancer")) {
+    balancer->only_keys({"algorithm"});
+    if (auto algorithm = balancer->get("algorithm"))
+      s.balancer.algorithm = algorithm->as_enum({kBalancerAlgorithms[0], kBalancerAlgorithms[1]});
+  }
+  if (auto policies = root.get("policies"))
+    for (const auto& p : policies->items()) s.policies.push_back(p.as_path());
+  if (auto metrics = root.get("metrics")) {
+    metrics->only_keys({"period"});
+    if (auto period = metrics->get("period"))
+      s.metrics_period = period->as_duration(std::chrono::milliseconds(100), std::chrono::hours(1));
+  }
+
+  s.traffic = parse_traffic(root.at("traffic"));
+  Duration stage_total{};
+  for (const auto& stage : s.traffic.stages) stage_total += stage.duration;
+  if (auto d = root.get("duration")) {
+    s.duration = d->as_duration(std::chrono::milliseconds(1), kMaxScenario);
+    if (stage_total > s.duration)
+      d->fail("a duration >= the stages' total (" + format_duration(stage_total) +
+              "), or no duration");
+  } else {
+    if (stage_total <= Duration::zero())
+      root.at("traffic").at("stages").fail("stages whose durations add up to more than 0s");
+    if (stage_total > kMaxScenario)
+      root.at("traffic").at("stages").fail("stages that add up to at most 24h");
+    s.duration = stage_total;
+  }
+
+  if (auto faults = root.get("faults"))
+    for (const auto& f : faults->items()) s.faults.push_back(parse_fault(f, s.duration));
+  std::stable_sort(s.faults.begin(), s.faults.end(),
+                   [](const Fault& a, const Fault& b) { return a.at < b.at; });
+  if (auto expect = root.get("expect"))
+    for (const auto& e : expect->items()) s.expect.push_back(parse_expectation(e));
+  return s;
+}
+
+Scenario load_scenario(const std::string& path) {
+  return parse_scenario(load_json_file(path), path);
+}
+
+}  // namespace flotilla

@@ -1,0 +1,127 @@
+#pragma once
+// The scenario model and its parser. A scenario file (scenarios/*.json) says what fleet to run,
+// which balancer algorithm and scaling policies, the traffic to replay, the faults to inject and
+// what the run must show:
+//
+//   { "name": "flash-sale", "description": "...", "duration": "90s", "seed": 1,
+//     "fleet": { "profile": "fleet/standard.json", "min": 2, "max": 10, "desired": 2 },
+//     "balancer": { "algorithm": "round_robin" },
+//     "policies": [ "policies/cpu-target-50.json" ],
+//     "metrics": { "period": "2s" },
+//     "traffic": { "start_rps": 40, "arrivals": "uniform", "path": "/",
+//                  "stages": [ { "duration": "20s", "target": 40 },
+//                              { "duration": "5s",  "target": 320 } ] },
+//     "faults": [ { "at": "45s", "kill": { "count": 1 } } ],
+//     "expect": [ { "metric": "error_rate", "max": 0.01 } ] }
+//
+// Required: name, fleet.profile, fleet.min, fleet.max, traffic.stages. Defaults: description "",
+// duration = the stages' total, seed 1, fleet.desired = fleet.min, balancer.algorithm
+// "round_robin", policies [] (a fixed-size group), metrics.period 5s, traffic.start_rps 0 (as
+// k6's startRate: the first stage ramps up from 0), traffic.arrivals "uniform", traffic.path "/",
+// faults [], expect []. The name is letters, digits, '-', '_' and '.' (it names output folders).
+//
+// Stages shorter than the duration: the last target holds to the end. Stages longer than the
+// duration are an error (at /duration), not silently cut: a cut ramp is rarely what was meant.
+//
+// Every mistake is a UserError naming the file and the field as a JSON pointer; unknown fields
+// are mistakes. Paths (fleet profile, policies) resolve relative to the scenario file's folder or
+// an ancestor (the repository root), and must exist; their contents are checked by their own
+// parsers.
+#include <array>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/time.h"
+#include "scenario/rate_schedule.h"
+
+namespace flotilla {
+
+struct FleetSpec {
+  std::string profile;  // resolved path of the worker profile (fleet/*.json)
+  int min = 0;
+  int max = 1;
+  int desired = 0;
+};
+
+inline constexpr std::array<std::string_view, 2> kBalancerAlgorithms = {
+    "round_robin", "least_outstanding_requests"};
+
+struct BalancerSpec {
+  std::string algorithm = "round_robin";
+};
+
+struct TrafficSpec {
+  double start_rps = 0;
+  std::vector<Stage> stages;
+  Arrivals arrivals = Arrivals::kUniform;
+  std::string path = "/";  // the request target the load generator sends
+};
+
+enum class FaultKind {
+  kKill,  // SIGKILL `count` random in-service workers
+};
+
+struct Fault {
+  Duration at{};
+  FaultKind kind = FaultKind::kKill;
+  int count = 1;
+  // "kill 1 worker", "kill 2 workers"
+  std::string describe() const;
+};
+
+// The metrics an expectation may name. Each is computed from the run record (report.h):
+//   sent, ok, errors          request counts (errors: any kind)
+//   error_rate                errors / sent (0 when nothing was sent)
+//   p50_ms, p90_ms, p99_ms    whole-run latency percentiles of successful requests
+//   max_latency_ms            the slowest successful request
+//   max_in_service            the most workers in service at any time
+//   min_in_service            the fewest workers in service at any time
+//   final_in_service          workers in service at the end
+//   scale_out_count           activities after traffic started (t >= 0) that raised the
+//                             desired capacity (the group's creation is not counted)
+//   scale_in_count            activities that lowered it
+//   replaced_workers          workers launched to replace dead or unhealthy ones
+// clang-format off
+inline constexpr std::array<std::string_view, 14> kExpectationMetrics = {
+    "sent", "ok", "errors", "error_rate",
+    "p50_ms", "p90_ms", "p99_ms", "max_latency_ms",
+    "max_in_service", "min_in_service", "final_in_service",
+    "scale_out_count", "scale_in_count", "replaced_workers"};
+// clang-format on
+
+struct Expectation {
+  std::string metric;         // one of kExpectationMetrics
+  std::optional<double> min;  // at least one of min, max
+  std::optional<double> max;
+  // "error_rate <= 0.01", "max_in_service >= 3", "2 <= final_in_service <= 3"
+  std::string text() const;
+};
+
+struct Scenario {
+  std::string file;  // the file it was loaded from
+  std::string name;
+  std::string description;
+  Duration duration{};
+  std::uint64_t seed = 1;
+  FleetSpec fleet;
+  BalancerSpec balancer;
+  std::vector<std::string> policies;  // resolved paths
+  Duration metrics_period = std::chrono::seconds(5);
+  TrafficSpec traffic;
+  std::vector<Fault> faults;  // sorted by `at`
+  std::vector<Expectation> expect;
+
+  // The offered load over the whole duration.
+  RateSchedule rate_schedule() const;
+};
+
+// Reads and checks a scenario file; throws UserError on any mistake.
+Scenario load_scenario(const std::string& path);
+// The same from a parsed document; `file` names it in errors and anchors relative paths.
+Scenario parse_scenario(const nlohmann::json& document, const std::string& file);
+
+}  // namespace flotilla

@@ -1,0 +1,372 @@
+#include "test_backend.h"
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cctype>
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace flotilla::testing {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+std::string TestBackend::chunked_body() {
+  std::string body;
+  for (int i = 0; i < 500; ++i) body += "alpha-beta-gamma-" + std::to_string(i) + ";";
+  return body;
+}
+
+struct TestBackend::Impl {
+  struct Conn : std::enable_shared_from_this<Conn> {
+    Conn(Impl& o, tcp::socket s) : owner(o), socket(std::move(s)) {}
+
+    void read() {
+      request = {};
+      http::async_read(
+          socket, buffer, request,
+          [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(const error_code& ec) {
+      if (ec) return drop();
+      ++owner.backend.requests_;
+      switch (owner.backend.mode_) {
+        case Mode::kSwallow:
+          return drop();
+        case Mode::kHang:
+          return;  // keeps the connection open, never answers
+        case Mode::kGarbage: {
+          static const std::string garbage = "this is not http\r\n\r\n";
+          asio::async_write(
+              socket, asio::buffer(garbage),
+              [self = shared_from_this()](const error_code&, std::size_t) { self->drop(); });
+          return;
+        }
+        case Mode::kNormal:
+          break;
+      }
+      response = {};
+      response.version(11);
+      response.result(http::status::ok);
+      response.set("X-Backend", owner.backend.name_);
+      response.set("X-Seen-XFF", request["X-Forwarded-For"]);
+      response.set("X-Seen-Proto", request["X-Forwarded-Proto"]);
+      response.set("X-Seen-Hop", request.count("X-Hop") ? "yes" : "no");
+      response.set("X-Seen-Keep-Alive", request.count(http::field::keep_alive) ? "yes" : "no");
+      const auto target = request.target();
+      if (target == "/health") {
+        response.result(static_cast<http::status>(owner.backend.health_status_.load()));
+        response.body() = "ok";
+      } else if (target == "/echo") {
+        response.body() = request.body();
+      } else if (target == "/chunked") {
+        response.body() = chunked_body();
+        response.chunked(true);
+      } else {
+        response.body() = owner.backend.name_;
+      }
+      if (!response.chunked()) response.prepare_payload();
+      response.keep_alive(request.keep_alive());
+      http::async_write(socket, response,
+                        [self = shared_from_this()](const error_code& ec, std::size_t) {
+                          if (ec || !self->response.keep_alive()) return self->drop();
+                          self->read();
+                        });
+    }
+
+    void drop() {
+      error_code ignored;
+      socket.close(ignored);
+      owner.conns.erase(shared_from_this());
+    }
+
+    Impl& owner;
+    tcp::socket socket;
+    beast::flat_buffer buffer;
+    http::request<http::string_body> request;
+    http::response<http::string_body> response;
+  };
+
+  explicit Impl(TestBackend& b) : backend(b), acceptor(io) {}
+
+  void accept() {
+    acceptor.async_accept([this](const error_code& ec, tcp::socket socket) {
+      if (ec) return;
+      ++backend.connections_;
+      auto conn = std::make_shared<Conn>(*this, std::move(socket));
+      conns.insert(conn);
+      conn->read();
+      accept();
+    });
+  }
+
+  TestBackend& backend;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::set<std::shared_ptr<Conn>> conns;  // on the backend's thread
+  std::thread thread;
+  bool stopped = false;
+};
+
+TestBackend::TestBackend(std::string name, Mode mode)
+    : name_(std::move(name)), mode_(mode), impl_(std::make_unique<Impl>(*this)) {
+  const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen();
+  port_ = impl_->acceptor.local_endpoint().port();
+  impl_->accept();
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+TestBackend::~TestBackend() { stop(); }
+
+void TestBackend::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  asio::post(impl_->io, [this] {
+    error_code ignored;
+    impl_->acceptor.close(ignored);
+    for (const auto& conn : impl_->conns) conn->socket.close(ignored);
+    impl_->conns.clear();
+  });
+  impl_->thread.join();
+}
+
+void TestBackend::close_connections() {
+  std::promise<void> closed;
+  asio::post(impl_->io, [this, &closed] {
+    error_code ignored;
+    for (const auto& conn : impl_->conns) conn->socket.close(ignored);
+    impl_->conns.clear();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
+
+struct TestClient::Impl {
+  explicit Impl(std::uint16_t port) : socket(io) {
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  asio::io_context io;
+  tcp::socket socket;
+  beast::flat_buffer buffer;
+};
+
+TestClient::TestClient(std::uint16_t port) : impl_(std::make_unique<Impl>(port)) {}
+TestClient::~TestClient() = default;
+
+std::optional<TestResponse> TestClient::raw(const std::string& raw, Duration limit) {
+  error_.clear();
+  auto parser = std::make_shared<http::response_parser<http::string_body>>();
+  parser->body_limit(64 << 20);
+  bool done = false;
+  error_code result;
+  asio::async_write(impl_->socket, asio::buffer(raw), [&](const error_code& ec, std::size_t) {
+    if (ec) {
+      result = ec;
+      done = true;
+      return;
+    }
+    http::async_read(impl_->socket, impl_->buffer, *parser, [&](const error_code& ec, std::size_t) {
+      result = ec;
+      done = true;
+    });
+  });
+  impl_->io.restart();
+  impl_->io.run_for(limit);
+  if (!done) {
+    error_code ignored;
+    impl_->socket.close(ignored);
+    impl_->io.restart();
+    impl_->io.run();
+    error_ = "timeout";
+    return std::nullopt;
+  }
+  if (result) {
+    error_ = result.message();
+    return std::nullopt;
+  }
+  TestResponse r;
+  const auto& message = parser->get();
+  r.status = static_cast<int>(message.result_int());
+  for (const auto& field : message) {
+    r.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+  }
+  r.body = message.body();
+  return r;
+}
+
+std::optional<TestResponse> TestClient::get(
+    const std::string& target, const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: test\r\n";
+  for (const auto& [name, value] : fields) request += name + ": " + value + "\r\n";
+  request += "\r\n";
+  return raw(request);
+}
+
+bool TestClient::closed_by_peer(Duration limit) {
+  bool done = false;
+  error_code result;
+  char byte;
+  impl_->socket.async_read_some(asio::buffer(&byte, 1), [&](const error_code& ec, std::size_t) {
+    result = ec;
+    done = true;
+  });
+  impl_->io.restart();
+  impl_->io.run_for(limit);
+  if (!done) {
+    error_code ignored;
+    impl_->socket.close(ignored);
+    impl_->io.restart();
+    impl_->io.run();
+    return false;
+  }
+  return result == asio::error::eof || result == asio::error::connection_reset;
+}
+
+namespace {
+
+struct LoadConn : std::enable_shared_from_this<LoadConn> {
+  struct Shared {
+    asio::io_context& io;
+    tcp::endpoint endpoint;
+    int total;
+    int issued = 0;
+    int completed = 0;
+    LoadResult result;
+    std::function<void(int)> on_response;
+  };
+
+  LoadConn(Shared& s) : shared(s), socket(s.io) {}
+
+  void next() {
+    if (shared.issued >= shared.total) return;
+    ++shared.issued;
+    if (!socket.is_open()) {
+      socket.async_connect(shared.endpoint, [self = shared_from_this()](const error_code& ec) {
+        if (ec) return self->fail("connect: " + ec.message());
+        self->send();
+      });
+      return;
+    }
+    send();
+  }
+
+  void send() {
+    request = {};
+    request.method(http::verb::get);
+    request.target("/");
+    request.version(11);
+    request.set(http::field::host, "test");
+    http::async_write(
+        socket, request, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          if (ec) return self->fail("write: " + ec.message());
+          self->parser.emplace();
+          http::async_read(
+              self->socket, self->buffer, *self->parser, [self](const error_code& ec, std::size_t) {
+                if (ec) return self->fail("read: " + ec.message());
+                const auto& response = self->parser->get();
+                if (response.result_int() == 200) {
+                  ++self->shared.result.ok;
+                  ++self->shared.result.by_backend[std::string(response["X-Backend"])];
+                } else {
+                  self->shared.result.failures.push_back("status " +
+                                                         std::to_string(response.result_int()));
+                }
+                self->completed();
+              });
+        });
+  }
+
+  void fail(const std::string& what) {
+    shared.result.failures.push_back(what);
+    error_code ignored;
+    socket.close(ignored);
+    buffer.clear();
+    completed();
+  }
+
+  void completed() {
+    ++shared.completed;
+    if (shared.on_response) shared.on_response(shared.completed);
+    next();
+  }
+
+  Shared& shared;
+  tcp::socket socket;
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> request;
+  std::optional<http::response_parser<http::string_body>> parser;
+};
+
+}  // namespace
+
+LoadResult run_load(std::uint16_t port, int connections, int total,
+                    std::function<void(int)> on_response, Duration limit) {
+  asio::io_context io;
+  LoadConn::Shared shared{io,
+                          tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                          total,
+                          0,
+                          0,
+                          LoadResult{},
+                          std::move(on_response)};
+  std::vector<std::shared_ptr<LoadConn>> conns;
+  for (int i = 0; i < connections; ++i) {
+    conns.push_back(std::make_shared<LoadConn>(shared));
+    conns.back()->next();
+  }
+  io.run_for(limit);
+  if (shared.completed < total) {
+    shared.result.failures.push_back("time limit: " + std::to_string(shared.completed) + " of " +
+                                     std::to_string(total) + " completed");
+  }
+  for (auto& c : conns) {
+    error_code ignored;
+    c->socket.close(ignored);
+  }
+  io.restart();
+  io.run();
+  return shared.result;
+}
+
+bool eventually(const std::function<bool()>& condition, Duration limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return condition();
+}
+
+std::uint16_t closed_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+}  // namespace flotilla::testing

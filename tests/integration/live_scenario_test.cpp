@@ -1,0 +1,86 @@
+// One short live scenario end to end: real workers, the balancer, health checks, the report.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/subprocess.h"
+
+using namespace flotilla::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
+const fs::path kSource = FLOTILLA_SOURCE_DIR;
+
+fs::path temp_dir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("flotilla-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+TEST_CASE("run: a short live scenario passes and writes report.json and timeseries.csv") {
+  const auto out = temp_dir("live");
+  const auto scenario = (kSource / "scenarios/steady.json").string();
+  const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 120s);
+  INFO(r.out, r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 0);
+
+  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
+  CHECK(report["passed"] == true);
+  for (const char* key : {"scenario", "passed", "requests", "latency_ms", "capacity", "activities",
+                          "expectations", "decisions"})
+    CHECK_MESSAGE(report.contains(key), key);
+  const auto sent = report["requests"]["sent"].get<long>();
+  CHECK(sent > 0);
+  CHECK(report["requests"]["ok"].get<long>() + report["requests"]["errors"].get<long>() == sent);
+  CHECK(report["requests"]["errors"].get<long>() == 0);
+  CHECK(report["capacity"]["initial"].get<int>() >= 1);
+  CHECK(report["latency_ms"]["p99"].get<double>() > 0);
+
+  const auto csv = read_file(out / "timeseries.csv");
+  CHECK(csv.rfind("t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg", 0) ==
+        0);
+  const auto rows = std::count(csv.begin(), csv.end(), '\n') - 1;
+  CHECK(rows >= 10);
+  fs::remove_all(out);
+}
+
+TEST_CASE("run: no worker outlives flotilla when flotilla is SIGKILLed") {
+  const auto out = temp_dir("orphans");
+  Subprocess flotilla(
+      {kFlotilla, "run", (kSource / "scenarios/steady.json").string(), "--out", out.string()});
+  // Traffic starts once the initial workers are in service.
+  const bool started = flotilla.wait_for_output(
+      [&] { return flotilla.out().find("traffic starts") != std::string::npos; }, 60000ms);
+  INFO(flotilla.out(), flotilla.err());
+  REQUIRE(started);
+  const auto workers = children_of(flotilla.pid());
+  REQUIRE(workers.size() >= 1);
+  ::kill(flotilla.pid(), SIGKILL);
+  flotilla.finish(10000ms);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto any_alive = [&] {
+    for (pid_t w : workers)
+      if (process_alive(w)) return true;
+    return false;
+  };
+  while (any_alive() && std::chrono::steady_clock::now() < deadline) flotilla.pump(20ms);
+  CHECK_FALSE(any_alive());
+  fs::remove_all(out);
+}

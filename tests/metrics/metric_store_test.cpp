@@ -1,0 +1,140 @@
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+#include "metrics/metric_id.h"
+#include "metrics/metric_store.h"
+
+using namespace flotilla;
+
+TEST_CASE("MetricId: dimension order does not matter once canonical") {
+  const MetricId a = make_metric_id("AWS/EC2", "CPUUtilization", {{"b", "2"}, {"a", "1"}});
+  const MetricId b = make_metric_id("AWS/EC2", "CPUUtilization", {{"a", "1"}, {"b", "2"}});
+  CHECK(a == b);
+  CHECK(std::hash<MetricId>{}(a) == std::hash<MetricId>{}(b));
+  CHECK(a.to_string() == "AWS/EC2 CPUUtilization{a=1,b=2}");
+  const MetricId c = make_metric_id("AWS/EC2", "CPUUtilization", {{"a", "1"}, {"b", "3"}});
+  CHECK(a != c);
+  CHECK(a < c);
+  std::unordered_set<MetricId> set{a, b, c};
+  CHECK(set.size() == 2);
+  CHECK(instance_metric("CPUUtilization", "i-1").to_string() ==
+        "AWS/EC2 CPUUtilization{InstanceId=i-1}");
+}
+
+TEST_CASE("MetricStore: a non-canonical id reaches the same series") {
+  MetricStore store;
+  MetricId unsorted{"ns", "m", {{"z", "1"}, {"a", "2"}}};
+  store.put(unsorted, 1s, 5);
+  CHECK(store.contains(make_metric_id("ns", "m", {{"a", "2"}, {"z", "1"}})));
+  CHECK(store.statistic(unsorted, Statistic::sum, 1s, 1s) == 5.0);
+  CHECK(store.series_count() == 1);
+}
+
+TEST_CASE("MetricStore: statistics over the half-open period ending at end") {
+  MetricStore store;
+  const MetricId id = make_metric_id("ns", "m");
+  // Datapoints at 10, 20, 30, 40 s with values 1, 2, 3, 10.
+  store.put(id, 10s, 1);
+  store.put(id, 20s, 2);
+  store.put(id, 30s, 3);
+  store.put(id, 40s, 10);
+
+  struct Row {
+    const char* name;
+    Statistic s;
+    Time end;
+    Duration period;
+    std::optional<double> want;
+  };
+  const Row rows[] = {
+      {"average of all", Statistic::average, 40s, 40s, 4.0},
+      {"sum of all", Statistic::sum, 40s, 40s, 16.0},
+      {"minimum", Statistic::minimum, 40s, 40s, 1.0},
+      {"maximum", Statistic::maximum, 40s, 40s, 10.0},
+      {"sample count", Statistic::sample_count, 40s, 40s, 4.0},
+      {"start is exclusive", Statistic::sum, 40s, 30s, 15.0},  // (10, 40]: 2 + 3 + 10
+      {"end is inclusive", Statistic::sum, 30s, 10s, 3.0},     // (20, 30]
+      {"window between points", Statistic::average, 29s, 5s, std::nullopt},
+      {"before any data", Statistic::average, 5s, 5s, std::nullopt},
+      {"sample count of nothing is no datapoint", Statistic::sample_count, 100s, 10s, std::nullopt},
+      {"after all data", Statistic::maximum, 60s, 15s, std::nullopt},
+      {"one point", Statistic::average, 20s, 1s, 2.0},
+  };
+  for (const Row& r : rows) {
+    const std::string row = r.name;
+    CAPTURE(row);
+    CHECK(store.statistic(id, r.s, r.end, r.period) == r.want);
+  }
+  CHECK(store.statistic(make_metric_id("ns", "unknown"), Statistic::sum, 40s, 40s) == std::nullopt);
+}
+
+TEST_CASE("MetricStore: consecutive periods oldest first with gaps") {
+  MetricStore store;
+  const MetricId id = make_metric_id("ns", "m");
+  store.put(id, 1s, 10);
+  store.put(id, 2s, 20);
+  store.put(id, 2s, 40);
+  store.put(id, 4s, 5);
+  const auto v = store.statistics(id, Statistic::average, 4s, 1s, 4);
+  REQUIRE(v.size() == 4);
+  CHECK(v[0] == 10.0);  // (0, 1]
+  CHECK(v[1] == 30.0);  // (1, 2]
+  CHECK(v[2] == std::nullopt);
+  CHECK(v[3] == 5.0);
+}
+
+TEST_CASE("MetricStore: retention by count drops the oldest") {
+  MetricStore store(3);
+  const MetricId id = make_metric_id("ns", "m");
+  for (int i = 1; i <= 5; ++i) store.put(id, i * 1s, i);
+  const auto points = store.datapoints(id);
+  REQUIRE(points.size() == 3);
+  CHECK(points[0] == Datapoint{3s, 3});
+  CHECK(points[2] == Datapoint{5s, 5});
+  CHECK(store.statistic(id, Statistic::sample_count, 10s, 10s) == 3.0);
+  // Older than everything retained in a full ring: dropped.
+  store.put(id, 1s, 100);
+  CHECK(store.datapoints(id).front() == Datapoint{3s, 3});
+}
+
+TEST_CASE("DatapointRing: late datapoints are inserted in time order") {
+  DatapointRing ring(4);
+  ring.push({10s, 1});
+  ring.push({30s, 3});
+  ring.push({20s, 2});
+  ring.push({30s, 4});  // same time: after the earlier one
+  REQUIRE(ring.size() == 4);
+  CHECK(ring[0] == Datapoint{10s, 1});
+  CHECK(ring[1] == Datapoint{20s, 2});
+  CHECK(ring[2] == Datapoint{30s, 3});
+  CHECK(ring[3] == Datapoint{30s, 4});
+  ring.push({25s, 9});  // full: the oldest goes
+  CHECK(ring[0] == Datapoint{20s, 2});
+  CHECK(ring[1] == Datapoint{25s, 9});
+  CHECK(ring[3] == Datapoint{30s, 4});
+  CHECK(ring.first_after(25s) == 2);
+  CHECK(ring.first_after(0s) == 0);
+  CHECK(ring.first_after(30s) == 4);
+}
+
+TEST_CASE("MetricStore: list filters by namespace and name") {
+  MetricStore store;
+  store.put(instance_metric("CPUUtilization", "i-2"), 1s, 1);
+  store.put(instance_metric("CPUUtilization", "i-1"), 1s, 1);
+  store.put(group_metric("AWS/AutoScaling", "GroupDesiredCapacity", "g"), 1s, 1);
+  CHECK(store.list().size() == 3);
+  const auto cpu = store.list("AWS/EC2", "CPUUtilization");
+  REQUIRE(cpu.size() == 2);
+  CHECK(cpu[0] == instance_metric("CPUUtilization", "i-1"));
+  CHECK(store.list("AWS/AutoScaling").size() == 1);
+}
+
+TEST_CASE("Statistic names round-trip") {
+  for (Statistic s : {Statistic::average, Statistic::sum, Statistic::minimum, Statistic::maximum,
+                      Statistic::sample_count})
+    CHECK(parse_statistic(to_string(s)) == s);
+  CHECK(parse_statistic("p99") == std::nullopt);
+}

@@ -1,0 +1,268 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/virtual_scheduler.h"
+#include "fake_provider.h"
+#include "metrics/collector.h"
+#include "scaling/scaling_loop.h"
+#include "scaling/target_tracking.h"
+
+using namespace flotilla;
+using flotilla::testing::FakeProvider;
+
+namespace {
+
+// Every worker the group tracks (whatever its state) reports the CPU the test set for it, as a
+// worker's /metrics would.
+class FleetCpuSource final : public MetricSource {
+ public:
+  explicit FleetCpuSource(const Group& group) : group_(group) {}
+  void collect(Time, Done done) override {
+    std::vector<Sample> out;
+    for (const auto& w : group_.state().workers) {
+      auto it = cpu.find(w.id);
+      out.push_back(
+          {instance_metric(kMetricCpuUtilization, w.id), it == cpu.end() ? fallback : it->second});
+    }
+    done(std::move(out));
+  }
+  std::map<WorkerId, double> cpu;
+  double fallback = 0;
+
+ private:
+  const Group& group_;
+};
+
+GroupConfig group_config() {
+  GroupConfig c;
+  c.name = "asg";
+  c.min = 1;
+  c.max = 10;
+  c.desired = 2;
+  c.health_check_grace = 60s;
+  c.drain_delay = 1s;
+  return c;
+}
+
+std::unique_ptr<ScalingPolicy> cpu_policy() {
+  TargetTrackingConfig c;
+  c.name = "cpu-target";
+  c.target_value = 50;
+  c.scale_out_periods = 3;
+  c.scale_in_periods = 4;
+  c.warmup = 5s;
+  return std::make_unique<TargetTrackingPolicy>(c);
+}
+
+}  // namespace
+
+TEST_CASE("ScalingLoop: scales out by the formula and excludes warming workers and scales in") {
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider(sched, 1s);
+  Group group(sched, provider, group_config());
+  group.start();
+  for (const auto& id : provider.launched) group.mark_healthy(id);
+
+  auto source = std::make_shared<FleetCpuSource>(group);
+  Collector collector(sched, store, 10s);
+  collector.add_source(source);
+  collector.start();  // ticks at 10, 20, ...
+
+  ScalingLoopConfig lc;
+  lc.period = 10s;
+  lc.evaluation_delay = 1s;
+  ScalingLoop loop(sched, store, group, lc);
+  loop.add_policy(cpu_policy());
+  CHECK(loop.warmup() == 5s);
+  loop.start();  // ticks at 11, 21, ... evaluating the periods ending at 10, 20, ...
+
+  const WorkerId a = provider.launched[0], b = provider.launched[1];
+  source->cpu[a] = 70;
+  source->cpu[b] = 90;  // group average 80
+  source->fallback = 0;
+
+  sched.run_until(21s);
+  CHECK(group.desired() == 2);  // 2 of 3 periods
+  REQUIRE(loop.records().size() == 2);
+  CHECK(loop.records()[1].reason.find("for 2 of 3 periods") != std::string::npos);
+
+  sched.run_until(31s);
+  CHECK(group.desired() == 4);
+  const DecisionRecord& out = loop.records().back();
+  CHECK(out.t == Time(31s));
+  CHECK(out.period_end == Time(30s));
+  CHECK(out.group_cpu == 80.0);
+  CHECK(out.desired_before == 2);
+  CHECK(out.combined == 4);
+  CHECK(out.desired_after == 4);
+  REQUIRE(out.policies.size() == 1);
+  CHECK(out.policies[0].policy == "cpu-target");
+  REQUIRE(out.policies[0].values.size() == 4);
+  CHECK(out.policies[0].values[0].value == std::nullopt);  // before the first period
+  CHECK(out.policies[0].values[3].end == Time(30s));
+  CHECK(out.policies[0].values[3].value == 80.0);
+  CHECK(out.reason ==
+        "cpu-target: CPUUtilization 80 > 50 for 3 periods: desired 2 -> 4 "
+        "(ceil(2 x 80 / 50))");
+  CHECK(group.activities().back().cause == out.reason);
+  CHECK(store.statistic(group_metric(kNamespaceEc2, kMetricCpuUtilization, "asg"),
+                        Statistic::average, 30s, 10s) == 80.0);
+  CHECK(store.statistic(group_metric(kNamespaceAutoScaling, "GroupDesiredCapacity", "asg"),
+                        Statistic::maximum, 31s, 1s) == 4.0);
+  CHECK(store.statistic(group_metric(kNamespaceAutoScaling, "GroupPendingInstances", "asg"),
+                        Statistic::maximum, 31s, 1s) == 2.0);
+  CHECK(store.statistic(group_metric(kNamespaceAutoScaling, "GroupInServiceInstances", "asg"),
+                        Statistic::maximum, 31s, 1s) == 2.0);
+
+  // The new workers become healthy at 36 s and report 0% CPU. Warm-up (5 s) keeps them out of
+  // the period ending at 40 s; they count from the period ending at 50 s.
+  REQUIRE(provider.launched.size() == 4);
+  const WorkerId c = provider.launched[2], d = provider.launched[3];
+  sched.run_until(36s);
+  group.mark_healthy(c);
+  group.mark_healthy(d);
+  sched.run_until(41s);
+  CHECK(loop.records().back().group_cpu == 80.0);
+  CHECK(group.desired() == 4);  // ceil(2 x 80 / 50) = 4: the capacity on its way covers it
+  CHECK(loop.records().back().reason.find("already covers") != std::string::npos);
+
+  // From now on every worker idles at 10%: the period ending at 50 s includes all four.
+  for (auto& [id, v] : source->cpu) v = 10;
+  source->fallback = 10;
+  sched.run_until(51s);
+  CHECK(loop.records().back().group_cpu == 10.0);
+  sched.run_until(71s);
+  CHECK(group.desired() == 4);  // 3 of 4 periods below 45
+  sched.run_until(81s);
+  CHECK(group.desired() == 1);  // ceil(4 x 10 / 50) = 1
+  CHECK(loop.records().back().reason ==
+        "cpu-target: CPUUtilization 10 < 45 (90% of 50) for 4 periods: desired 4 -> 1 "
+        "(ceil(4 x 10 / 50))");
+  auto s = group.state();
+  CHECK(s.in_service == 1);
+  CHECK(s.draining == 3);
+  sched.run_until(90s);  // drained (1 s), stopped, exited (1 s later)
+  s = group.state();
+  CHECK(s.workers.size() == 1);
+  CHECK(provider.stops.size() == 3);
+  CHECK(s.workers[0].id == d);  // scale-in removes the oldest launched first
+}
+
+TEST_CASE(
+    "ScalingLoop: a warming worker's samples do not count (only warming workers -> no data)") {
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider;
+  GroupConfig gc = group_config();
+  gc.desired = 1;
+  Group group(sched, provider, gc);
+  group.start();
+  const WorkerId a = provider.launched[0];
+
+  ScalingLoopConfig lc;
+  lc.period = 10s;
+  ScalingLoop loop(sched, store, group, lc);
+  TargetTrackingConfig tc;
+  tc.name = "slow-warmup";
+  tc.warmup = 25s;
+  loop.add_policy(std::make_unique<TargetTrackingPolicy>(tc));
+
+  sched.run_until(5s);
+  group.mark_healthy(a);  // warm at 30 s
+  for (int t = 10; t <= 40; t += 10) {
+    store.put(instance_metric(kMetricCpuUtilization, a), Time(std::chrono::seconds(t)), 95);
+  }
+  sched.run_until(20s);
+  loop.tick();
+  CHECK(loop.records().back().group_cpu == std::nullopt);
+  CHECK(loop.records().back().reason.find("insufficient data") != std::string::npos);
+  sched.run_until(30s);
+  loop.tick();
+  CHECK(loop.records().back().group_cpu == 95.0);
+  CHECK(group.desired() == 1);
+}
+
+namespace {
+
+class FixedPolicy final : public ScalingPolicy {
+ public:
+  FixedPolicy(std::string name, std::optional<int> desired)
+      : name_(std::move(name)), desired_(desired) {}
+  const std::string& name() const override { return name_; }
+  const std::string& type() const override { return name_; }
+  std::vector<MetricRequest> metrics() const override { return {}; }
+  Decision decide(const MetricsSnapshot&, const GroupState&, Time) override {
+    return {desired_, desired_ ? "wants " + std::to_string(*desired_) : "no opinion", desired_};
+  }
+
+ private:
+  std::string name_;
+  std::optional<int> desired_;
+};
+
+}  // namespace
+
+TEST_CASE("ScalingLoop: out if any policy says out and in only if all say in") {
+  struct Row {
+    const char* name;
+    std::optional<int> a, b;
+    int want;  // desired after, starting from 4 (min 1, max 8)
+    const char* reason;
+  };
+  const auto none = std::nullopt;
+  const Row rows[] = {
+      {"one out, one no change", 6, none, 6, "a: wants 6"},
+      {"two out: the larger", 5, 7, 7, "b: wants 7"},
+      {"out beats in", 2, 6, 6, "b: wants 6"},
+      {"one in, one no change: no change", 2, none, 4,
+       "scale-in needs every policy to agree; a: wants 2; b: no opinion"},
+      {"both in: the larger", 2, 3, 3, "b: wants 3"},
+      {"both no change", none, none, 4, "a: no opinion; b: no opinion"},
+      {"same as desired counts as no change", 4, 2, 4, "scale-in needs every policy to agree"},
+  };
+  for (const Row& r : rows) {
+    const std::string row = r.name;
+    CAPTURE(row);
+    VirtualScheduler sched;
+    MetricStore store;
+    FakeProvider provider;
+    GroupConfig gc = group_config();
+    gc.desired = 4;
+    gc.max = 8;
+    Group group(sched, provider, gc);
+    group.start();
+    ScalingLoop loop(sched, store, group, ScalingLoopConfig{});
+    loop.add_policy(std::make_unique<FixedPolicy>("a", r.a));
+    loop.add_policy(std::make_unique<FixedPolicy>("b", r.b));
+    loop.tick();
+    CHECK(group.desired() == r.want);
+    REQUIRE(loop.records().size() == 1);
+    CHECK(loop.records()[0].desired_after == r.want);
+    CAPTURE(loop.records()[0].reason);
+    CHECK(loop.records()[0].reason.find(r.reason) != std::string::npos);
+  }
+}
+
+TEST_CASE("ScalingLoop: the decision log is bounded") {
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider;
+  Group group(sched, provider, group_config());
+  group.start();
+  ScalingLoopConfig lc;
+  lc.period = 1s;
+  lc.max_records = 3;
+  ScalingLoop loop(sched, store, group, lc);
+  loop.add_policy(cpu_policy());
+  loop.start();
+  sched.run_until(10s);
+  REQUIRE(loop.records().size() == 3);
+  CHECK(loop.records().front().t == Time(8s));
+  loop.stop();
+  sched.run_until(20s);
+  CHECK(loop.records().back().t == Time(10s));
+}

@@ -1,0 +1,239 @@
+#include "scenario/scenario.h"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+
+namespace flotilla {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A private folder laid out like the repository: fleet/, policies/, scenarios/.
+struct TempRepo {
+  fs::path root;
+  TempRepo() {
+    static std::atomic<int> counter{0};
+    root = fs::temp_directory_path() / ("flotilla-scenario-test-" + std::to_string(::getpid()) +
+                                        "-" + std::to_string(counter++));
+    fs::create_directories(root / "fleet");
+    fs::create_directories(root / "policies");
+    fs::create_directories(root / "scenarios");
+    std::ofstream(root / "fleet/p.json") << "{}";
+    std::ofstream(root / "policies/q.json") << "{}";
+  }
+  ~TempRepo() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  std::string scenario_path() const { return (root / "scenarios/s.json").string(); }
+};
+
+json valid_document() {
+  return json::parse(R"({
+    "name": "flash-sale", "description": "d", "duration": "90s", "seed": 7,
+    "fleet": { "profile": "fleet/p.json", "min": 2, "max": 10, "desired": 3 },
+    "balancer": { "algorithm": "least_outstanding_requests" },
+    "policies": [ "policies/q.json" ],
+    "metrics": { "period": "2s" },
+    "traffic": { "start_rps": 40, "arrivals": "poisson", "path": "/buy",
+                 "stages": [ { "duration": "20s", "target": 40 },
+                             { "duration": "5s", "target": 320 },
+                             { "duration": "500ms", "target": 100 } ] },
+    "faults": [ { "at": "60s", "kill": { "count": 2 } }, { "at": "45s", "kill": { "count": 1 } } ],
+    "expect": [ { "metric": "error_rate", "max": 0.01 },
+                { "metric": "max_in_service", "min": 3 },
+                { "metric": "p99_ms", "min": 1, "max": 250 } ] })");
+}
+
+}  // namespace
+
+TEST_CASE("load_scenario: a valid file") {
+  TempRepo repo;
+  std::ofstream(repo.scenario_path()) << valid_document().dump();
+  const Scenario s = load_scenario(repo.scenario_path());
+  CHECK(s.file == repo.scenario_path());
+  CHECK(s.name == "flash-sale");
+  CHECK(s.description == "d");
+  CHECK(s.duration == 90s);
+  CHECK(s.seed == 7);
+  CHECK(fs::equivalent(s.fleet.profile, repo.root / "fleet/p.json"));
+  CHECK(s.fleet.min == 2);
+  CHECK(s.fleet.max == 10);
+  CHECK(s.fleet.desired == 3);
+  CHECK(s.balancer.algorithm == "least_outstanding_requests");
+  REQUIRE(s.policies.size() == 1);
+  CHECK(fs::equivalent(s.policies[0], repo.root / "policies/q.json"));
+  CHECK(s.metrics_period == 2s);
+  CHECK(s.traffic.start_rps == 40);
+  CHECK(s.traffic.arrivals == Arrivals::kPoisson);
+  CHECK(s.traffic.path == "/buy");
+  REQUIRE(s.traffic.stages.size() == 3);
+  CHECK(s.traffic.stages[1] == Stage{5s, 320});
+  CHECK(s.traffic.stages[2] == Stage{500ms, 100});
+  REQUIRE(s.faults.size() == 2);  // sorted by time
+  CHECK(s.faults[0].at == 45s);
+  CHECK(s.faults[0].count == 1);
+  CHECK(s.faults[0].kind == FaultKind::kKill);
+  CHECK(s.faults[0].describe() == "kill 1 worker");
+  CHECK(s.faults[1].describe() == "kill 2 workers");
+  REQUIRE(s.expect.size() == 3);
+  CHECK(s.expect[0].text() == "error_rate <= 0.01");
+  CHECK(s.expect[1].text() == "max_in_service >= 3");
+  CHECK(s.expect[2].text() == "1 <= p99_ms <= 250");
+  // Stages end at 25.5 s; the last target holds to 90 s.
+  const RateSchedule schedule = s.rate_schedule();
+  CHECK(schedule.duration() == 90s);
+  CHECK(schedule.rate_at(80s) == doctest::Approx(100));
+}
+
+TEST_CASE("parse_scenario: defaults of the optional fields") {
+  TempRepo repo;
+  const json doc = json::parse(R"({
+    "name": "minimal",
+    "fleet": { "profile": "fleet/p.json", "min": 1, "max": 3 },
+    "traffic": { "stages": [ { "duration": "10s", "target": 5 }, { "duration": 2, "target": 0 } ] } })");
+  const Scenario s = parse_scenario(doc, repo.scenario_path());
+  CHECK(s.description.empty());
+  CHECK(s.duration == 12s);  // the stages' total
+  CHECK(s.seed == 1);
+  CHECK(s.fleet.desired == 1);
+  CHECK(s.balancer.algorithm == "round_robin");
+  CHECK(s.policies.empty());
+  CHECK(s.metrics_period == 5s);
+  CHECK(s.traffic.start_rps == 0);
+  CHECK(s.traffic.arrivals == Arrivals::kUniform);
+  CHECK(s.traffic.path == "/");
+  CHECK(s.faults.empty());
+  CHECK(s.expect.empty());
+}
+
+TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
+  TempRepo repo;
+  struct Row {
+    const char* what;
+    std::function<void(json&)> edit;
+    const char* pointer;
+    const char* expected;  // a fragment of what was expected
+  };
+  const Row rows[] = {
+      {"unknown top-level field", [](json& d) { d["colour"] = "red"; }, "/colour", "known fields"},
+      {"missing name", [](json& d) { d.erase("name"); }, "/name", "a value"},
+      {"name with a space", [](json& d) { d["name"] = "flash sale"; }, "/name", "letters"},
+      {"name not a string", [](json& d) { d["name"] = 3; }, "/name", "a string"},
+      {"missing fleet", [](json& d) { d.erase("fleet"); }, "/fleet", "a value"},
+      {"min above max", [](json& d) { d["fleet"]["min"] = 11; }, "/fleet/min", "<= max (10)"},
+      {"negative min", [](json& d) { d["fleet"]["min"] = -1; }, "/fleet/min", "whole number"},
+      {"max zero", [](json& d) { d["fleet"]["max"] = 0; }, "/fleet/max", "between 1 and"},
+      {"desired above max", [](json& d) { d["fleet"]["desired"] = 11; }, "/fleet/desired",
+       "between min (2) and max (10)"},
+      {"desired below min", [](json& d) { d["fleet"]["desired"] = 1; }, "/fleet/desired",
+       "between min (2) and max (10)"},
+      {"fractional desired", [](json& d) { d["fleet"]["desired"] = 2.5; }, "/fleet/desired",
+       "whole number"},
+      {"unknown fleet field", [](json& d) { d["fleet"]["size"] = 2; }, "/fleet/size",
+       "known fields"},
+      {"missing profile file", [](json& d) { d["fleet"]["profile"] = "fleet/nope.json"; },
+       "/fleet/profile", "existing file"},
+      {"missing policy file", [](json& d) { d["policies"][0] = "policies/nope.json"; },
+       "/policies/0", "existing file"},
+      {"policies not an array", [](json& d) { d["policies"] = "policies/q.json"; }, "/policies",
+       "an array"},
+      {"unknown algorithm", [](json& d) { d["balancer"]["algorithm"] = "random"; },
+       "/balancer/algorithm", "\"round_robin\", \"least_outstanding_requests\""},
+      {"bad metrics period", [](json& d) { d["metrics"]["period"] = "0s"; }, "/metrics/period",
+       "a duration"},
+      {"bad duration", [](json& d) { d["duration"] = "soon"; }, "/duration", "a duration"},
+      {"stages longer than the duration", [](json& d) { d["duration"] = "20s"; }, "/duration",
+       "the stages' total (25500ms)"},
+      {"no stages", [](json& d) { d["traffic"]["stages"] = json::array(); }, "/traffic/stages",
+       "non-empty"},
+      {"missing stages", [](json& d) { d["traffic"].erase("stages"); }, "/traffic/stages",
+       "a value"},
+      {"negative target", [](json& d) { d["traffic"]["stages"][2]["target"] = -1; },
+       "/traffic/stages/2/target", "a number between 0 and 100000"},
+      {"target not a number", [](json& d) { d["traffic"]["stages"][2]["target"] = "lots"; },
+       "/traffic/stages/2/target", "a number between 0 and 100000"},
+      {"bad stage duration", [](json& d) { d["traffic"]["stages"][0]["duration"] = "20 parsecs"; },
+       "/traffic/stages/0/duration", "a duration"},
+      {"unknown stage field", [](json& d) { d["traffic"]["stages"][1]["rps"] = 3; },
+       "/traffic/stages/1/rps", "known fields"},
+      {"negative start_rps", [](json& d) { d["traffic"]["start_rps"] = -5; }, "/traffic/start_rps",
+       "a number between 0 and 100000"},
+      {"unknown arrivals", [](json& d) { d["traffic"]["arrivals"] = "bursty"; },
+       "/traffic/arrivals", "\"uniform\", \"poisson\""},
+      {"path without slash", [](json& d) { d["traffic"]["path"] = "buy"; }, "/traffic/path",
+       "starting with '/'"},
+      {"fault after the end", [](json& d) { d["faults"][0]["at"] = "90s"; }, "/faults/0/at",
+       "before the scenario's end (90s)"},
+      {"fault without a kind", [](json& d) { d["faults"][1].erase("kill"); }, "/faults/1",
+       "a fault kind"},
+      {"unknown fault kind", [](json& d) { d["faults"][0]["pause"] = json::object(); },
+       "/faults/0/pause", "known fields"},
+      {"kill count zero", [](json& d) { d["faults"][0]["kill"]["count"] = 0; },
+       "/faults/0/kill/count", "whole number between 1"},
+      {"unknown metric", [](json& d) { d["expect"][1]["metric"] = "happiness"; },
+       "/expect/1/metric", "error_rate"},
+      {"expectation without bounds", [](json& d) { d["expect"][0].erase("max"); }, "/expect/0",
+       "\"min\" or \"max\""},
+      {"min above max", [](json& d) { d["expect"][2]["min"] = 300; }, "/expect/2/max",
+       "a number >= min (300)"},
+      {"unknown expectation field", [](json& d) { d["expect"][0]["below"] = 1; }, "/expect/0/below",
+       "known fields"},
+  };
+  for (const auto& row : rows) {
+    const std::string what = row.what;
+    CAPTURE(what);
+    json doc = valid_document();
+    row.edit(doc);
+    std::string pointer = "<no error>", expected, message;
+    try {
+      parse_scenario(doc, repo.scenario_path());
+    } catch (const UserError& e) {
+      pointer = e.pointer();
+      expected = e.expected();
+      message = e.what();
+    }
+    CAPTURE(message);
+    CHECK(pointer == row.pointer);
+    CHECK(expected.find(row.expected) != std::string::npos);
+    CHECK(message.rfind(repo.scenario_path() + ": " + row.pointer + ": expected", 0) == 0);
+  }
+}
+
+TEST_CASE("load_scenario: a missing or malformed file is a UserError") {
+  TempRepo repo;
+  CHECK_THROWS_AS(load_scenario((repo.root / "scenarios/none.json").string()), UserError);
+  std::ofstream(repo.scenario_path()) << "{ \"name\": ";
+  CHECK_THROWS_AS(load_scenario(repo.scenario_path()), UserError);
+}
+
+TEST_CASE("every file in scenarios/ loads") {
+  const fs::path dir = fs::path(FLOTILLA_SOURCE_DIR) / "scenarios";
+  int loaded = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    CAPTURE(entry.path().string());
+    Scenario s;
+    try {
+      s = load_scenario(entry.path().string());
+    } catch (const UserError& e) {
+      FAIL(e.what());
+    }
+    // The name is the file's stem, so `flotilla run flash-sale` and the report agree.
+    CHECK(s.name == entry.path().stem().string());
+    CHECK(s.rate_schedule().expected_total() > 0);
+    ++loaded;
+  }
+  CHECK(loaded >= 2);
+}
+
+}  // namespace flotilla

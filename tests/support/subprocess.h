@@ -1,0 +1,165 @@
+#pragma once
+// Test support: run a program with a deadline and capture what it prints. Header-only, POSIX.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace flotilla::test {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when it was killed for the deadline or by a signal
+  int signal = 0;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// A child process with its stdout and stderr on pipes.
+class Subprocess {
+ public:
+  explicit Subprocess(const std::vector<std::string>& argv) {
+    int out_pipe[2], err_pipe[2];
+    if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+    posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0)
+      throw std::runtime_error("cannot start " + argv[0]);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    out_fd_ = out_pipe[0];
+    err_fd_ = err_pipe[0];
+  }
+  ~Subprocess() {
+    if (!reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+    if (err_fd_ >= 0) ::close(err_fd_);
+  }
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+  // Reads what is available for up to `wait`; false once both pipes are closed.
+  bool pump(std::chrono::milliseconds wait) {
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    if (out_fd_ < 0 && err_fd_ < 0) return false;
+    if (::poll(fds, 2, static_cast<int>(wait.count())) <= 0) return true;
+    read_into(out_fd_, fds[0].revents, out_);
+    read_into(err_fd_, fds[1].revents, err_);
+    return out_fd_ >= 0 || err_fd_ >= 0;
+  }
+
+  // Pumps until `done()` holds or the deadline passes; true if it held.
+  bool wait_for_output(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      if (!pump(std::chrono::milliseconds(20))) return done();
+    }
+    return true;
+  }
+
+  // Waits for exit, reading its output; SIGKILLs it at the deadline.
+  ProcessResult finish(std::chrono::milliseconds deadline) {
+    ProcessResult result;
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    int status = 0;
+    while (true) {
+      pump(std::chrono::milliseconds(20));
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) break;
+      if (std::chrono::steady_clock::now() >= end) {
+        result.timed_out = true;
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+    }
+    reaped_ = true;
+    while (pump(std::chrono::milliseconds(50))) {
+    }
+    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+    result.out = out_;
+    result.err = err_;
+    return result;
+  }
+
+ private:
+  static void read_into(int& fd, short revents, std::string& sink) {
+    if (fd < 0 || (revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
+    char buffer[4096];
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      sink.append(buffer, static_cast<std::size_t>(n));
+    } else {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  bool reaped_ = false;
+  std::string out_, err_;
+};
+
+inline ProcessResult run_process(const std::vector<std::string>& argv,
+                                 std::chrono::milliseconds deadline) {
+  Subprocess p(argv);
+  return p.finish(deadline);
+}
+
+// True while `pid` exists and is not a zombie.
+inline bool process_alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return false;
+  char state = '?';
+  int ignored_pid = 0;
+  char name[256];
+  const int n = std::fscanf(f, "%d (%255[^)]) %c", &ignored_pid, name, &state);
+  std::fclose(f);
+  return n == 3 && state != 'Z' && state != 'X';
+}
+
+// Direct children of `parent`, from /proc.
+inline std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  const std::string path =
+      "/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return out;
+  int pid = 0;
+  while (std::fscanf(f, "%d", &pid) == 1) out.push_back(pid);
+  std::fclose(f);
+  return out;
+}
+
+}  // namespace flotilla::test
