@@ -6,6 +6,7 @@
 
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/format.h"
 
 namespace flotilla {
 

@@ -1,5 +1,7 @@
 #include "scaling/target_tracking.h"
 
+#include "core/format.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,18 +10,6 @@
 #include "core/duration.h"
 
 namespace flotilla {
-
-std::string format_number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  std::string s = buf;
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  return s;
-}
 
 TargetTrackingPolicy::TargetTrackingPolicy(TargetTrackingConfig config)
     : config_(std::move(config)) {}

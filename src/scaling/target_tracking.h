@@ -60,6 +60,6 @@ TargetTrackingConfig parse_target_tracking_config(const ConfigNode& node);
 std::unique_ptr<ScalingPolicy> parse_target_tracking(const ConfigNode& node);
 
 // "78.2", "50", "0.05": at most two decimals, no trailing zeros (for decision reasons).
-std::string format_number(double v);
+
 
 }  // namespace flotilla

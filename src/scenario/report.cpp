@@ -1,5 +1,7 @@
 #include "scenario/report.h"
 
+#include "core/format.h"
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -12,20 +14,6 @@
 namespace flotilla {
 
 namespace {
-
-// Up to `decimals` decimals, trailing zeros dropped: 3 -> "3", 0.25 -> "0.25".
-std::string number(double v, int decimals = 3) {
-  if (!std::isfinite(v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  std::string s = buf;
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  return s;
-}
 
 nlohmann::json optional_json(const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return nullptr;
@@ -173,9 +161,9 @@ void write_report_json(const std::string& path, const RunRecord& record) {
 void write_timeseries_csv(std::ostream& out, const RunRecord& record) {
   out << "t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg\n";
   for (const auto& row : record.timeseries) {
-    out << number(row.t) << ',' << number(row.offered_rps, 2) << ',' << row.ok << ',' << row.errors
-        << ',' << number(row.p50_ms) << ',' << number(row.p99_ms) << ',' << row.in_service << ','
-        << row.pending << ',' << row.desired << ',' << number(row.cpu_avg, 2) << '\n';
+    out << format_number(row.t) << ',' << format_number(row.offered_rps, 2) << ',' << row.ok << ',' << row.errors
+        << ',' << format_number(row.p50_ms) << ',' << format_number(row.p99_ms) << ',' << row.in_service << ','
+        << row.pending << ',' << row.desired << ',' << format_number(row.cpu_avg, 2) << '\n';
   }
 }
 
@@ -199,7 +187,7 @@ void print_summary(std::ostream& out, const RunRecord& r) {
 
   const auto& q = r.requests;
   out << "  Requests     sent " << q.sent << "   ok " << q.ok << "   errors " << q.errors << " ("
-      << number(q.error_rate() * 100.0, 2) << " %)\n";
+      << format_number(q.error_rate() * 100.0, 2) << " %)\n";
   std::string kinds;
   for (const auto& [kind, n] : q.by_kind)
     if (n > 0) kinds += (kinds.empty() ? "" : ", ") + kind + " " + std::to_string(n);
@@ -212,12 +200,12 @@ void print_summary(std::ostream& out, const RunRecord& r) {
 
   out << "\n  Activities" << (r.activities.empty() ? "   none\n" : "\n");
   for (const auto& a : r.activities)
-    out << "    t=" << std::setw(6) << std::left << (number(a.t, 1) + "s") << std::right << "  "
+    out << "    t=" << std::setw(6) << std::left << (format_number(a.t, 1) + "s") << std::right << "  "
         << a.from << " -> " << a.to << "   " << a.cause << '\n';
   if (!r.events.empty()) {
     out << "\n  Events\n";
     for (const auto& e : r.events)
-      out << "    t=" << std::setw(6) << std::left << (number(e.t, 1) + "s") << std::right << "  "
+      out << "    t=" << std::setw(6) << std::left << (format_number(e.t, 1) + "s") << std::right << "  "
           << e.kind << ": " << e.detail << '\n';
   }
   out << "\n  Expectations" << (r.expectations.empty() ? "   none\n" : "\n");
@@ -226,7 +214,7 @@ void print_summary(std::ostream& out, const RunRecord& r) {
   for (const auto& e : r.expectations) {
     out << "    " << (e.passed ? "PASS" : "FAIL") << "  " << std::setw(static_cast<int>(width))
         << std::left << e.text << std::right << "   observed "
-        << (e.observed ? number(*e.observed, 4) : std::string("nothing")) << '\n';
+        << (e.observed ? format_number(*e.observed, 4) : std::string("nothing")) << '\n';
   }
   out << "\n  Result: " << (r.passed ? "PASSED" : "FAILED") << '\n';
 }

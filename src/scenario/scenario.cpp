@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/format.h"
 
 namespace flotilla {
 
@@ -15,12 +16,6 @@ namespace {
 constexpr int kMaxFleetSize = 1000;
 constexpr double kMaxRps = 100000;
 const Duration kMaxScenario = std::chrono::hours(24);
-
-std::string format_number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
-}
 
 bool valid_name(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -104,7 +99,7 @@ Expectation parse_expectation(const ConfigNode& node) {
   if (auto min = node.get("min")) e.min = min->as_number();
   if (auto max = node.get("max")) {
     e.max = max->as_number();
-    if (e.min && *e.min > *e.max) max->fail("a number >= min (" + format_number(*e.min) + ")");
+    if (e.min && *e.min > *e.max) max->fail("a number >= min (" + format_number(*e.min, 6) + ")");
   }
   if (!e.min && !e.max) node.fail("\"min\" or \"max\" (or both)");
   return e;
@@ -121,9 +116,9 @@ std::string Fault::describe() const {
 }
 
 std::string Expectation::text() const {
-  if (min && max) return format_number(*min) + " <= " + metric + " <= " + format_number(*max);
-  if (min) return metric + " >= " + format_number(*min);
-  if (max) return metric + " <= " + format_number(*max);
+  if (min && max) return format_number(*min, 6) + " <= " + metric + " <= " + format_number(*max, 6);
+  if (min) return metric + " >= " + format_number(*min, 6);
+  if (max) return metric + " <= " + format_number(*max, 6);
   return metric;
 }
 

@@ -354,15 +354,6 @@ LoadResult run_load(std::uint16_t port, int connections, int total,
   return shared.result;
 }
 
-bool eventually(const std::function<bool()>& condition, Duration limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return condition();
-}
-
 std::uint16_t closed_port() {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));

@@ -1,4 +1,5 @@
 #pragma once
+#include "support/wait.h"
 // In-process HTTP servers and clients for the balancer's tests. 127.0.0.1 only, OS-chosen ports.
 #include <atomic>
 #include <cstdint>
@@ -105,7 +106,10 @@ LoadResult run_load(std::uint16_t port, int connections, int total,
                     std::function<void(int)> on_response = {}, Duration limit = 20s);
 
 // Polls `condition` every few milliseconds until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& condition, Duration limit = 5s);
+// Waits for `condition` with a deadline (support/wait.h).
+inline bool eventually(const std::function<bool()>& condition, Duration limit = 5s) {
+  return flotilla::test::wait_until(condition, limit);
+}
 
 // A port nothing listens on (bound by the OS, then closed).
 std::uint16_t closed_port();

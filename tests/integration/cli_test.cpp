@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/files.h"
 #include "support/subprocess.h"
 
 using namespace flotilla::test;
@@ -14,12 +15,6 @@ namespace {
 const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
 const fs::path kSource = FLOTILLA_SOURCE_DIR;
 
-fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("flotilla-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 }  // namespace
 
 TEST_CASE("validate: every shipped file in fleet/, policies/ and scenarios/ is valid") {
@@ -40,7 +35,7 @@ TEST_CASE("validate: every shipped file in fleet/, policies/ and scenarios/ is v
 }
 
 TEST_CASE("validate: a mistake names the file, the field and what was expected, exit 2") {
-  const auto dir = temp_dir("validate");
+  const auto dir = fresh_temp_dir("validate");
   const auto bad = (dir / "bad-scenario.json").string();
   std::ofstream(bad) << R"({"name":"x","fleet":{"profile":")"
                      << (kSource / "fleet/standard.json").string()

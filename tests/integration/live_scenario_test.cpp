@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/files.h"
 #include "support/subprocess.h"
 
 using namespace flotilla::test;
@@ -18,23 +19,10 @@ namespace {
 const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
 const fs::path kSource = FLOTILLA_SOURCE_DIR;
 
-fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("flotilla-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 }  // namespace
 
 TEST_CASE("run: a short live scenario passes and writes report.json and timeseries.csv") {
-  const auto out = temp_dir("live");
+  const auto out = fresh_temp_dir("live");
   const auto scenario = (kSource / "scenarios/steady.json").string();
   const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 120s);
   INFO(r.out, r.err);
@@ -62,7 +50,7 @@ TEST_CASE("run: a short live scenario passes and writes report.json and timeseri
 }
 
 TEST_CASE("run: no worker outlives flotilla when flotilla is SIGKILLed") {
-  const auto out = temp_dir("orphans");
+  const auto out = fresh_temp_dir("orphans");
   Subprocess flotilla(
       {kFlotilla, "run", (kSource / "scenarios/steady.json").string(), "--out", out.string()});
   // Traffic starts once the initial workers are in service.

@@ -215,11 +215,3 @@ TEST_CASE("TargetTracking: asks for enough periods for both alarms") {
   CHECK(req[0].warmup == 4s);
   CHECK(policy.type() == "target_tracking");
 }
-
-TEST_CASE("format_number") {
-  CHECK(format_number(78.2) == "78.2");
-  CHECK(format_number(50) == "50");
-  CHECK(format_number(44.956) == "44.96");
-  CHECK(format_number(0.001) == "0");
-  CHECK(format_number(-0.001) == "0");
-}

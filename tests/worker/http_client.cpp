@@ -116,13 +116,4 @@ nlohmann::json get_metrics(std::uint16_t port) {
   return nlohmann::json::parse(res.body);
 }
 
-bool wait_until(const std::function<bool()>& check, Duration timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (check()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(3));
-  }
-}
-
 }  // namespace flotilla::test

@@ -1,4 +1,5 @@
 #pragma once
+#include "support/wait.h"
 // A small blocking HTTP/1.1 client for tests: one keep-alive connection to 127.0.0.1:port.
 // Every operation has a deadline, so a server that misbehaves fails the test instead of hanging it.
 #include <cstdint>
@@ -46,6 +47,5 @@ HttpResponse http_get(std::uint16_t port, std::string_view target);
 // GET /metrics, parsed.
 nlohmann::json get_metrics(std::uint16_t port);
 // Calls `check` every few milliseconds until it returns true or `timeout` passes.
-bool wait_until(const std::function<bool()>& check, Duration timeout = std::chrono::seconds(10));
 
 }  // namespace flotilla::test

@@ -1,0 +1,11 @@
+#pragma once
+// Numbers for people and reports: at most `decimals` decimals, trailing zeros dropped
+// (3 -> "3", 0.25 -> "0.25", 78.2049 -> "78.2" with 2 decimals, 1e6 -> "1000000").
+// Not finite -> "" (an empty CSV cell).
+#include <string>
+
+namespace flotilla {
+
+std::string format_number(double v, int decimals = 2);
+
+}  // namespace flotilla
