@@ -72,3 +72,20 @@ TEST_CASE("run: no worker outlives flotilla when flotilla is SIGKILLed") {
   CHECK_FALSE(any_alive());
   fs::remove_all(out);
 }
+
+TEST_CASE("run: scale-in under steady load costs the client no errors") {
+  const auto out = fresh_temp_dir("scale-in");
+  const auto scenario = (kSource / "scenarios/scale-in.json").string();
+  const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 120s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
+  CHECK(report["requests"]["errors"].get<long>() == 0);
+  CHECK(report["requests"]["ok"].get<long>() == report["requests"]["sent"].get<long>());
+  int scale_ins = 0;
+  for (const auto& a : report["activities"])
+    if (a["t"].get<double>() >= 0 && a["to"].get<int>() < a["from"].get<int>()) ++scale_ins;
+  CHECK(scale_ins >= 1);
+  CHECK(report["capacity"]["final"].get<int>() < report["capacity"]["initial"].get<int>());
+  fs::remove_all(out);
+}
