@@ -3,16 +3,21 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev \
-                nlohmann-json3-dev libcli11-dev libspdlog-dev doctest-dev
+                nlohmann-json3-dev libcli11-dev libspdlog-dev doctest-dev libyaml-cpp-dev \
+                clang libclang-rt-14-dev
+# Only `make bench` needs these: the peers it compares with and the load generator.
+BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps bench-deps build test demo bench clean
 
 all: build
 
 # Installs only what is missing, so a machine that has everything makes no network call.
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+deps: PACKAGES = $(DEB_PACKAGES)
+bench-deps: PACKAGES = $(BENCH_PACKAGES)
+deps bench-deps:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -32,6 +37,10 @@ test: build
 
 demo: build
 	$(BUILD_DIR)/bin/flotilla run scenarios/flash-sale.json
+
+# Side by side with HAProxy and nginx on loopback (about 10 minutes). Knobs: see bench/run.sh.
+bench: build bench-deps
+	FLOTILLA=$(abspath $(BUILD_DIR))/bin/flotilla bench/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

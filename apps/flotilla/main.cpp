@@ -1,6 +1,10 @@
 // flotilla: the CLI. Parses flags and calls src/; stays thin.
 //   flotilla run SCENARIO [--out DIR] [--seed N] [--quiet]
 //   flotilla validate FILE...
+//   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
+//                    [--config FILE] [--health-check-path PATH]
+//   flotilla policy import FILE [--alarm FILE] [--time-scale X]
+//   flotilla policy lint FILE... [--alarm FILE]
 // Exit codes: 0 success (and every expectation held), 1 an expectation failed or the run broke,
 // 2 the user's input is wrong (the message names the file, the field and what was expected).
 #include <CLI/CLI.hpp>
@@ -8,6 +12,8 @@
 
 #include "core/errors.h"
 #include "core/log.h"
+#include "orchestrator/balance_command.h"
+#include "orchestrator/policy_command.h"
 #include "orchestrator/run.h"
 #include "orchestrator/validate.h"
 
@@ -51,6 +57,38 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check scenario, profile and policy files");
   validate->add_option("files", files, "files to check")->required();
 
+  flotilla::BalanceFlags balance_flags;
+  auto* balance = app.add_subcommand(
+      "balance", "run the balancer alone over static targets (any HTTP servers) until SIGTERM");
+  balance->add_option("--config", balance_flags.config_path, "balancer config file (JSON)");
+  balance->add_option("--listen", balance_flags.listen,
+                      "HOST:PORT to listen on (port 0: the OS picks); default 127.0.0.1:0");
+  balance->add_option("--target", balance_flags.targets,
+                      "HOST:PORT of a target; repeat for more (replaces the config's targets)");
+  balance->add_option("--algorithm", balance_flags.algorithm, "balancing algorithm");
+  balance->add_option("--threads", balance_flags.threads, "IO threads");
+  balance->add_option("--health-check-path", balance_flags.health_check_path,
+                      "health check path (default /)");
+
+  auto* policy = app.add_subcommand("policy", "import and lint scaling policies");
+  policy->require_subcommand(1);
+  flotilla::PolicyImportOptions import_options;
+  auto* import = policy->add_subcommand(
+      "import", "print the native equivalent of an AWS or Kubernetes HPA policy file");
+  import->add_option("file", import_options.file, "policy file (native, AWS JSON or HPA)")
+      ->required();
+  import->add_option("--alarm", import_options.alarm_file,
+                     "put-metric-alarm JSON of a step or simple policy");
+  import
+      ->add_option("--time-scale", import_options.time_scale,
+                   "multiply AWS and HPA durations in seconds by this (default 1)")
+      ->check(CLI::PositiveNumber);
+  flotilla::PolicyLintOptions lint_options;
+  auto* lint = policy->add_subcommand("lint", "report mistakes in policy files");
+  lint->add_option("files", lint_options.files, "policy (or scenario) files")->required();
+  lint->add_option("--alarm", lint_options.alarm_file,
+                   "put-metric-alarm JSON of a step or simple policy");
+
   // CLI11 answers an unknown command with "A subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -63,7 +101,8 @@ int main(int argc, char** argv) {
       known = false;
     }
     if (!known) {
-      std::cerr << "flotilla: unknown command '" << arg << "'; expected one of: run, validate\n"
+      std::cerr << "flotilla: unknown command '" << arg
+                << "'; expected one of: run, validate, balance, policy\n"
                 << "Run with --help for more information.\n";
       return flotilla::kExitUsage;
     }
@@ -83,6 +122,9 @@ int main(int argc, char** argv) {
   flotilla::init_logging(log_level);
   try {
     if (*validate) return run_validate(files);
+    if (*balance) return flotilla::run_balance(balance_flags, std::cout);
+    if (*import) return flotilla::policy_import_command(import_options, std::cout);
+    if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);
     if (*run) {
       if (*seed_option) run_options.seed = seed;
       return flotilla::run_scenario(run_options, std::cout);

@@ -1,11 +1,14 @@
-// The proxy. One IoThread per configured thread: its own io_context, picker, view of the
-// targets, upstream pools and counters, so the request path takes no lock shared with another
-// thread. Thread 0 also owns the listener and hands accepted sockets to the threads in turn.
+// The proxy. One IoThread per configured thread: its own io_context, pickers, view of the
+// target groups, upstream pools and counters, so the request path takes no lock shared with
+// another thread. Thread 0 also owns the listener and hands accepted sockets to the threads in
+// turn. The one lock an IO thread takes on the request path is its own histogram lock, which
+// only stats() readers share.
 //
 // A Session is one client connection. It handles one exchange at a time:
-//   read request header -> (read the rest of the body while it fits) -> pick a target ->
-//   take a pooled connection or connect -> write the request as received (one gather write) ->
-//   read the response header -> write it and what body arrived with it -> stream the rest.
+//   read request header -> route it (to a group, or a fixed response) -> (read the rest of the
+//   body while it fits) -> pick a target -> take a pooled connection or connect -> write the
+//   request as received (one gather write) -> read the response header -> write it and what
+//   body arrived with it -> stream the rest.
 // Deadlines are checked by one sweep per thread, not by a timer per operation.
 #include "balancer/balancer.h"
 
@@ -23,12 +26,14 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "balancer/picker.h"
 #include "balancer/proxy_http.h"
+#include "balancer/routing.h"
 #include "core/errors.h"
 #include "core/random.h"
 
@@ -42,14 +47,20 @@ using SteadyClock = std::chrono::steady_clock;
 using proxy::HeaderInfo;
 using proxy::RequestParser;
 using proxy::ResponseParser;
+using verb = proxy::http::verb;
 
 // A whole request up to this size is kept until its response starts, so it can be replayed on
-// another target; larger bodies are streamed and cannot be retried once streaming began.
+// another target; larger bodies are streamed and cannot be retried once streaming began. A
+// larger max_header_bytes makes the buffer that large.
 constexpr std::size_t kClientBufferSize = 32 * 1024;
 constexpr std::size_t kUpstreamBufferSize = 16 * 1024;
-constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::uint32_t kResponseHeaderLimit = 16 * 1024;
 constexpr std::size_t kMaxIdlePerTarget = 256;  // per IO thread
 constexpr Duration kUpstreamIdleTimeout = 30s;
+// After an answer that ends the connection, what the client still sends is read and dropped
+// for at most this long: closing with unread input would reset the connection, and a reset can
+// destroy the answer before the client reads it (a 413 to a client still uploading).
+constexpr Duration kLingerTimeout = 1s;
 
 // Single writer (the owning IO thread), any reader: a relaxed load+store is enough and avoids a
 // locked read-modify-write on the hot path.
@@ -61,38 +72,102 @@ template <typename T>
 T read(const std::atomic<T>& counter) {
   return counter.load(std::memory_order_relaxed);
 }
+using Counter = std::atomic<std::uint64_t>;
 
-struct alignas(64) ThreadCounters {
-  std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> responses_2xx{0};
-  std::atomic<std::uint64_t> responses_3xx{0};
-  std::atomic<std::uint64_t> responses_4xx{0};
-  std::atomic<std::uint64_t> responses_5xx{0};
-  std::atomic<std::uint64_t> elb_400{0};
-  std::atomic<std::uint64_t> elb_502{0};
-  std::atomic<std::uint64_t> elb_503{0};
-  std::atomic<std::uint64_t> elb_504{0};
-  std::atomic<std::uint64_t> target_connection_errors{0};
-  std::atomic<std::uint64_t> retries{0};
-  std::atomic<std::int64_t> active_connections{0};
-  std::atomic<std::uint64_t> new_connections{0};
+// Guards an IO thread's histograms against stats() readers: the IO thread takes it once per
+// response, uncontended but for the rare read, where a pthread mutex would cost several times
+// the instructions. A reader holds it only while merging a few histograms.
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+  }
+  void unlock() { flag_.clear(std::memory_order_release); }
+
+ private:
+  std::atomic_flag flag_ = ATOMIC_FLAG_INIT;
 };
 
-// One target's counters, one cache line per IO thread.
+// HTTPCode_Target_*XX_Count by class.
+struct alignas(64) ResponseClasses {
+  Counter c2xx{0};
+  Counter c3xx{0};
+  Counter c4xx{0};
+  Counter c5xx{0};
+  void count(int status) {
+    switch (status / 100) {
+      case 2:
+        return bump(c2xx);
+      case 3:
+        return bump(c3xx);
+      case 4:
+        return bump(c4xx);
+      default:
+        return bump(c5xx);
+    }
+  }
+  template <typename Stats>
+  void add_to(Stats& s) const {
+    s.responses_2xx += read(c2xx);
+    s.responses_3xx += read(c3xx);
+    s.responses_4xx += read(c4xx);
+    s.responses_5xx += read(c5xx);
+  }
+};
+
+struct alignas(64) ThreadCounters {
+  Counter requests{0};
+  ResponseClasses responses;
+  Counter elb_2xx{0};
+  Counter elb_3xx{0};
+  Counter elb_4xx{0};
+  Counter elb_5xx{0};
+  Counter elb_400{0};
+  Counter elb_408{0};
+  Counter elb_413{0};
+  Counter elb_431{0};
+  Counter elb_502{0};
+  Counter elb_503{0};
+  Counter elb_504{0};
+  Counter target_connection_errors{0};
+  Counter retries{0};
+  Counter retry_budget_exhausted{0};
+  std::atomic<std::int64_t> active_connections{0};
+  Counter new_connections{0};
+};
+
+// One group's counters on one IO thread.
+struct alignas(64) GroupCounters {
+  Counter requests{0};
+  ResponseClasses responses;
+  Counter elb_502{0};
+  Counter elb_503{0};
+  Counter elb_504{0};
+  Counter target_connection_errors{0};
+  Counter retries{0};
+};
+
+// One target's counters, one slot (cache-line aligned) per IO thread.
 struct TargetCounters {
   struct alignas(64) Slot {
-    std::atomic<std::uint64_t> requests{0};
+    Counter requests{0};
     std::atomic<std::int64_t> outstanding{0};
-    std::atomic<std::uint64_t> errors{0};
+    Counter errors{0};
+    Counter target_connection_errors{0};
+    Counter consecutive_failures{0};
+    Counter response_time_ns{0};
+    Counter response_time_count{0};
+    ResponseClasses responses;
   };
   explicit TargetCounters(int threads) : slots(new Slot[threads]) {}
   std::unique_ptr<Slot[]> slots;
 };
 
-// What set_targets() publishes: immutable, shared by every IO thread.
+// What set_target_group() publishes: immutable, shared by every IO thread.
 struct TargetSpec {
   std::string id;
   tcp::endpoint address;
+  std::uint32_t weight = 1;
   std::shared_ptr<TargetCounters> counters;
 };
 using TargetSnapshot = std::vector<TargetSpec>;
@@ -147,92 +222,206 @@ void close_quietly(tcp::socket& socket) {
   socket.close(ignored);
 }
 
+// RFC 9110 section 9.2.2, less the unsafe-but-idempotent distinction that does not matter here.
+bool idempotent(verb method) {
+  switch (method) {
+    case verb::get:
+    case verb::head:
+    case verb::options:
+    case verb::put:
+    case verb::delete_:
+    case verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // One IO thread's view of a target. `outstanding` counts this thread's requests only: with N
 // threads, least_outstanding_requests balances each thread's share of the traffic on its own,
 // which needs no state shared between threads.
 struct LocalTarget {
   std::string id;
   tcp::endpoint address;
+  std::uint32_t weight = 1;
   std::shared_ptr<TargetCounters> counters;
   std::uint32_t outstanding = 0;
   std::vector<std::unique_ptr<UpstreamConn>> idle;
   bool removed = false;
 };
 
-class Session;
+// One IO thread's view of a target group.
+struct LocalGroup {
+  std::unique_ptr<Picker> picker;
+  std::vector<std::shared_ptr<LocalTarget>> targets;
+  GroupCounters counters;
+  LatencyHistogram response_time;  // guarded by IoThread::histogram_lock
+};
 
 // The balancer's own responses. ALB-like bodies; never a target's address.
 struct CannedResponse {
+  int status = 0;
   std::string head_keep_alive;
   std::string head_close;
   std::string body;
 };
 
-CannedResponse make_canned(int status, std::string_view reason) {
+CannedResponse make_response(int status, std::string_view reason, std::string_view content_type,
+                             std::string body) {
   CannedResponse r;
-  r.body = "<html>\r\n<head><title>" + std::to_string(status) + " " + std::string(reason) +
-           "</title></head>\r\n<body>\r\n<center><h1>" + std::to_string(status) + " " +
-           std::string(reason) + "</h1></center>\r\n</body>\r\n</html>\r\n";
+  r.status = status;
+  r.body = std::move(body);
   const std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-                           "\r\nServer: flotilla\r\nContent-Type: text/html\r\nContent-Length: " +
-                           std::to_string(r.body.size()) + "\r\n";
+                           "\r\nServer: flotilla\r\nContent-Type: " + std::string(content_type) +
+                           "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
   r.head_keep_alive = head + "Connection: keep-alive\r\n\r\n";
   r.head_close = head + "Connection: close\r\n\r\n";
   return r;
 }
 
-enum class Canned { k400, k502, k503, k504 };
+CannedResponse make_error(int status, std::string_view reason) {
+  const std::string title = std::to_string(status) + " " + std::string(reason);
+  return make_response(status, reason, "text/html",
+                       "<html>\r\n<head><title>" + title +
+                           "</title></head>\r\n<body>\r\n<center><h1>" + title +
+                           "</h1></center>\r\n</body>\r\n</html>\r\n");
+}
 
-const CannedResponse& canned(Canned which) {
-  static const CannedResponse k400 = make_canned(400, "Bad Request");
-  static const CannedResponse k502 = make_canned(502, "Bad Gateway");
-  static const CannedResponse k503 = make_canned(503, "Service Temporarily Unavailable");
-  static const CannedResponse k504 = make_canned(504, "Gateway Time-out");
-  switch (which) {
-    case Canned::k400:
-      return k400;
-    case Canned::k502:
-      return k502;
-    case Canned::k503:
-      return k503;
-    case Canned::k504:
-      return k504;
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Time-out";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Request Entity Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Temporarily Unavailable";
+    case 504:
+      return "Gateway Time-out";
+    default:
+      return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
-  return k502;
+}
+
+const CannedResponse& error_response(int status) {
+  static const CannedResponse k400 = make_error(400, reason_phrase(400));
+  static const CannedResponse k408 = make_error(408, reason_phrase(408));
+  static const CannedResponse k413 = make_error(413, reason_phrase(413));
+  static const CannedResponse k431 = make_error(431, reason_phrase(431));
+  static const CannedResponse k502 = make_error(502, reason_phrase(502));
+  static const CannedResponse k503 = make_error(503, reason_phrase(503));
+  static const CannedResponse k504 = make_error(504, reason_phrase(504));
+  switch (status) {
+    case 400:
+      return k400;
+    case 408:
+      return k408;
+    case 413:
+      return k413;
+    case 431:
+      return k431;
+    case 503:
+      return k503;
+    case 504:
+      return k504;
+    default:
+      return k502;
+  }
 }
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// A routing action with group names resolved to indices and fixed responses pre-rendered.
+struct CompiledAction {
+  std::vector<WeightedTargetGroup> forward;
+  std::vector<std::size_t> group_indices;  // parallel to `forward`
+  std::optional<CannedResponse> fixed;
+};
+
+// The routing table, immutable after construction and shared by every IO thread.
+struct Router {
+  std::vector<RoutingRule> rules;       // by ascending priority
+  std::vector<CompiledAction> actions;  // parallel to `rules`
+  CompiledAction default_action;
+  bool uses_headers = false;
+};
 
 // Keeps an io_context's run() going while it has nothing to do (the TS work guard is disabled
 // by BOOST_ASIO_NO_TS_EXECUTORS).
 using WorkGuard = decltype(asio::prefer(std::declval<asio::io_context::executor_type>(),
                                         asio::execution::outstanding_work.tracked));
 
+class Session;
+
 struct IoThread {
-  IoThread(int index_, const BalancerConfig& config_, std::uint64_t seed)
+  IoThread(int index_, const BalancerConfig& config_, const Router& router_,
+           const std::vector<std::string>& algorithms, std::uint64_t seed)
       : index(index_),
         config(config_),
+        router(router_),
         io(1),
-        picker(make_picker(config_.algorithm, seed)),
-        sweep_timer(io) {}
+        random(seed),
+        groups(algorithms.size()),
+        sweep_timer(io) {
+    for (std::size_t g = 0; g < algorithms.size(); ++g) {
+      groups[g].picker = make_picker(algorithms[g], random.next_u64());
+    }
+  }
 
-  void apply(std::shared_ptr<const TargetSnapshot> snapshot);
+  void apply(std::size_t group, std::shared_ptr<const TargetSnapshot> snapshot);
   void start_sweep(Duration period);
   void sweep();
   void close_idle(LocalTarget& target);
   void shutdown();
+  // Whether one more retry fits the retry budget.
+  bool retry_allowed() const {
+    const double share = config.retry_budget_percent / 100.0 * active_requests;
+    return active_retries <
+           std::max(static_cast<double>(config.retry_budget_min_concurrency), share);
+  }
 
   const int index;
   const BalancerConfig& config;
-  std::uint16_t listener_port = 0;
+  const Router& router;
+  std::string listener_port;  // as written into X-Forwarded-Port
   asio::io_context io;
   std::optional<WorkGuard> guard;
   std::thread thread;
+  SeededRandom random;
   ThreadCounters counters;
-  std::unique_ptr<Picker> picker;
-  std::vector<std::shared_ptr<LocalTarget>> targets;
+  std::vector<LocalGroup> groups;  // fixed at construction, by group index
+  SpinLock histogram_lock;         // guards groups[*].response_time
   std::vector<PickCandidate> candidates;
   std::vector<Session*> sessions;
+  int active_requests = 0;  // exchanges in progress (the retry budget's base)
+  int active_retries = 0;   // of which are being retried
   asio::steady_timer sweep_timer;
   Duration sweep_period{1s};
   bool stopping = false;
@@ -241,10 +430,12 @@ struct IoThread {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(IoThread& thread, tcp::socket socket)
-      : t_(thread), client_(std::move(socket)), in_(kClientBufferSize) {
+      : t_(thread),
+        client_(std::move(socket)),
+        in_(std::max<std::size_t>(kClientBufferSize, thread.config.max_header_bytes)) {
     index_ = t_.sessions.size();
     t_.sessions.push_back(this);
-    bump(t_.counters.active_connections);
+    bump<std::int64_t>(t_.counters.active_connections);
     bump(t_.counters.new_connections);
     tried_.reserve(4);
     out_.reserve(16);
@@ -253,6 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     release_target(false);
+    end_exchange();
     Session* last = t_.sessions.back();
     t_.sessions[index_] = last;
     last->index_ = index_;
@@ -280,6 +472,12 @@ class Session : public std::enable_shared_from_this<Session> {
       case Phase::kReadingResponseBody:
         if (up_) close_quietly(up_->socket);
         break;
+      case Phase::kReadingRequest:
+        // Part of a request header and no more within request_header_timeout: tell the client
+        // (the read still pending is ignored). Nothing at all: an idle connection, just closed.
+        if (in_.size() > 0) return send_error(408, true);
+        close();
+        break;
       default:
         close();
         break;
@@ -290,6 +488,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     release_target(false);
+    end_exchange();
     error_code ignored;
     client_.shutdown(tcp::socket::shutdown_both, ignored);
     client_.close(ignored);
@@ -306,23 +505,35 @@ class Session : public std::enable_shared_from_this<Session> {
     kWritingResponse,
     kReadingResponseBody,
     kWritingError,
+    kLingering,  // answered, write side shut; draining the client until EOF
     kClosed,
   };
   enum class Failure { kNone, kConnect, kDeadConnection };
 
   void set_phase(Phase phase, Duration timeout) {
     phase_ = phase;
-    deadline_ = SteadyClock::now() + timeout;
+    now_ = SteadyClock::now();
+    deadline_ = now_ + timeout;
   }
 
   // ---- request ----
 
   void do_read_request() {
-    set_phase(Phase::kReadingRequest, t_.config.client_idle_timeout);
+    const auto& config = t_.config;
+    // A new connection must send its first request header within request_header_timeout; a
+    // kept-alive one may then idle for client_idle_timeout before the next request starts.
+    Duration wait = config.client_idle_timeout;
+    if (in_.size() > 0) {
+      wait = config.request_header_timeout;
+    } else if (!served_) {
+      wait = std::min(wait, config.request_header_timeout);
+    }
+    set_phase(Phase::kReadingRequest, wait);
     in_.compact();  // the request starts at in_.data() and stays there until it is finished
-    request_parser_.emplace(request_info_, kHeaderLimit);
+    request_parser_.emplace(request_info_, header_limit(), body_limit());
     request_size_ = 0;
     continue_sent_ = false;
+    group_ = kNoGroup;
     if (in_.size() > 0) {
       parse_request_header();
     } else {
@@ -330,16 +541,48 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  std::uint32_t header_limit() const { return t_.config.max_header_bytes; }
+  std::uint64_t body_limit() const {
+    return t_.config.max_body_bytes == 0 ? std::numeric_limits<std::uint64_t>::max()
+                                         : t_.config.max_body_bytes;
+  }
+
   void read_client(void (Session::*handler)(const error_code&, std::size_t)) {
+    client_reading_ = true;
     client_.async_read_some(
         in_.prepare(), [self = shared_from_this(), handler](const error_code& ec, std::size_t n) {
+          self->client_reading_ = false;
+          if (self->phase_ == Phase::kLingering) return self->on_linger_read(ec);
           ((*self).*handler)(ec, n);
         });
   }
 
-  void on_request_read(const error_code& ec, std::size_t n) {
-    if (phase_ == Phase::kClosed) return;
+  // Shuts the write side (the client reads EOF after the answer) and drains what it still
+  // sends; closes on its EOF, an error or kLingerTimeout.
+  void linger() {
+    set_phase(Phase::kLingering, kLingerTimeout);
+    error_code ignored;
+    client_.shutdown(tcp::socket::shutdown_send, ignored);
+    in_.clear();
+    // A read still pending (the request header's, when the sweep answered 408) drains too.
+    if (!client_reading_) read_client(&Session::on_request_read);
+  }
+
+  void on_linger_read(const error_code& ec) {
     if (ec) return close();
+    in_.clear();
+    read_client(&Session::on_request_read);
+  }
+
+  void on_request_read(const error_code& ec, std::size_t n) {
+    // Not kReadingRequest: the sweep answered 408 meanwhile.
+    if (phase_ != Phase::kReadingRequest) return;
+    if (ec) return close();
+    if (in_.size() == 0 && n > 0) {
+      // The request's first bytes: its header must be complete within request_header_timeout,
+      // however slowly the rest trickles in.
+      deadline_ = SteadyClock::now() + t_.config.request_header_timeout;
+    }
     in_.commit(n);
     parse_request_header();
   }
@@ -348,19 +591,27 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ec;
     const std::size_t used = request_parser_->feed(in_.data(), in_.size(), ec);
     if (ec == proxy::http::error::need_more) {
-      if (in_.space() == 0) return send_error(Canned::k400, true);
+      if (in_.space() == 0) return send_error(431, true);
       return read_client(&Session::on_request_read);
     }
-    if (ec) return send_error(Canned::k400, true);
+    if (ec) return send_error(proxy::status_for(ec), true);
     request_size_ = used;
+    served_ = true;
     bump(t_.counters.requests);
     on_request_header();
   }
 
   void on_request_header() {
     const char* message = in_.data();
-    if (request_info_.method == proxy::http::verb::connect) return send_error(Canned::k400, true);
+    if (request_info_.method == verb::connect) return send_error(400, true);
     client_keep_alive_ = request_parser_->keep_alive();
+    const CompiledAction& action = route();
+    if (action.fixed) return send_fixed(*action.fixed);
+    const std::size_t choice =
+        action.forward.size() == 1 ? 0 : choose_weighted(action.forward, t_.random.next_u64());
+    group_ = action.group_indices[choice];
+    bump(t_.groups[group_].counters.requests);
+
     proxy::mark_unforwarded(request_info_, message, true);
     proxy::write_forwarded_fields(request_info_, client_address_, t_.listener_port, forwarded_);
     forwarded_ += "\r\n";
@@ -380,6 +631,26 @@ class Session : public std::enable_shared_from_this<Session> {
     read_request_body();
   }
 
+  const CompiledAction& route() {
+    const Router& router = t_.router;
+    if (router.rules.empty()) return router.default_action;
+    std::string_view authority = request_info_.host;
+    RequestView view;
+    view.method = request_info_.method_name;
+    view.path = target_path(request_info_.target, authority);
+    view.host = host_without_port(authority);
+    if (router.uses_headers) {
+      header_lines_.clear();
+      for (const auto& field : request_info_.fields) {
+        header_lines_.push_back({std::string_view(in_.data() + field.begin, field.name_size),
+                                 proxy::field_value(field, in_.data())});
+      }
+      view.headers = header_lines_;
+    }
+    const auto rule = matching_rule(router.rules, view);
+    return rule ? router.actions[*rule] : router.default_action;
+  }
+
   void read_request_body() {
     if (in_.space() == 0) return start_forwarding();  // too big to keep: stream it
     set_phase(Phase::kReadingRequestBody, t_.config.client_idle_timeout);
@@ -390,14 +661,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     if (ec) return close();
     in_.commit(n);
-    if (!feed_request_body()) return send_error(Canned::k400, true);
+    error_code parse_ec;
+    if (!feed_request_body(parse_ec)) return send_error(proxy::status_for(parse_ec), true);
     if (request_parser_->is_done()) return start_forwarding();
     read_request_body();
   }
 
-  // Frames the body bytes after request_size_; false on a malformed body.
-  bool feed_request_body() {
-    error_code ec;
+  // Frames the body bytes after request_size_; false on a malformed or too large body.
+  bool feed_request_body(error_code& ec) {
     const std::size_t used =
         request_parser_->feed(in_.data() + request_size_, in_.size() - request_size_, ec);
     request_size_ += used;
@@ -411,7 +682,23 @@ class Session : public std::enable_shared_from_this<Session> {
     attempts_ = 0;
     last_failure_ = Failure::kNone;
     tried_.clear();
+    if (!in_exchange_) {
+      in_exchange_ = true;
+      ++t_.active_requests;
+    }
     attempt();
+  }
+
+  // Ends the retry-budget bookkeeping of the current request.
+  void end_exchange() {
+    if (retrying_) {
+      retrying_ = false;
+      --t_.active_retries;
+    }
+    if (in_exchange_) {
+      in_exchange_ = false;
+      --t_.active_requests;
+    }
   }
 
   // ---- choosing a target and a connection ----
@@ -420,17 +707,33 @@ class Session : public std::enable_shared_from_this<Session> {
     if (t_.stopping) return close();
     const int max_attempts = 1 + std::max(0, t_.config.max_retries);
     if (attempts_ >= max_attempts) return fail_exhausted();
+    LocalGroup& group = t_.groups[group_];
+    // The budget bounds the load that retries add: a retry after a failed connect replaces a
+    // request no target received, so only retries after a request may have reached a target
+    // count. It is asked before the picker, so that a retry refused does not move its rotation.
+    if (attempts_ > 0 && last_failure_ == Failure::kDeadConnection && !retrying_) {
+      if (!t_.retry_allowed()) {
+        bump(t_.counters.retry_budget_exhausted);
+        return fail_exhausted();
+      }
+      retrying_ = true;
+      ++t_.active_retries;
+    }
     auto& candidates = t_.candidates;
     candidates.clear();
-    for (const auto& target : t_.targets) {
+    for (const auto& target : group.targets) {
       const bool tried = std::find(tried_.begin(), tried_.end(), target.get()) != tried_.end();
-      candidates.push_back(PickCandidate{target->outstanding, 1, tried});
+      candidates.push_back(PickCandidate{
+          .outstanding = target->outstanding, .weight = target->weight, .excluded = tried});
     }
-    const auto pick = t_.picker->pick(candidates);
+    const auto pick = group.picker->pick(candidates);
     if (!pick) return fail_exhausted();
-    if (attempts_ > 0) bump(t_.counters.retries);
+    if (attempts_ > 0) {
+      bump(t_.counters.retries);
+      bump(group.counters.retries);
+    }
     ++attempts_;
-    target_ = t_.targets[*pick];
+    target_ = group.targets[*pick];
     tried_.push_back(target_.get());
     ++target_->outstanding;
     auto& slot = target_->counters->slots[t_.index];
@@ -459,6 +762,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     if (ec) {
       bump(t_.counters.target_connection_errors);
+      bump(t_.groups[group_].counters.target_connection_errors);
+      bump(target_->counters->slots[t_.index].target_connection_errors);
       return retry(Failure::kConnect);
     }
     error_code ignored;
@@ -466,23 +771,27 @@ class Session : public std::enable_shared_from_this<Session> {
     send_request();
   }
 
-  // The attempt failed before any response byte: try another target if the request is whole.
+  // The attempt failed before any response byte: try another target if the request is whole
+  // and (for a non-idempotent one) none of it can have reached the target.
   void retry(Failure failure) {
     last_failure_ = failure;
     release_target(true);
-    if (!replayable_) return send_error(Canned::k502, true);
+    if (!replayable_) return send_error(502, true);
+    if (failure != Failure::kConnect && !idempotent(request_info_.method)) {
+      return fail_exhausted();
+    }
     attempt();
   }
 
   void fail_exhausted() {
     // No target, or every one tried: 503 when none could be reached, 502 when one accepted the
     // request and then vanished.
-    send_error(last_failure_ == Failure::kDeadConnection ? Canned::k502 : Canned::k503,
-               !request_parser_->is_done());
+    send_error(last_failure_ == Failure::kDeadConnection ? 502 : 503, !request_parser_->is_done());
   }
 
   // Ends the current attempt: the target's in-flight count drops, the connection is closed
-  // (a healthy connection is returned to the pool by finish_exchange() instead).
+  // (a healthy connection is returned to the pool by finish_exchange() instead). `failed`
+  // counts an error against the target.
   void release_target(bool failed) {
     if (up_) {
       close_quietly(up_->socket);
@@ -492,7 +801,10 @@ class Session : public std::enable_shared_from_this<Session> {
     --target_->outstanding;
     auto& slot = target_->counters->slots[t_.index];
     bump<std::int64_t>(slot.outstanding, -1);
-    if (failed) bump(slot.errors);
+    if (failed) {
+      bump(slot.errors);
+      bump(slot.consecutive_failures);
+    }
     target_.reset();
   }
 
@@ -500,6 +812,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send_request() {
     set_phase(Phase::kSendingRequest, t_.config.response_timeout);
+    sent_at_ = now_;
     const char* message = in_.data();
     out_.clear();
     proxy::append_kept_header(request_info_, message, out_);
@@ -536,10 +849,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     if (ec) return close();
     in_.commit(n);
-    if (!feed_request_body() || (request_size_ == 0 && in_.space() == 0)) {
-      return send_error(Canned::k400, true);
-    }
+    error_code parse_ec;
+    if (!feed_request_body(parse_ec)) return send_error(proxy::status_for(parse_ec), true);
+    if (request_size_ == 0 && in_.space() == 0) return send_error(400, true);
     set_phase(Phase::kSendingRequest, t_.config.response_timeout);
+    sent_at_ = now_;
     asio::async_write(up_->socket, asio::buffer(in_.data(), request_size_),
                       [self = shared_from_this()](const error_code& ec, std::size_t) {
                         self->on_request_sent(ec);
@@ -551,8 +865,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void await_response() {
     set_phase(Phase::kAwaitingResponse, t_.config.response_timeout);
     up_->in.compact();
-    response_parser_.emplace(response_info_, kHeaderLimit);
-    if (request_info_.method == proxy::http::verb::head) response_parser_->skip(true);
+    response_parser_.emplace(response_info_, kResponseHeaderLimit);
+    if (request_info_.method == verb::head) response_parser_->skip(true);
     if (up_->in.size() > 0) return parse_response_header();
     read_upstream(&Session::on_response_read);
   }
@@ -598,21 +912,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     response_started_ = true;
-    auto& c = t_.counters;
-    switch (status / 100) {
-      case 2:
-        bump(c.responses_2xx);
-        break;
-      case 3:
-        bump(c.responses_3xx);
-        break;
-      case 4:
-        bump(c.responses_4xx);
-        break;
-      default:
-        bump(c.responses_5xx);
-        break;
-    }
+    set_phase(Phase::kWritingResponse, t_.config.client_idle_timeout);
+    count_response(status);
     // The request will not be replayed any more: its bytes can go.
     in_.consume(request_size_);
     request_size_ = 0;
@@ -633,11 +934,35 @@ class Session : public std::enable_shared_from_this<Session> {
     if (used > response_info_.header_size) {
       out_.emplace_back(message + response_info_.header_size, used - response_info_.header_size);
     }
-    write_response(used);
+    write_response_now(used);
+  }
+
+  // A final response header from the target: counters, response time, failure streak.
+  void count_response(int status) {
+    const Duration elapsed = now_ - sent_at_;  // now_: set as the response header arrived
+    t_.counters.responses.count(status);
+    LocalGroup& group = t_.groups[group_];
+    group.counters.responses.count(status);
+    auto& slot = target_->counters->slots[t_.index];
+    slot.responses.count(status);
+    bump<std::uint64_t>(slot.response_time_ns, static_cast<std::uint64_t>(elapsed.count()));
+    bump(slot.response_time_count);
+    if (status >= 500) {
+      bump(slot.consecutive_failures);
+    } else if (read(slot.consecutive_failures) != 0) {
+      slot.consecutive_failures.store(0, std::memory_order_relaxed);
+    }
+    std::lock_guard lock(t_.histogram_lock);
+    group.response_time.record(elapsed);
   }
 
   void write_response(std::size_t used) {
     set_phase(Phase::kWritingResponse, t_.config.client_idle_timeout);
+    write_response_now(used);
+  }
+
+  // write_response() once the phase is set.
+  void write_response_now(std::size_t used) {
     asio::async_write(client_, out_,
                       [self = shared_from_this(), used](const error_code& ec, std::size_t) {
                         self->on_response_written(ec, used);
@@ -689,10 +1014,11 @@ class Session : public std::enable_shared_from_this<Session> {
                           up_->in.size() == 0 && !target_->removed && !t_.stopping &&
                           target_->idle.size() < kMaxIdlePerTarget;
     if (reusable) {
-      up_->idle_since = SteadyClock::now();
+      up_->idle_since = now_;
       target_->idle.push_back(std::move(up_));
     }
     release_target(false);
+    end_exchange();
     if (close_after_) return close();
     do_read_request();
   }
@@ -702,32 +1028,72 @@ class Session : public std::enable_shared_from_this<Session> {
   void fail_timeout() {
     release_target(true);
     if (response_started_) return close();
-    send_error(Canned::k504, !request_parser_->is_done());
+    send_error(504, !request_parser_->is_done());
   }
 
   void fail_bad_response() {
     release_target(true);
     if (response_started_) return close();
-    send_error(Canned::k502, !request_parser_->is_done());
+    send_error(502, !request_parser_->is_done());
   }
 
   // `close_after`: the request's framing is unknown or its body unread, so the connection
   // cannot carry another request.
-  void send_error(Canned which, bool close_after) {
-    release_target(false);
+  void send_error(int status, bool close_after) {
     auto& c = t_.counters;
-    switch (which) {
-      case Canned::k400:
+    switch (status) {
+      case 400:
         bump(c.elb_400);
         break;
-      case Canned::k502:
+      case 408:
+        bump(c.elb_408);
+        break;
+      case 413:
+        bump(c.elb_413);
+        break;
+      case 431:
+        bump(c.elb_431);
+        break;
+      case 502:
         bump(c.elb_502);
         break;
-      case Canned::k503:
+      case 503:
         bump(c.elb_503);
         break;
-      case Canned::k504:
+      case 504:
         bump(c.elb_504);
+        break;
+      default:
+        break;
+    }
+    if (group_ != kNoGroup && status >= 500) {
+      auto& g = t_.groups[group_].counters;
+      bump(status == 502 ? g.elb_502 : status == 503 ? g.elb_503 : g.elb_504);
+    }
+    write_own_response(error_response(status), close_after);
+  }
+
+  void send_fixed(const CannedResponse& response) {
+    // The body of a request answered at once is not read: the connection cannot go on.
+    write_own_response(response, !request_parser_->is_done());
+  }
+
+  void write_own_response(const CannedResponse& response, bool close_after) {
+    release_target(false);
+    end_exchange();
+    auto& c = t_.counters;
+    switch (response.status / 100) {
+      case 2:
+        bump(c.elb_2xx);
+        break;
+      case 3:
+        bump(c.elb_3xx);
+        break;
+      case 4:
+        bump(c.elb_4xx);
+        break;
+      default:
+        bump(c.elb_5xx);
         break;
     }
     close_after_ = close_after || !client_keep_alive_ || t_.stopping;
@@ -735,21 +1101,23 @@ class Session : public std::enable_shared_from_this<Session> {
       in_.consume(request_size_);
       request_size_ = 0;
     }
-    const CannedResponse& r = canned(which);
-    const std::string& head = close_after_ ? r.head_close : r.head_keep_alive;
+    const std::string& head = close_after_ ? response.head_close : response.head_keep_alive;
     out_.clear();
     out_.emplace_back(head.data(), head.size());
-    if (request_info_.method != proxy::http::verb::head) {
-      out_.emplace_back(r.body.data(), r.body.size());
+    if (request_info_.method != verb::head) {
+      out_.emplace_back(response.body.data(), response.body.size());
     }
     set_phase(Phase::kWritingError, t_.config.client_idle_timeout);
     asio::async_write(client_, out_,
                       [self = shared_from_this()](const error_code& ec, std::size_t) {
                         if (self->phase_ == Phase::kClosed) return;
-                        if (ec || self->close_after_) return self->close();
+                        if (ec) return self->close();
+                        if (self->close_after_) return self->linger();
                         self->do_read_request();
                       });
   }
+
+  static constexpr std::size_t kNoGroup = std::numeric_limits<std::size_t>::max();
 
   IoThread& t_;
   tcp::socket client_;
@@ -759,10 +1127,13 @@ class Session : public std::enable_shared_from_this<Session> {
   HeaderInfo request_info_;
   std::optional<RequestParser> request_parser_;
   std::size_t request_size_ = 0;  // bytes of the current request at the front of in_
+  bool served_ = false;           // a request header arrived on this connection
   bool client_keep_alive_ = true;
   bool continue_sent_ = false;
   bool replayable_ = false;
   std::string forwarded_;
+  std::vector<HeaderLine> header_lines_;  // for http_header routing conditions
+  std::size_t group_ = kNoGroup;          // the current request's target group
 
   std::shared_ptr<LocalTarget> target_;
   std::unique_ptr<UpstreamConn> up_;
@@ -770,6 +1141,9 @@ class Session : public std::enable_shared_from_this<Session> {
   int attempts_ = 0;
   Failure last_failure_ = Failure::kNone;
   bool response_started_ = false;
+  bool in_exchange_ = false;  // counted in t_.active_requests
+  bool retrying_ = false;     // counted in t_.active_retries
+  SteadyClock::time_point sent_at_{};
 
   HeaderInfo response_info_;
   std::optional<ResponseParser> response_parser_;
@@ -777,12 +1151,16 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_ = false;
 
   std::vector<asio::const_buffer> out_;
+  bool client_reading_ = false;  // a read on client_ is pending
   Phase phase_ = Phase::kReadingRequest;
+  SteadyClock::time_point now_{};  // when the phase began
   SteadyClock::time_point deadline_{};
   bool timed_out_ = false;
 };
 
-void IoThread::apply(std::shared_ptr<const TargetSnapshot> snapshot) {
+void IoThread::apply(std::size_t group_index, std::shared_ptr<const TargetSnapshot> snapshot) {
+  LocalGroup& group = groups[group_index];
+  auto& targets = group.targets;
   std::vector<std::shared_ptr<LocalTarget>> next;
   next.reserve(snapshot->size());
   for (const auto& spec : *snapshot) {
@@ -790,12 +1168,14 @@ void IoThread::apply(std::shared_ptr<const TargetSnapshot> snapshot) {
       return t && t->id == spec.id && t->address == spec.address;
     });
     if (it != targets.end()) {
+      (*it)->weight = spec.weight;
       next.push_back(std::move(*it));
       continue;
     }
     auto target = std::make_shared<LocalTarget>();
     target->id = spec.id;
     target->address = spec.address;
+    target->weight = spec.weight;
     target->counters = spec.counters;
     next.push_back(std::move(target));
   }
@@ -806,7 +1186,9 @@ void IoThread::apply(std::shared_ptr<const TargetSnapshot> snapshot) {
     close_idle(*old);
   }
   targets = std::move(next);
-  candidates.reserve(targets.size());
+  std::size_t most = 0;
+  for (const auto& g : groups) most = std::max(most, g.targets.size());
+  candidates.reserve(most);
 }
 
 void IoThread::close_idle(LocalTarget& target) {
@@ -829,15 +1211,17 @@ void IoThread::sweep() {
   // check_deadline() never destroys a session synchronously (handlers hold references), so the
   // list does not change under this loop.
   for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->check_deadline(now);
-  for (auto& target : targets) {
-    auto& idle = target->idle;
-    std::erase_if(idle, [&](std::unique_ptr<UpstreamConn>& conn) {
-      if (now - conn->idle_since < kUpstreamIdleTimeout && idle_connection_usable(conn->socket)) {
-        return false;
-      }
-      close_quietly(conn->socket);
-      return true;
-    });
+  for (auto& group : groups) {
+    for (auto& target : group.targets) {
+      auto& idle = target->idle;
+      std::erase_if(idle, [&](std::unique_ptr<UpstreamConn>& conn) {
+        if (now - conn->idle_since < kUpstreamIdleTimeout && idle_connection_usable(conn->socket)) {
+          return false;
+        }
+        close_quietly(conn->socket);
+        return true;
+      });
+    }
   }
 }
 
@@ -847,7 +1231,23 @@ void IoThread::shutdown() {
   sweep_timer.cancel(ignored);
   const std::vector<Session*> open = sessions;
   for (Session* s : open) s->close();
-  for (auto& target : targets) close_idle(*target);
+  for (auto& group : groups) {
+    for (auto& target : group.targets) close_idle(*target);
+  }
+}
+
+void add_target_stats(BalancerTargetStats& into, const BalancerTargetStats& from) {
+  into.requests += from.requests;
+  into.outstanding += from.outstanding;
+  into.errors += from.errors;
+  into.responses_2xx += from.responses_2xx;
+  into.responses_3xx += from.responses_3xx;
+  into.responses_4xx += from.responses_4xx;
+  into.responses_5xx += from.responses_5xx;
+  into.target_connection_errors += from.target_connection_errors;
+  into.consecutive_failures = std::max(into.consecutive_failures, from.consecutive_failures);
+  into.response_time_sum += from.response_time_sum;
+  into.response_time_count += from.response_time_count;
 }
 
 }  // namespace
@@ -856,10 +1256,69 @@ struct Balancer::Impl {
   explicit Impl(BalancerConfig c) : config(std::move(c)) {
     if (config.threads < 1) throw UserError("balancer: threads must be at least 1");
     if (config.max_retries < 0) throw UserError("balancer: max_retries must be at least 0");
+    if (!(config.retry_budget_percent >= 0 && config.retry_budget_percent <= 100)) {
+      throw UserError("balancer: retry_budget_percent must be 0-100");
+    }
+    if (config.retry_budget_min_concurrency < 0) {
+      throw UserError("balancer: retry_budget_min_concurrency must be at least 0");
+    }
+    if (config.max_header_bytes < 1024) {
+      throw UserError("balancer: max_header_bytes must be at least 1024");
+    }
+    // Group 0 is "default"; its algorithm may be overridden by a target_groups entry.
+    group_names.emplace_back(kDefaultTargetGroup);
+    std::vector<std::string> algorithms = {config.algorithm};
+    for (const auto& g : config.target_groups) {
+      if (g.name.empty()) throw UserError("balancer: a target group needs a name");
+      if (g.name == kDefaultTargetGroup) {
+        algorithms[0] = g.algorithm;
+        continue;
+      }
+      if (std::find(group_names.begin(), group_names.end(), g.name) != group_names.end()) {
+        throw UserError("balancer: target group \"" + g.name + "\" is configured twice");
+      }
+      group_names.push_back(g.name);
+      algorithms.push_back(g.algorithm);
+    }
+    for (const auto& algorithm : algorithms) make_picker(algorithm, 0);  // UserError if unknown
+
+    RoutingConfig routing = config.routing;
+    validate_routing(routing, group_names, "balancer routing");
+    sort_by_priority(routing);
+    router.uses_headers = uses_headers(routing);
+    for (const auto& rule : routing.rules) router.actions.push_back(compile(rule.action));
+    router.default_action = compile(routing.default_action);
+    router.rules = std::move(routing.rules);
+
     SeededRandom seeds(config.seed);
     for (int i = 0; i < config.threads; ++i) {
-      threads.push_back(std::make_unique<IoThread>(i, config, seeds.next_u64()));
+      threads.push_back(
+          std::make_unique<IoThread>(i, config, router, algorithms, seeds.next_u64()));
     }
+    current_ids.resize(group_names.size());
+  }
+
+  CompiledAction compile(const RuleAction& action) const {
+    CompiledAction out;
+    if (action.type == RuleAction::Type::kFixedResponse) {
+      const auto& f = action.fixed_response;
+      out.fixed = make_response(f.status, reason_phrase(f.status), f.content_type, f.body);
+      return out;
+    }
+    out.forward = action.forward;
+    for (const auto& g : action.forward) {
+      out.group_indices.push_back(static_cast<std::size_t>(
+          std::find(group_names.begin(), group_names.end(), g.name) - group_names.begin()));
+    }
+    return out;
+  }
+
+  std::size_t group_index(const std::string& name) const {
+    const auto it = std::find(group_names.begin(), group_names.end(), name);
+    if (it == group_names.end()) {
+      throw UserError("balancer: unknown target group \"" + name + "\"");
+    }
+    return static_cast<std::size_t>(it - group_names.begin());
   }
 
   void do_accept() {
@@ -878,6 +1337,8 @@ struct Balancer::Impl {
   }
 
   BalancerConfig config;
+  std::vector<std::string> group_names;  // index = group index
+  Router router;
   std::vector<std::unique_ptr<IoThread>> threads;
   std::optional<tcp::acceptor> acceptor;  // on threads[0]
   std::size_t next_thread = 0;
@@ -887,8 +1348,9 @@ struct Balancer::Impl {
 
   // Control side only; the IO threads never take it.
   mutable std::mutex mu;
-  mutable std::map<std::string, std::shared_ptr<TargetCounters>> counters;
-  std::vector<std::string> current_ids;
+  // By (group index, target id).
+  mutable std::map<std::pair<std::size_t, std::string>, std::shared_ptr<TargetCounters>> counters;
+  std::vector<std::vector<std::string>> current_ids;  // by group index
 };
 
 Balancer::Balancer(BalancerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -917,11 +1379,12 @@ void Balancer::start() {
   m.port = m.acceptor->local_endpoint().port();
 
   const Duration shortest =
-      std::min({m.config.connect_timeout, m.config.response_timeout, m.config.client_idle_timeout});
+      std::min({m.config.connect_timeout, m.config.response_timeout, m.config.client_idle_timeout,
+                m.config.request_header_timeout});
   // About once a second; more often only when a configured timeout is short.
   const Duration sweep = std::clamp<Duration>(shortest / 2, 5ms, 1s);
   for (auto& t : m.threads) {
-    t->listener_port = m.port;
+    t->listener_port = std::to_string(m.port.load());
     t->guard.emplace(asio::prefer(t->io.get_executor(), asio::execution::outstanding_work.tracked));
     IoThread* raw = t.get();
     asio::post(t->io, [raw, sweep] { raw->start_sweep(sweep); });
@@ -956,65 +1419,106 @@ void Balancer::stop() {
 }
 
 void Balancer::set_targets(std::vector<BalancerTarget> targets) {
+  set_target_group(std::string(kDefaultTargetGroup), std::move(targets));
+}
+
+void Balancer::set_target_group(const std::string& name, std::vector<BalancerTarget> targets) {
   Impl& m = *impl_;
+  const std::size_t group = m.group_index(name);
   auto snapshot = std::make_shared<TargetSnapshot>();
   {
     std::lock_guard lock(m.mu);
-    m.current_ids.clear();
+    auto& ids = m.current_ids[group];
+    ids.clear();
     for (auto& target : targets) {
       error_code ec;
       const auto address = asio::ip::make_address(target.endpoint.host, ec);
       assert(!ec && "target endpoints are IP addresses");
       if (ec) continue;
-      auto& counters = m.counters[target.id];
+      auto& counters = m.counters[{group, target.id}];
       if (!counters) counters = std::make_shared<TargetCounters>(m.config.threads);
-      snapshot->push_back(
-          TargetSpec{target.id, tcp::endpoint(address, target.endpoint.port), counters});
-      m.current_ids.push_back(target.id);
+      snapshot->push_back(TargetSpec{target.id, tcp::endpoint(address, target.endpoint.port),
+                                     target.weight, counters});
+      ids.push_back(target.id);
     }
   }
   std::shared_ptr<const TargetSnapshot> shared = std::move(snapshot);
   for (auto& t : m.threads) {
     IoThread* raw = t.get();
-    asio::post(t->io, [raw, shared] { raw->apply(shared); });
+    asio::post(t->io, [raw, group, shared] { raw->apply(group, shared); });
   }
 }
+
+std::vector<std::string> Balancer::target_group_names() const { return impl_->group_names; }
 
 BalancerStats Balancer::stats() const {
   const Impl& m = *impl_;
   BalancerStats s;
+  for (const auto& name : m.group_names) s.groups[name];
   for (const auto& t : m.threads) {
     const ThreadCounters& c = t->counters;
     s.requests += read(c.requests);
-    s.responses_2xx += read(c.responses_2xx);
-    s.responses_3xx += read(c.responses_3xx);
-    s.responses_4xx += read(c.responses_4xx);
-    s.responses_5xx += read(c.responses_5xx);
+    c.responses.add_to(s);
+    s.elb_2xx += read(c.elb_2xx);
+    s.elb_3xx += read(c.elb_3xx);
+    s.elb_4xx += read(c.elb_4xx);
+    s.elb_5xx += read(c.elb_5xx);
     s.elb_400 += read(c.elb_400);
+    s.elb_408 += read(c.elb_408);
+    s.elb_413 += read(c.elb_413);
+    s.elb_431 += read(c.elb_431);
     s.elb_502 += read(c.elb_502);
     s.elb_503 += read(c.elb_503);
     s.elb_504 += read(c.elb_504);
     s.target_connection_errors += read(c.target_connection_errors);
     s.retries += read(c.retries);
+    s.retry_budget_exhausted += read(c.retry_budget_exhausted);
     s.active_connections += read(c.active_connections);
     s.new_connections += read(c.new_connections);
+    for (std::size_t g = 0; g < m.group_names.size(); ++g) {
+      const GroupCounters& gc = t->groups[g].counters;
+      BalancerGroupStats& gs = s.groups[m.group_names[g]];
+      gs.requests += read(gc.requests);
+      gc.responses.add_to(gs);
+      gs.elb_502 += read(gc.elb_502);
+      gs.elb_503 += read(gc.elb_503);
+      gs.elb_504 += read(gc.elb_504);
+      gs.target_connection_errors += read(gc.target_connection_errors);
+      gs.retries += read(gc.retries);
+    }
+    std::lock_guard lock(t->histogram_lock);
+    for (std::size_t g = 0; g < m.group_names.size(); ++g) {
+      s.groups[m.group_names[g]].target_response_time.merge(t->groups[g].response_time);
+    }
   }
+  for (const auto& [name, group] : s.groups)
+    s.target_response_time.merge(group.target_response_time);
+
   std::lock_guard lock(m.mu);
   for (auto it = m.counters.begin(); it != m.counters.end();) {
+    const auto& [group, id] = it->first;
     BalancerTargetStats ts;
     for (int i = 0; i < m.config.threads; ++i) {
       const auto& slot = it->second->slots[i];
-      ts.requests += read(slot.requests);
-      ts.outstanding += read(slot.outstanding);
-      ts.errors += read(slot.errors);
+      BalancerTargetStats one;
+      one.requests = read(slot.requests);
+      one.outstanding = read(slot.outstanding);
+      one.errors = read(slot.errors);
+      slot.responses.add_to(one);
+      one.target_connection_errors = read(slot.target_connection_errors);
+      one.consecutive_failures = read(slot.consecutive_failures);
+      one.response_time_sum = Duration(static_cast<Duration::rep>(read(slot.response_time_ns)));
+      one.response_time_count = read(slot.response_time_count);
+      add_target_stats(ts, one);
     }
-    const bool current =
-        std::find(m.current_ids.begin(), m.current_ids.end(), it->first) != m.current_ids.end();
+    const auto& ids = m.current_ids[group];
+    const bool current = std::find(ids.begin(), ids.end(), id) != ids.end();
     if (!current && ts.outstanding == 0) {
       it = m.counters.erase(it);
       continue;
     }
-    s.targets.emplace(it->first, ts);
+    s.groups[m.group_names[group]].targets.emplace(id, ts);
+    add_target_stats(s.targets[id], ts);
     ++it;
   }
   return s;

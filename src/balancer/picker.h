@@ -9,6 +9,10 @@
 // - The candidate set may change between calls (targets come and go); a picker must cope with
 //   any size, including one that shrank below an index it remembered.
 // - Ties are broken so that load spreads: equal candidates are taken in rotation.
+// - Weighted pickers (weighted_round_robin, power_of_two_choices) give a candidate a share of
+//   the picks proportional to its weight; the others only tell weight 0 from the rest.
+// - State a picker keeps per candidate is kept by position: when the set changes, a position
+//   may now hold another target, which only perturbs the next few picks.
 //
 // Threading: not thread-safe. The balancer gives each IO thread its own instance.
 #include <cstddef>
@@ -24,7 +28,7 @@ namespace flotilla {
 
 struct PickCandidate {
   std::uint32_t outstanding = 0;  // requests in flight to this target (from this IO thread)
-  std::uint32_t weight = 1;       // 0 = not routable; other values reserved for weighted pickers
+  std::uint32_t weight = 1;       // 0 = not routable; the share for weighted pickers
   bool excluded = false;          // already tried by this request
 };
 
@@ -34,9 +38,19 @@ class Picker {
   virtual std::optional<std::size_t> pick(std::span<const PickCandidate> candidates) = 0;
 };
 
-// Creates the picker registered under `algorithm` ("round_robin", "least_outstanding_requests").
-// `seed` sets where rotation starts, so that IO threads given different seeds do not all begin
-// on the same target. Unknown name -> UserError naming the known ones.
+// Creates the picker registered under `algorithm`:
+// - "round_robin": candidates in turn (weights other than 0 ignored);
+// - "least_outstanding_requests": fewest in flight, ties in rotation (weights other than 0
+//   ignored);
+// - "weighted_round_robin": smooth weighted round robin (nginx): every pick adds each routable
+//   candidate's weight to its current weight, takes the largest and subtracts the sum of the
+//   weights from it, so weights 5:1:1 give a a b a c a a, exactly in proportion every cycle;
+// - "power_of_two_choices": two distinct candidates drawn at random with probability
+//   proportional to weight; the one with fewer requests outstanding wins (the first drawn on a
+//   tie).
+// `seed` sets where rotation starts (and seeds the random draws), so that IO threads given
+// different seeds do not all begin on the same target. Unknown name -> UserError naming the
+// known ones.
 std::unique_ptr<Picker> make_picker(std::string_view algorithm, std::uint64_t seed);
 
 // The registered names, sorted (for config validation and error messages).

@@ -4,6 +4,7 @@
 
 #include "balancer/picker.h"
 #include "core/errors.h"
+#include "core/random.h"
 
 namespace flotilla {
 namespace {
@@ -63,6 +64,81 @@ class LeastOutstandingPicker final : public Picker {
   std::uint64_t cursor_;
 };
 
+// Smooth weighted round robin (nginx's ngx_http_upstream_get_peer): each pick raises every
+// routable candidate's current weight by its weight, takes the largest (the first in rotation
+// order from the seed's position on a tie) and lowers it by the sum of the weights. Over any
+// cycle of sum-of-weights picks each candidate is taken exactly weight times, interleaved.
+// Unroutable candidates keep their current weight, so a retry's exclusion does not reset them.
+class WeightedRoundRobinPicker final : public Picker {
+ public:
+  explicit WeightedRoundRobinPicker(std::uint64_t seed) : offset_(seed) {}
+
+  std::optional<std::size_t> pick(std::span<const PickCandidate> candidates) override {
+    const std::size_t n = candidates.size();
+    if (n == 0) return std::nullopt;
+    current_.resize(n, 0);
+    const std::size_t start = static_cast<std::size_t>(offset_ % n);
+    std::int64_t total = 0;
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t index = (start + i) % n;
+      const PickCandidate& c = candidates[index];
+      if (!routable(c)) continue;
+      current_[index] += c.weight;
+      total += c.weight;
+      if (!best || current_[index] > current_[*best]) best = index;
+    }
+    if (best) current_[*best] -= total;
+    return best;
+  }
+
+ private:
+  std::uint64_t offset_;
+  std::vector<std::int64_t> current_;  // by position
+};
+
+// Power of two choices (Mitzenmacher): two distinct routable candidates drawn with probability
+// proportional to weight, without replacement; the one with fewer requests outstanding wins,
+// the first drawn on a tie. One routable candidate is taken without drawing.
+class PowerOfTwoChoicesPicker final : public Picker {
+ public:
+  explicit PowerOfTwoChoicesPicker(std::uint64_t seed) : random_(seed) {}
+
+  std::optional<std::size_t> pick(std::span<const PickCandidate> candidates) override {
+    std::uint64_t total = 0;
+    std::size_t count = 0;
+    std::size_t only = 0;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (!routable(candidates[i])) continue;
+      total += candidates[i].weight;
+      ++count;
+      only = i;
+    }
+    if (count == 0) return std::nullopt;
+    if (count == 1) return only;
+    const std::size_t first = draw(candidates, total, candidates.size());
+    const std::size_t second = draw(candidates, total - candidates[first].weight, first);
+    return candidates[second].outstanding < candidates[first].outstanding ? second : first;
+  }
+
+ private:
+  // A routable candidate other than `skip`, by weight; `total` is the weight of those eligible.
+  std::size_t draw(std::span<const PickCandidate> candidates, std::uint64_t total,
+                   std::size_t skip) {
+    std::uint64_t r = random_.below(total);
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (i == skip || !routable(candidates[i])) continue;
+      if (r < candidates[i].weight) return i;
+      r -= candidates[i].weight;
+      last = i;
+    }
+    return last;  // unreachable while `total` is the eligible weight
+  }
+
+  SeededRandom random_;
+};
+
 struct Registration {
   std::string_view name;
   std::unique_ptr<Picker> (*make)(std::uint64_t seed);
@@ -74,9 +150,17 @@ constexpr Registration kRegistry[] = {
      [](std::uint64_t seed) -> std::unique_ptr<Picker> {
        return std::make_unique<LeastOutstandingPicker>(seed);
      }},
+    {"power_of_two_choices",
+     [](std::uint64_t seed) -> std::unique_ptr<Picker> {
+       return std::make_unique<PowerOfTwoChoicesPicker>(seed);
+     }},
     {"round_robin",
      [](std::uint64_t seed) -> std::unique_ptr<Picker> {
        return std::make_unique<RoundRobinPicker>(seed);
+     }},
+    {"weighted_round_robin",
+     [](std::uint64_t seed) -> std::unique_ptr<Picker> {
+       return std::make_unique<WeightedRoundRobinPicker>(seed);
      }},
 };
 

@@ -16,11 +16,27 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool ends_with_chunked(std::string_view value) {
-  const auto comma = value.rfind(',');
-  const std::string_view last =
-      trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
-  return iequals(last, "chunked");
+// A request's Transfer-Encoding: a list of non-empty codings of which "chunked" is the last and
+// appears once (RFC 9112 section 6.1: chunked is applied once, last).
+bool valid_request_transfer_encoding(std::string_view value) {
+  bool chunked_last = false;
+  while (true) {
+    const auto comma = value.find(',');
+    const std::string_view coding = trim(value.substr(0, comma));
+    if (coding.empty() || chunked_last) return false;
+    chunked_last = iequals(coding, "chunked");
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return chunked_last;
+}
+
+bool all_digits(std::string_view value) {
+  if (value.empty()) return false;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -33,40 +49,61 @@ void HeaderInfo::clear() {
   version = 11;
   status = 0;
   method = http::verb::unknown;
+  method_name = {};
+  target = {};
+  host = {};
   content_length = false;
   transfer_encoding = false;
   expect_continue = false;
 }
 
 template <bool isRequest>
-MessageParser<isRequest>::MessageParser(HeaderInfo& info, std::uint32_t header_limit)
-    : info_(info) {
+MessageParser<isRequest>::MessageParser(HeaderInfo& info, std::uint32_t header_limit,
+                                        std::uint64_t body_limit)
+    : info_(info), header_limit_(header_limit) {
   info_.clear();
   this->eager(true);
   this->header_limit(header_limit);
-  // Not boost::none: Beast 1.74 compares the length with the optional, and "n > none" is true.
-  this->body_limit(std::numeric_limits<std::uint64_t>::max());
+  // Never boost::none: Beast 1.74 compares the length with the optional, and "n > none" is true.
+  this->body_limit(body_limit);
 }
 
 template <bool isRequest>
 std::size_t MessageParser<isRequest>::feed(const char* data, std::size_t size, error_code& ec) {
   base_ = data;
   size_ = size;
-  const bool had_header = this->is_header_done();
-  const std::size_t used = this->put(boost::asio::const_buffer(data, size), ec);
-  if (!had_header && this->is_header_done()) {
-    // The header was parsed in this call, from `data`; it ends at the first blank line.
-    const std::string_view bytes(data, size);
-    const auto end = bytes.find("\r\n\r\n");
-    info_.header_size = end == std::string_view::npos ? used : end + 4;
+  if (this->is_header_done()) return this->put(boost::asio::const_buffer(data, size), ec);
+  // Beast parses a partial header line by line and wants the rest fed after the lines it took;
+  // the caller feeds a header from its first byte until it is whole. So Beast only ever sees a
+  // whole header; an incomplete one goes to a throwaway parser, only to refuse a bad start (or
+  // one over the limit) without waiting for the rest.
+  const std::string_view bytes(data, size);
+  const auto end = bytes.find("\r\n\r\n");
+  if (end == std::string_view::npos) {
+    HeaderInfo scratch;
+    MessageParser probe(scratch, header_limit_);
+    probe.base_ = data;
+    probe.size_ = size;
+    probe.put(boost::asio::const_buffer(data, size), ec);
+    if (!ec) ec = http::error::need_more;
+    return 0;
   }
+  const std::size_t used = this->put(boost::asio::const_buffer(data, size), ec);
+  if (!this->is_header_done()) {
+    // Not whole despite the blank line (a bare CR before it): refused, never resumed.
+    if (!ec || ec == http::error::need_more) ec = http::error::bad_line_ending;
+    return 0;
+  }
+  info_.header_size = end + 4;
   return used;
 }
 
 template <bool isRequest>
-void MessageParser<isRequest>::on_request_impl(http::verb method, std::string_view,
-                                               std::string_view, int version, error_code&) {
+void MessageParser<isRequest>::on_request_impl(http::verb method, std::string_view method_name,
+                                               std::string_view target, int version, error_code&) {
   info_.method = method;
+  info_.method_name = method_name;
+  info_.target = target;
   info_.version = version;
 }
 
@@ -89,10 +126,12 @@ void MessageParser<isRequest>::on_field_impl(http::field name, std::string_view 
   }
   const char* line_end =
       static_cast<const char*>(std::memchr(name_string.data(), '\n', end - name_string.data()));
-  if (line_end == nullptr) {
+  // A value that does not end on the field's first line was folded too ("Name:\r\n value").
+  if (line_end == nullptr || value.data() + value.size() > line_end) {
     ec = http::error::bad_value;
     return;
   }
+  if (this->is_header_done()) return;  // a trailer field: forwarded as received, no meaning here
   HeaderField f;
   f.begin = static_cast<std::uint32_t>(name_string.data() - base_);
   f.end = static_cast<std::uint32_t>(line_end + 1 - base_);
@@ -114,11 +153,23 @@ void MessageParser<isRequest>::on_field_impl(http::field name, std::string_view 
       break;
     }
     case http::field::content_length:
+      if (isRequest && (info_.content_length || !all_digits(value))) {
+        ec = http::error::bad_content_length;
+      }
       info_.content_length = true;
       break;
     case http::field::transfer_encoding:
       info_.transfer_encoding = true;
-      if (isRequest && !ends_with_chunked(value)) ec = http::error::bad_transfer_encoding;
+      if (isRequest && (info_.version < 11 || !valid_request_transfer_encoding(value))) {
+        ec = http::error::bad_transfer_encoding;
+      }
+      break;
+    case http::field::host:
+      if (isRequest) {
+        if (host_seen_) ec = http::error::bad_value;
+        host_seen_ = true;
+        info_.host = value;
+      }
       break;
     case http::field::expect:
       if (iequals(trim(value), "100-continue")) info_.expect_continue = true;
@@ -159,6 +210,12 @@ void MessageParser<isRequest>::on_finish_impl(error_code&) {}
 template class MessageParser<true>;
 template class MessageParser<false>;
 
+int status_for(const error_code& ec) {
+  if (ec == http::error::header_limit) return 431;
+  if (ec == http::error::body_limit) return 413;
+  return 400;
+}
+
 void mark_unforwarded(HeaderInfo& info, const char* message, bool is_request) {
   for (auto& f : info.fields) {
     const std::string_view name(message + f.begin, f.name_size);
@@ -174,10 +231,19 @@ void mark_unforwarded(HeaderInfo& info, const char* message, bool is_request) {
       case http::field::expect:
         f.drop = is_request;
         break;
+      case http::field::proxy_authenticate:
+        f.drop = !is_request;
+        break;
+      case http::field::content_length:
+      case http::field::transfer_encoding:
+      case http::field::host:
+        // Never dropped, whatever Connection names: dropping a framing field would make the
+        // target read the body as another request.
+        continue;
       case http::field::unknown:
         f.drop =
             is_request && (iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-                           iequals(name, "x-forwarded-port"));
+                           iequals(name, "x-forwarded-port") || iequals(name, "x-forwarded-host"));
         break;
       default:
         break;
@@ -205,7 +271,7 @@ void append_kept_header(const HeaderInfo& info, const char* message,
 }
 
 void write_forwarded_fields(const HeaderInfo& info, std::string_view client_address,
-                            std::uint16_t listener_port, std::string& out) {
+                            std::string_view listener_port, std::string& out) {
   out.clear();
   out += "X-Forwarded-For: ";
   for (const auto value : info.forwarded_for) {
@@ -215,8 +281,20 @@ void write_forwarded_fields(const HeaderInfo& info, std::string_view client_addr
   }
   out += client_address;
   out += "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ";
-  out += std::to_string(listener_port);
+  out += listener_port;
   out += "\r\n";
+  if (!info.host.empty()) {
+    out += "X-Forwarded-Host: ";
+    out += info.host;
+    out += "\r\n";
+  }
+}
+
+std::string_view field_value(const HeaderField& field, const char* message) {
+  std::string_view line(message + field.begin + field.name_size + 1,  // past the colon
+                        field.end - field.begin - field.name_size - 1);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  return trim(line);
 }
 
 }  // namespace flotilla::proxy

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 
 namespace flotilla {
 
@@ -21,9 +22,64 @@ std::string_view to_string(TargetState state) {
   return "unknown";
 }
 
-CheckOutcome classify(const HttpGetResult& result) {
+bool StatusMatcher::matches(int status) const {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const auto& r) { return status >= r.first && status <= r.second; });
+}
+
+std::string StatusMatcher::to_string() const {
+  std::string out;
+  for (const auto& [low, high] : ranges) {
+    if (!out.empty()) out += ",";
+    out += std::to_string(low);
+    if (high != low) out += "-" + std::to_string(high);
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<int> parse_code(std::string_view text) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value < 200 || value > 499) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::optional<StatusMatcher> parse_status_matcher(std::string_view text) {
+  StatusMatcher m;
+  m.ranges.clear();
+  while (true) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const auto dash = item.find('-');
+    const auto low = parse_code(item.substr(0, dash));
+    const auto high = dash == std::string_view::npos ? low : parse_code(item.substr(dash + 1));
+    if (!low || !high || *high < *low) return std::nullopt;
+    m.ranges.emplace_back(*low, *high);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return m;
+}
+
+std::uint32_t slow_start_weight(std::uint32_t full, Duration elapsed, Duration window) {
+  if (window <= Duration::zero() || elapsed >= window || full == 0) return full;
+  using Wide = __int128;  // full x percent x nanoseconds overflows 64 bits for long windows
+  const Wide e = std::max<Wide>(elapsed.count(), 0);
+  const Wide w = window.count();
+  const Wide percent_x_window = kSlowStartInitialPercent * w + (100 - kSlowStartInitialPercent) * e;
+  const auto weight = static_cast<std::uint32_t>(Wide{full} * percent_x_window / (100 * w));
+  return std::clamp<std::uint32_t>(weight, 1, full);
+}
+
+CheckOutcome classify(const HttpGetResult& result, const StatusMatcher& matcher) {
   if (result.ok)
-    return result.status == 200 ? CheckOutcome::kPassed : CheckOutcome::kResponseCodeMismatch;
+    return matcher.matches(result.status) ? CheckOutcome::kPassed
+                                          : CheckOutcome::kResponseCodeMismatch;
   if (result.error == "timeout") return CheckOutcome::kTimeout;
   return CheckOutcome::kFailed;
 }
@@ -70,18 +126,91 @@ HealthStep next_health(TargetState state, std::string_view reason, HealthCounter
   return {state, reason, counters};
 }
 
+namespace {
+
+bool in_group(TargetState s) { return s != TargetState::kDraining && s != TargetState::kUnused; }
+
+TargetGroupConfig with_health(HealthCheckConfig health) {
+  TargetGroupConfig c;
+  c.health_check = std::move(health);
+  return c;
+}
+
+BalancerTarget balancer_target(const TargetInfo& t, std::uint32_t weight) {
+  return BalancerTarget{t.id, t.endpoint, weight};
+}
+
+}  // namespace
+
+std::vector<BalancerTarget> routable_targets(const std::vector<TargetInfo>& targets, bool fail_open,
+                                             std::uint32_t full_scale) {
+  std::vector<BalancerTarget> out;
+  for (const auto& t : targets) {
+    if (t.state == TargetState::kHealthy && !t.ejected)
+      out.push_back(balancer_target(t, t.published_weight));
+  }
+  if (!out.empty() || !fail_open) return out;
+  for (const auto& t : targets) {
+    if (in_group(t.state)) out.push_back(balancer_target(t, t.weight * full_scale));
+  }
+  return out;
+}
+
+TargetHealthCounts count_targets(const std::vector<TargetInfo>& targets) {
+  TargetHealthCounts c;
+  for (const auto& t : targets) {
+    switch (t.state) {
+      case TargetState::kHealthy:
+        ++c.healthy;
+        break;
+      case TargetState::kUnhealthy:
+        ++c.unhealthy;
+        break;
+      case TargetState::kInitial:
+        ++c.initial;
+        break;
+      case TargetState::kDraining:
+        ++c.draining;
+        break;
+      case TargetState::kUnused:
+        break;
+    }
+    if (t.ejected) ++c.ejected;
+  }
+  return c;
+}
+
 struct TargetGroup::Impl {
   struct Target {
     TargetInfo info;
     std::uint64_t serial = 0;  // tells a late check result from a re-registered target's
     std::unique_ptr<PeriodicTask> checks;
     bool check_in_flight = false;
+    Time draining_since{};
+    Scheduler::TimerId release_timer = 0;
   };
 
-  Impl(Scheduler& s, Probe p, HealthCheckConfig c)
-      : scheduler(s), probe(std::move(p)), config(std::move(c)) {
-    assert(config.interval > Duration::zero());
-    assert(config.healthy_threshold >= 1 && config.unhealthy_threshold >= 1);
+  Impl(Scheduler& s, Probe p, TargetGroupConfig c)
+      : scheduler(s),
+        probe(std::move(p)),
+        config(std::move(c)),
+        detector(config.outlier_detection),
+        ramp(scheduler, config.slow_start_update, [this] { on_ramp_tick(); }) {
+    assert(config.health_check.interval > Duration::zero());
+    assert(config.health_check.healthy_threshold >= 1);
+    assert(config.health_check.unhealthy_threshold >= 1);
+    assert(config.load_poll_interval > Duration::zero());
+    assert(config.slow_start_update > Duration::zero());
+  }
+
+  ~Impl() {
+    *alive = false;
+    for (auto& t : targets)
+      if (t->release_timer) scheduler.cancel(t->release_timer);
+  }
+
+  std::uint32_t weight_scale() const {
+    return config.slow_start > Duration::zero() ? kSlowStartWeightScale : 1;
   }
 
   Target* find(const std::string& id) {
@@ -90,12 +219,63 @@ struct TargetGroup::Impl {
     return it == targets.end() ? nullptr : it->get();
   }
 
+  std::unique_ptr<Target> take(const std::string& id) {
+    auto it = std::find_if(targets.begin(), targets.end(),
+                           [&](const auto& t) { return t->info.id == id; });
+    if (it == targets.end()) return nullptr;
+    std::unique_ptr<Target> t = std::move(*it);
+    targets.erase(it);
+    if (t->checks) t->checks->stop();
+    if (t->release_timer) scheduler.cancel(t->release_timer);
+    t->release_timer = 0;
+    detector.forget(id);
+    return t;
+  }
+
   void set_state(Target& t, TargetState state, std::string_view reason) {
     const TargetState old = t.info.state;
     t.info.reason = std::string(reason);
     if (old == state) return;
     t.info.state = state;
+    if (state == TargetState::kHealthy) {
+      maybe_start_slow_start(t);
+    } else {
+      t.info.slow_start_until.reset();
+    }
     if (callbacks.on_state_change) callbacks.on_state_change(t.info.id, old, state, reason);
+  }
+
+  // AWS: a target enters slow start when it becomes healthy, unless no other healthy target is
+  // out of slow start (a cold group starts at full weight: there is no one to spare).
+  void maybe_start_slow_start(Target& t) {
+    if (config.slow_start <= Duration::zero()) return;
+    const bool others = std::any_of(targets.begin(), targets.end(), [&](const auto& o) {
+      return o.get() != &t && o->info.state == TargetState::kHealthy && !o->info.slow_start_until;
+    });
+    if (!others) return;
+    t.info.slow_start_until = scheduler.now() + config.slow_start;
+    if (!ramp.running()) ramp.start();
+  }
+
+  void on_ramp_tick() {
+    maybe_publish();
+    const bool ramping = std::any_of(targets.begin(), targets.end(),
+                                     [](const auto& t) { return t->info.slow_start_until; });
+    if (!ramping) ramp.stop();
+  }
+
+  void update_weights() {
+    const Time now = scheduler.now();
+    for (auto& t : targets) {
+      TargetInfo& info = t->info;
+      const std::uint32_t full = info.weight * weight_scale();
+      if (info.slow_start_until && now >= *info.slow_start_until) info.slow_start_until.reset();
+      info.published_weight =
+          info.slow_start_until
+              ? slow_start_weight(full, now - (*info.slow_start_until - config.slow_start),
+                                  config.slow_start)
+              : full;
+    }
   }
 
   void run_check(Target& t) {
@@ -103,7 +283,7 @@ struct TargetGroup::Impl {
     t.check_in_flight = true;
     const std::string id = t.info.id;
     const std::uint64_t serial = t.serial;
-    probe(t.info.endpoint, config.path, config.timeout,
+    probe(t.info.endpoint, config.health_check.path, config.health_check.timeout,
           [this, alive = alive, id, serial](HttpGetResult result) {
             if (!*alive) return;
             Target* target = find(id);
@@ -114,6 +294,7 @@ struct TargetGroup::Impl {
 
   void on_check(Target& t, const HttpGetResult& result) {
     t.check_in_flight = false;
+    if (!in_group(t.info.state)) return;  // deregistered while the check was out
     if (result.ok) {
       t.info.last_status = result.status;
       t.info.last_error.clear();
@@ -122,28 +303,26 @@ struct TargetGroup::Impl {
       t.info.last_error = result.error;
     }
     const HealthStep step =
-        next_health(t.info.state, t.info.reason, t.info.counters, classify(result), config);
+        next_health(t.info.state, t.info.reason, t.info.counters,
+                    classify(result, config.health_check.matcher), config.health_check);
     t.info.counters = step.counters;
     set_state(t, step.state, step.reason);
     maybe_publish();
   }
 
-  std::vector<BalancerTarget> routable() const {
-    std::vector<BalancerTarget> out;
-    for (const auto& t : targets) {
-      if (t->info.state == TargetState::kHealthy) out.push_back({t->info.id, t->info.endpoint});
-    }
-    if (!out.empty()) return out;
-    for (const auto& t : targets) {
-      const auto s = t->info.state;
-      if (s != TargetState::kDraining && s != TargetState::kUnused) {
-        out.push_back({t->info.id, t->info.endpoint});
-      }
-    }
+  std::vector<TargetInfo> infos() const {
+    std::vector<TargetInfo> out;
+    out.reserve(targets.size());
+    for (const auto& t : targets) out.push_back(t->info);
     return out;
   }
 
+  std::vector<BalancerTarget> routable() const {
+    return routable_targets(infos(), config.fail_open, weight_scale());
+  }
+
   void maybe_publish() {
+    update_weights();
     auto next = routable();
     if (published && next == last_published) return;
     published = true;
@@ -151,10 +330,64 @@ struct TargetGroup::Impl {
     if (callbacks.publish) callbacks.publish(std::move(next));
   }
 
+  // Draining -> unused, dropped, on_released.
+  void release(const std::string& id, std::uint64_t serial) {
+    Target* t = find(id);
+    if (t == nullptr || t->serial != serial || t->info.state != TargetState::kDraining) return;
+    std::unique_ptr<Target> gone = take(id);
+    set_state(*gone, TargetState::kUnused, target_reason::kNotRegistered);
+    if (callbacks.on_released) callbacks.on_released(id);
+  }
+
+  void on_load_tick() {
+    if (!load_source) return;
+    const std::map<std::string, TargetLoad> loads = load_source();
+    auto load_of = [&](const std::string& id) {
+      auto it = loads.find(id);
+      return it == loads.end() ? TargetLoad{} : it->second;
+    };
+    const Time now = scheduler.now();
+
+    // A target deregistered within the last poll may still be picked by an IO thread that has
+    // not switched to the new set yet; its in-flight count is trusted one poll later.
+    std::vector<std::pair<std::string, std::uint64_t>> idle;
+    for (const auto& t : targets) {
+      if (t->info.state == TargetState::kDraining &&
+          now >= t->draining_since + config.load_poll_interval &&
+          load_of(t->info.id).outstanding <= 0)
+        idle.emplace_back(t->info.id, t->serial);
+    }
+    for (const auto& [id, serial] : idle) release(id, serial);
+
+    if (!config.outlier_detection.enabled()) return;
+    std::vector<OutlierObservation> observations;
+    for (const auto& t : targets) {
+      if (!in_group(t->info.state)) continue;
+      observations.push_back({t->info.id, load_of(t->info.id).consecutive_failures,
+                              t->info.state == TargetState::kHealthy});
+    }
+    const auto changes = detector.update(now, observations);
+    for (auto& t : targets) t->info.ejections = detector.ejections(t->info.id);
+    for (const auto& change : changes) {
+      Target* t = find(change.id);
+      if (t == nullptr) continue;
+      t->info.ejected = change.ejected;
+      t->info.ejected_until = change.ejected ? change.until : Time{};
+    }
+    if (changes.empty()) return;
+    maybe_publish();
+    for (const auto& change : changes)
+      if (callbacks.on_ejection) callbacks.on_ejection(change.id, change.ejected, change.until);
+  }
+
   Scheduler& scheduler;
   Probe probe;
-  HealthCheckConfig config;
+  TargetGroupConfig config;
   Callbacks callbacks;
+  LoadSource load_source;
+  OutlierDetector detector;
+  PeriodicTask ramp;
+  std::unique_ptr<PeriodicTask> load_poll;
   std::vector<std::unique_ptr<Target>> targets;
   std::uint64_t next_serial = 1;
   std::vector<BalancerTarget> last_published;
@@ -163,7 +396,7 @@ struct TargetGroup::Impl {
 };
 
 TargetGroup::TargetGroup(Scheduler& scheduler, boost::asio::io_context& io,
-                         HealthCheckConfig config)
+                         TargetGroupConfig config)
     : TargetGroup(
           scheduler,
           [&io](const Endpoint& endpoint, const std::string& path, Duration timeout,
@@ -172,28 +405,53 @@ TargetGroup::TargetGroup(Scheduler& scheduler, boost::asio::io_context& io,
           },
           std::move(config)) {}
 
-TargetGroup::TargetGroup(Scheduler& scheduler, Probe probe, HealthCheckConfig config)
+TargetGroup::TargetGroup(Scheduler& scheduler, boost::asio::io_context& io,
+                         HealthCheckConfig health)
+    : TargetGroup(scheduler, io, with_health(std::move(health))) {}
+
+TargetGroup::TargetGroup(Scheduler& scheduler, Probe probe, TargetGroupConfig config)
     : impl_(std::make_unique<Impl>(scheduler, std::move(probe), std::move(config))) {}
 
-TargetGroup::~TargetGroup() { *impl_->alive = false; }
+TargetGroup::TargetGroup(Scheduler& scheduler, Probe probe, HealthCheckConfig health)
+    : TargetGroup(scheduler, std::move(probe), with_health(std::move(health))) {}
+
+TargetGroup::~TargetGroup() = default;
 
 void TargetGroup::set_callbacks(Callbacks callbacks) { impl_->callbacks = std::move(callbacks); }
 
-void TargetGroup::register_target(const std::string& id, const Endpoint& endpoint) {
+void TargetGroup::set_load_source(LoadSource source) {
+  Impl& m = *impl_;
+  m.load_source = std::move(source);
+  if (!m.load_poll) {
+    m.load_poll = std::make_unique<PeriodicTask>(m.scheduler, m.config.load_poll_interval,
+                                                 [&m] { m.on_load_tick(); });
+    m.load_poll->start();
+  }
+}
+
+void TargetGroup::register_target(const std::string& id, const Endpoint& endpoint,
+                                  std::uint32_t weight) {
   Impl& m = *impl_;
   if (Impl::Target* existing = m.find(id)) {
-    if (existing->info.endpoint == endpoint) return;
-    deregister_target(id);
+    if (existing->info.endpoint == endpoint && existing->info.state != TargetState::kDraining) {
+      existing->info.weight = weight;
+      m.maybe_publish();
+      return;
+    }
+    std::unique_ptr<Impl::Target> old = m.take(id);
+    m.set_state(*old, TargetState::kDraining, target_reason::kDeregistrationInProgress);
+    m.set_state(*old, TargetState::kUnused, target_reason::kNotRegistered);
   }
   auto t = std::make_unique<Impl::Target>();
   t->info.id = id;
   t->info.endpoint = endpoint;
   t->info.state = TargetState::kUnused;
+  t->info.weight = weight;
   t->serial = m.next_serial++;
   Impl::Target& target = *t;
   m.targets.push_back(std::move(t));
   m.set_state(target, TargetState::kInitial, target_reason::kRegistrationInProgress);
-  target.checks = std::make_unique<PeriodicTask>(m.scheduler, m.config.interval,
+  target.checks = std::make_unique<PeriodicTask>(m.scheduler, m.config.health_check.interval,
                                                  [&m, &target] { m.run_check(target); });
   target.checks->start(m.scheduler.now());
   m.maybe_publish();
@@ -201,22 +459,35 @@ void TargetGroup::register_target(const std::string& id, const Endpoint& endpoin
 
 void TargetGroup::deregister_target(const std::string& id) {
   Impl& m = *impl_;
-  auto it = std::find_if(m.targets.begin(), m.targets.end(),
-                         [&](const auto& t) { return t->info.id == id; });
-  if (it == m.targets.end()) return;
-  std::unique_ptr<Impl::Target> t = std::move(*it);
-  m.targets.erase(it);
+  Impl::Target* t = m.find(id);
+  if (t == nullptr || t->info.state == TargetState::kDraining) return;
   t->checks->stop();
+  t->check_in_flight = false;
+  m.detector.forget(id);
+  t->info.ejected = false;
+  t->info.ejected_until = Time{};
+  t->draining_since = m.scheduler.now();
+  t->info.release_by = t->draining_since + m.config.deregistration_delay;
+  const std::uint64_t serial = t->serial;
   m.set_state(*t, TargetState::kDraining, target_reason::kDeregistrationInProgress);
-  m.set_state(*t, TargetState::kUnused, target_reason::kNotRegistered);
   m.maybe_publish();
+  if (m.config.deregistration_delay <= Duration::zero()) {
+    m.release(id, serial);
+    return;
+  }
+  // `t` may be gone: the callbacks above may have changed the group.
+  if (Impl::Target* still = m.find(id); still != nullptr && still->serial == serial) {
+    still->release_timer = m.scheduler.schedule_after(
+        m.config.deregistration_delay, [&m, alive = m.alive, id, serial] {
+          if (!*alive) return;
+          if (Impl::Target* d = m.find(id); d != nullptr && d->serial == serial)
+            d->release_timer = 0;
+          m.release(id, serial);
+        });
+  }
 }
 
-std::vector<TargetInfo> TargetGroup::targets() const {
-  std::vector<TargetInfo> out;
-  for (const auto& t : impl_->targets) out.push_back(t->info);
-  return out;
-}
+std::vector<TargetInfo> TargetGroup::targets() const { return impl_->infos(); }
 
 std::optional<TargetInfo> TargetGroup::target(const std::string& id) const {
   for (const auto& t : impl_->targets) {
@@ -227,16 +498,14 @@ std::optional<TargetInfo> TargetGroup::target(const std::string& id) const {
 
 std::vector<BalancerTarget> TargetGroup::routable() const { return impl_->routable(); }
 
-std::size_t TargetGroup::healthy_host_count() const {
-  return std::count_if(impl_->targets.begin(), impl_->targets.end(),
-                       [](const auto& t) { return t->info.state == TargetState::kHealthy; });
-}
+TargetHealthCounts TargetGroup::counts() const { return count_targets(impl_->infos()); }
 
-std::size_t TargetGroup::unhealthy_host_count() const {
-  return std::count_if(impl_->targets.begin(), impl_->targets.end(),
-                       [](const auto& t) { return t->info.state == TargetState::kUnhealthy; });
-}
+std::size_t TargetGroup::healthy_host_count() const { return counts().healthy; }
 
-const HealthCheckConfig& TargetGroup::config() const { return impl_->config; }
+std::size_t TargetGroup::unhealthy_host_count() const { return counts().unhealthy; }
+
+const HealthCheckConfig& TargetGroup::config() const { return impl_->config.health_check; }
+
+const TargetGroupConfig& TargetGroup::group_config() const { return impl_->config; }
 
 }  // namespace flotilla

@@ -54,8 +54,15 @@ void Collector::round(Time stamp) {
       if (!self) return;
       Collector& c = **self;
       if (auto e = c.sources_.find(id); e != c.sources_.end()) e->second.in_flight = false;
-      for (const Sample& s : samples) c.store_.put(s.id, stamp, s.value);
-      c.samples_stored_ += samples.size();
+      for (Sample& s : samples) {
+        if (s.histogram) {
+          if (s.histogram->empty()) continue;
+          c.store_.put(s.id, Datapoint(stamp, std::move(s.histogram)));
+        } else {
+          c.store_.put(s.id, stamp, s.value);
+        }
+        ++c.samples_stored_;
+      }
     });
   }
 }

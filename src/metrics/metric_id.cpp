@@ -38,6 +38,11 @@ MetricId group_metric(std::string ns, std::string name, std::string group) {
                         {{kDimensionAutoScalingGroupName, std::move(group)}});
 }
 
+MetricId target_group_metric(std::string name, std::string target_group) {
+  return make_metric_id(kNamespaceApplicationElb, std::move(name),
+                        {{kDimensionTargetGroup, std::move(target_group)}});
+}
+
 std::size_t MetricIdHash::operator()(const MetricId& id) const noexcept {
   const std::hash<std::string> h;
   std::size_t seed = h(id.ns);

@@ -36,11 +36,27 @@ inline constexpr const char* kNamespaceAutoScaling = "AWS/AutoScaling";
 inline constexpr const char* kMetricCpuUtilization = "CPUUtilization";
 inline constexpr const char* kDimensionInstanceId = "InstanceId";
 inline constexpr const char* kDimensionAutoScalingGroupName = "AutoScalingGroupName";
+inline constexpr const char* kNamespaceApplicationElb = "AWS/ApplicationELB";
+inline constexpr const char* kDimensionTargetGroup = "TargetGroup";
+inline constexpr const char* kDimensionLoadBalancer = "LoadBalancer";
+inline constexpr const char* kMetricRequestCount = "RequestCount";
+inline constexpr const char* kMetricRequestCountPerTarget = "RequestCountPerTarget";
+inline constexpr const char* kMetricTargetResponseTime = "TargetResponseTime";
+inline constexpr const char* kMetricHealthyHostCount = "HealthyHostCount";
+inline constexpr const char* kMetricUnHealthyHostCount = "UnHealthyHostCount";
+inline constexpr const char* kMetricTarget2xxCount = "HTTPCode_Target_2XX_Count";
+inline constexpr const char* kMetricTarget3xxCount = "HTTPCode_Target_3XX_Count";
+inline constexpr const char* kMetricTarget4xxCount = "HTTPCode_Target_4XX_Count";
+inline constexpr const char* kMetricTarget5xxCount = "HTTPCode_Target_5XX_Count";
+inline constexpr const char* kMetricElb4xxCount = "HTTPCode_ELB_4XX_Count";
+inline constexpr const char* kMetricElb5xxCount = "HTTPCode_ELB_5XX_Count";
 
 // AWS/EC2 <name>{InstanceId=<instance_id>}: what a worker's MetricSource publishes.
 MetricId instance_metric(std::string name, std::string instance_id);
 // <ns> <name>{AutoScalingGroupName=<group>}.
 MetricId group_metric(std::string ns, std::string name, std::string group);
+// AWS/ApplicationELB <name>{TargetGroup=<target_group>}.
+MetricId target_group_metric(std::string name, std::string target_group);
 
 struct MetricIdHash {
   std::size_t operator()(const MetricId& id) const noexcept;

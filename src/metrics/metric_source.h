@@ -12,16 +12,28 @@
 //
 // Threading: collect() is called on the control-plane thread and `done` must be called on it.
 #include <functional>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/time.h"
+#include "metrics/metric_histogram.h"
 #include "metrics/metric_id.h"
 
 namespace flotilla {
 
+// One value, or a distribution of values (e.g. one period's response times) stored as one
+// datapoint; an empty distribution stores nothing.
 struct Sample {
+  Sample() = default;
+  Sample(MetricId metric, double v) : id(std::move(metric)), value(v) {}
+  Sample(MetricId metric, MetricHistogram values)
+      : id(std::move(metric)),
+        histogram(std::make_shared<const MetricHistogram>(std::move(values))) {}
+
   MetricId id;
   double value = 0;
+  std::shared_ptr<const MetricHistogram> histogram;  // null for a single value
 };
 
 class MetricSource {

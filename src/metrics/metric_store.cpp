@@ -2,33 +2,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace flotilla {
-
-std::string_view to_string(Statistic s) {
-  switch (s) {
-    case Statistic::average:
-      return "Average";
-    case Statistic::sum:
-      return "Sum";
-    case Statistic::minimum:
-      return "Minimum";
-    case Statistic::maximum:
-      return "Maximum";
-    case Statistic::sample_count:
-      return "SampleCount";
-  }
-  return "unknown";
-}
-
-std::optional<Statistic> parse_statistic(std::string_view text) {
-  for (Statistic s : {Statistic::average, Statistic::sum, Statistic::minimum, Statistic::maximum,
-                      Statistic::sample_count}) {
-    if (to_string(s) == text) return s;
-  }
-  return std::nullopt;
-}
 
 DatapointRing::DatapointRing(std::size_t capacity) : buffer_(capacity) { assert(capacity > 0); }
 
@@ -54,14 +32,21 @@ void DatapointRing::push(Datapoint d) {
     --size_;
     --pos;
   }
-  for (std::size_t i = size_; i > pos; --i) at(i) = at(i - 1);
-  at(pos) = d;
+  for (std::size_t i = size_; i > pos; --i) at(i) = std::move(at(i - 1));
+  at(pos) = std::move(d);
   ++size_;
 }
 
 MetricStore::MetricStore(std::size_t retention) : retention_(retention) { assert(retention_ > 0); }
 
-void MetricStore::put(const MetricId& id, Time t, double value) {
+void MetricStore::put(const MetricId& id, Time t, double value) { put(id, Datapoint(t, value)); }
+
+void MetricStore::put(const MetricId& id, Time t, const MetricHistogram& values) {
+  if (values.empty()) return;
+  put(id, Datapoint(t, std::make_shared<const MetricHistogram>(values)));
+}
+
+void MetricStore::put(const MetricId& id, Datapoint d) {
   auto it = series_.end();
   if (id.canonical()) {
     it = series_.find(id);
@@ -73,7 +58,7 @@ void MetricStore::put(const MetricId& id, Time t, double value) {
     if (it == series_.end())
       it = series_.emplace(std::move(canonical), DatapointRing(retention_)).first;
   }
-  it->second.push({t, value});
+  it->second.push(std::move(d));
 }
 
 const DatapointRing* MetricStore::find(const MetricId& id) const {
@@ -94,32 +79,71 @@ std::optional<double> MetricStore::statistic(const MetricId& id, Statistic s, Ti
                                              Duration period) const {
   const DatapointRing* ring = find(id);
   if (ring == nullptr) return std::nullopt;
-  std::size_t count = 0;
+  const std::size_t first = ring->first_after(end - period);
+  std::size_t last = first;  // one past the window
+  while (last < ring->size() && (*ring)[last].t <= end) ++last;
+  if (last == first) return std::nullopt;
+
+  std::uint64_t count = 0;
   double sum = 0;
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
+  bool distributions = false;
+  for (std::size_t i = first; i < last; ++i) {
+    const Datapoint& d = (*ring)[i];
+    if (d.histogram) {
+      distributions = true;
+      count += d.histogram->count();
+      sum += d.histogram->sum();
+      min = std::min(min, d.histogram->min());
+      max = std::max(max, d.histogram->max());
+    } else {
+      ++count;
+      sum += d.value;
+      min = std::min(min, d.value);
+      max = std::max(max, d.value);
+    }
+  }
+  switch (s.kind) {
+    case Statistic::Kind::average:
+      return sum / static_cast<double>(count);
+    case Statistic::Kind::sum:
+      return sum;
+    case Statistic::Kind::minimum:
+      return min;
+    case Statistic::Kind::maximum:
+      return max;
+    case Statistic::Kind::sample_count:
+      return static_cast<double>(count);
+    case Statistic::Kind::percentile:
+      break;
+  }
+  if (distributions) return histogram(id, end, period).percentile(s.percentile);
+  // Exact nearest rank over the window's values.
+  std::vector<double> values;
+  values.reserve(last - first);
+  for (std::size_t i = first; i < last; ++i) values.push_back((*ring)[i].value);
+  const double p = std::clamp(s.percentile, 0.0, 100.0);
+  auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+  rank = std::clamp<std::size_t>(rank, 1, values.size());
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank - 1),
+                   values.end());
+  return values[rank - 1];
+}
+
+MetricHistogram MetricStore::histogram(const MetricId& id, Time end, Duration period) const {
+  MetricHistogram merged;
+  const DatapointRing* ring = find(id);
+  if (ring == nullptr) return merged;
   for (std::size_t i = ring->first_after(end - period); i < ring->size(); ++i) {
     const Datapoint& d = (*ring)[i];
     if (d.t > end) break;
-    ++count;
-    sum += d.value;
-    min = std::min(min, d.value);
-    max = std::max(max, d.value);
+    if (d.histogram)
+      merged.merge(*d.histogram);
+    else
+      merged.record(d.value);
   }
-  if (count == 0) return std::nullopt;
-  switch (s) {
-    case Statistic::average:
-      return sum / static_cast<double>(count);
-    case Statistic::sum:
-      return sum;
-    case Statistic::minimum:
-      return min;
-    case Statistic::maximum:
-      return max;
-    case Statistic::sample_count:
-      return static_cast<double>(count);
-  }
-  return std::nullopt;
+  return merged;
 }
 
 std::vector<std::optional<double>> MetricStore::statistics(const MetricId& id, Statistic s,

@@ -2,11 +2,20 @@
 // MetricStore: CloudWatch's datapoint store. Each series (one MetricId) keeps its most recent
 // datapoints in a ring buffer bounded by count (retention); statistics are computed over a
 // half-open window (end - period, end], as CloudWatch assigns a datapoint at a period's end to
-// that period.
+// that period. A period may span any number of collection intervals.
+//
+// A datapoint is one value, or a distribution (a MetricHistogram: many values, like CloudWatch's
+// PutMetricData with Values and Counts). SampleCount counts values, not datapoints; Sum, Minimum,
+// Maximum and Average are exact either way. Percentiles: over scalar datapoints only, the exact
+// nearest-rank value; as soon as a distribution is in the window, the merged histograms' (1 %
+// relative error, see metric_histogram.h), scalars recorded into the merge.
+//
+// Memory per series: retention x (32 bytes + 16 bytes per non-empty bucket of a distribution).
 //
 // Ids are canonicalized on the way in, so dimension order does not matter.
 // Threading: control plane only (not thread-safe).
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,20 +23,28 @@
 #include <vector>
 
 #include "core/time.h"
+#include "metrics/metric_histogram.h"
 #include "metrics/metric_id.h"
+#include "metrics/statistic.h"
 
 namespace flotilla {
 
-enum class Statistic { average, sum, minimum, maximum, sample_count };
-
-// CloudWatch spelling: "Average", "Sum", "Minimum", "Maximum", "SampleCount".
-std::string_view to_string(Statistic s);
-std::optional<Statistic> parse_statistic(std::string_view text);
-
 struct Datapoint {
+  Datapoint() = default;
+  Datapoint(Time time, double v) : t(time), value(v) {}
+  // A distribution; value is its mean.
+  Datapoint(Time time, std::shared_ptr<const MetricHistogram> h)
+      : t(time), value(h ? h->mean() : 0), histogram(std::move(h)) {}
+
   Time t{};
   double value = 0;
-  bool operator==(const Datapoint&) const = default;
+  std::shared_ptr<const MetricHistogram> histogram;  // null for a single value
+
+  // Distributions compare by content.
+  bool operator==(const Datapoint& o) const {
+    if (t != o.t || value != o.value || !histogram != !o.histogram) return false;
+    return !histogram || *histogram == *o.histogram;
+  }
 };
 
 // The datapoints of one series, ordered by time (ties keep insertion order), oldest dropped
@@ -63,10 +80,15 @@ class MetricStore {
   explicit MetricStore(std::size_t retention = kDefaultRetention);
 
   void put(const MetricId& id, Time t, double value);
+  // A distribution datapoint; an empty histogram stores nothing (no values, no datapoint).
+  void put(const MetricId& id, Time t, const MetricHistogram& values);
+  void put(const MetricId& id, Datapoint d);
 
   // The statistic of the datapoints in (end - period, end]; nullopt when there are none
   // (SampleCount too: CloudWatch reports no datapoint rather than 0).
   std::optional<double> statistic(const MetricId& id, Statistic s, Time end, Duration period) const;
+  // Every value in (end - period, end] merged into one histogram (empty if none).
+  MetricHistogram histogram(const MetricId& id, Time end, Duration period) const;
   // The statistic for `count` consecutive periods ending at `end`, oldest first: element i covers
   // (end - (count - i) * period, end - (count - 1 - i) * period].
   std::vector<std::optional<double>> statistics(const MetricId& id, Statistic s, Time end,

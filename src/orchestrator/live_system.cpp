@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 
+#include "core/duration.h"
 #include "fleet/process_provider.h"
+#include "orchestrator/balancer_metrics_source.h"
 #include "orchestrator/worker_metrics_source.h"
 
 namespace flotilla {
@@ -14,7 +16,10 @@ LiveSystem::LiveSystem(boost::asio::io_context& io, Scheduler& scheduler, LiveSy
     : io_(io), scheduler_(scheduler), config_(std::move(config)) {
   provider_ = std::make_unique<ProcessProvider>(io_);
   balancer_ = std::make_unique<Balancer>(config_.balancer);
-  targets_ = std::make_unique<TargetGroup>(scheduler_, io_, config_.health);
+  targets_ = std::make_unique<TargetGroup>(scheduler_, io_, config_.target_group);
+  // The group's own timer is only a backstop for a target group that never releases.
+  config_.group.drain_delay =
+      std::max(config_.group.drain_delay, config_.target_group.deregistration_delay + 1s);
   collector_ = std::make_unique<Collector>(scheduler_, store_, config_.metrics_period);
   group_ = std::make_unique<Group>(scheduler_, *provider_, config_.group);
   ScalingLoopConfig loop_config;
@@ -80,7 +85,28 @@ void LiveSystem::wire() {
   target_callbacks.publish = [this](std::vector<BalancerTarget> routable) {
     balancer_->set_targets(std::move(routable));
   };
+  target_callbacks.on_released = [this](const std::string& id) { group_->target_released(id); };
+  target_callbacks.on_ejection = [this](const std::string& id, bool ejected, Time until) {
+    if (ejected)
+      record_event("target_ejected",
+                   id + " (consecutive failures) for " + format_duration(until - scheduler_.now()));
+  };
   targets_->set_callbacks(std::move(target_callbacks));
+  // AWS/ApplicationELB metrics of the balancer, with the group's name as the TargetGroup.
+  BalancerMetricsConfig balancer_metrics;
+  balancer_metrics.target_group = group_->name();
+  collector_->add_source(std::make_shared<BalancerMetricsSource>(
+      balancer_metrics, [this] { return balancer_->stats(); },
+      [this] {
+        return HostCounts{static_cast<int>(targets_->healthy_host_count()),
+                          static_cast<int>(targets_->unhealthy_host_count())};
+      }));
+  targets_->set_load_source([this] {
+    std::map<std::string, TargetLoad> loads;
+    for (const auto& [id, stats] : balancer_->stats().targets)
+      loads[id] = TargetLoad{stats.outstanding, stats.consecutive_failures};
+    return loads;
+  });
 }
 
 void LiveSystem::start() {
@@ -93,9 +119,11 @@ void LiveSystem::start() {
 }
 
 int LiveSystem::replaced_workers() const {
-  // The group records a replacement as an activity that keeps the desired capacity.
-  return static_cast<int>(std::count_if(group_->activities().begin(), group_->activities().end(),
-                                        [](const Activity& a) { return a.from == a.to; }));
+  // The group records a replacement as an activity that keeps the desired capacity; a failed
+  // launch is such an activity too, but replaces nothing.
+  return static_cast<int>(
+      std::count_if(group_->activities().begin(), group_->activities().end(),
+                    [](const Activity& a) { return a.from == a.to && !a.failed; }));
 }
 
 std::optional<double> LiveSystem::group_cpu() const {
@@ -131,7 +159,7 @@ bool LiveSystem::run_until(const std::function<bool()>& done, Duration deadline)
 void LiveSystem::shutdown(Duration deadline) {
   loop_->stop();
   collector_->stop();
-  group_->set_limits(0, 0, "run finished");
+  group_->shut_down("run finished");
   run_until([this] { return provider_->running() == 0; }, deadline);
   balancer_->stop();
 }

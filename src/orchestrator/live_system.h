@@ -9,7 +9,9 @@
 //   target healthy          -> group.mark_healthy
 //   target unhealthy        -> group.replace_unhealthy (once it was in service)
 //   group.on_leaving_service, on_terminated -> target_group.deregister_target
+//   target_group.on_released -> group.target_released (the worker is stopped once idle)
 //   target_group.publish    -> balancer.set_targets
+//   balancer.stats().targets -> target_group load source (draining, outlier detection)
 //
 // Threading: construct, call and destroy on the control-plane thread, the one that runs `io`.
 #include <functional>
@@ -38,7 +40,9 @@ class ProcessProvider;
 
 struct LiveSystemConfig {
   BalancerConfig balancer;
-  HealthCheckConfig health;
+  // Health checks, deregistration delay, slow start, fail open, outlier detection. The group's
+  // drain_delay is raised above deregistration_delay: the target group says when to stop.
+  TargetGroupConfig target_group;
   GroupConfig group;
   Duration metrics_period = std::chrono::seconds(5);
   std::vector<std::unique_ptr<ScalingPolicy>> policies;

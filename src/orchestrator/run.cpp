@@ -14,9 +14,11 @@
 
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/format.h"
 #include "core/live_scheduler.h"
 #include "core/random.h"
 #include "orchestrator/live_system.h"
+#include "scaling/decision_log.h"
 #include "scaling/policy_file.h"
 #include "scenario/load_generator.h"
 #include "scenario/report.h"
@@ -73,35 +75,6 @@ struct FleetSample {
   std::optional<double> cpu;
 };
 
-nlohmann::json decisions_json(const ScalingLoop& loop, Time origin) {
-  auto out = nlohmann::json::array();
-  for (const auto& r : loop.records()) {
-    // The decision log keeps evaluations that changed desired capacity or wanted to.
-    if (!r.combined) continue;
-    nlohmann::json policies = nlohmann::json::array();
-    for (const auto& p : r.policies) {
-      nlohmann::json values = nlohmann::json::array();
-      for (const auto& v : p.values)
-        values.push_back(v.value ? nlohmann::json(std::round(*v.value * 100) / 100) : nullptr);
-      policies.push_back({{"policy", p.policy},
-                          {"datapoints", values},
-                          {"desired", p.decision.desired ? nlohmann::json(*p.decision.desired)
-                                                         : nlohmann::json(nullptr)},
-                          {"unclamped", p.decision.unclamped ? nlohmann::json(*p.decision.unclamped)
-                                                             : nlohmann::json(nullptr)},
-                          {"reason", p.decision.reason}});
-    }
-    out.push_back({{"t", std::round(seconds_since(r.t, origin) * 1000) / 1000},
-                   {"group_cpu", r.group_cpu ? nlohmann::json(*r.group_cpu) : nullptr},
-                   {"desired_before", r.desired_before},
-                   {"requested", *r.combined},
-                   {"desired_after", r.desired_after},
-                   {"reason", r.reason},
-                   {"policies", policies}});
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string default_worker_executable() {
@@ -116,15 +89,17 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   const Scenario scenario = load_scenario(options.scenario_path);
   const WorkerProfile profile = load_worker_profile(scenario.fleet.profile);
   LiveSystemConfig config;
-  for (const auto& path : scenario.policies) config.policies.push_back(load_policy_file(path));
+  const double time_scale = scenario.effective_time_scale();
+  for (const auto& path : scenario.policies)
+    config.policies.push_back(load_policy_file(path, time_scaled(time_scale)));
   const std::string worker = check_worker_executable(options);
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
   const std::string out_dir = prepare_out_dir(options, scenario);
 
   config.balancer.algorithm = scenario.balancer.algorithm;
   config.balancer.seed = seed;
-  config.health.interval = 500ms;
-  config.health.timeout = 400ms;
+  config.target_group.health_check.interval = 500ms;
+  config.target_group.health_check.timeout = 400ms;
   config.metrics_period = scenario.metrics_period;
   config.group.name = scenario.name;
   config.group.min = scenario.fleet.min;
@@ -134,8 +109,9 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
       worker, {"--profile", scenario.fleet.profile, "--port", "0", "--seed", std::to_string(seed)}};
   config.group.health_check_grace = profile.boot_time + 10s;
   config.group.stop_grace = 5s;
-  // A worker leaving service finishes what it has in flight before SIGTERM.
-  config.group.drain_delay = 1s;
+  // A worker leaving service is stopped once its target is released: idle, or after the
+  // target group's deregistration delay (LiveSystem keeps the group's own timer above that).
+  config.target_group.deregistration_delay = 5s;
 
   boost::asio::io_context io;
   LiveScheduler scheduler(io);
@@ -160,7 +136,8 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
 
   const std::string started_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
   say("flotilla: scenario " + scenario.name + " (" + format_duration(scenario.duration) +
-      ", seed " + std::to_string(seed) + "), output " + out_dir);
+      ", seed " + std::to_string(seed) + ", time scale " + format_number(time_scale, 4) +
+      "), output " + out_dir);
   system.start();
   say("balancer listening on 127.0.0.1:" + std::to_string(system.balancer().port()) +
       "; launching " + std::to_string(scenario.fleet.desired) + " workers (" + profile.name + ")");
@@ -219,14 +196,38 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   };
 
   bool load_finished = false;
+  std::size_t decisions_shown = 0;
+  std::string last_held;
+  system.scaling_loop().set_origin(origin);
   PeriodicTask timeline(scheduler, 1s, [&] {
     fleet_samples.push_back(sample_fleet());
+    // The decision log: every change of desired capacity, and a held-back wish once per streak.
+    const auto& records = system.scaling_loop().records();
+    for (; decisions_shown < records.size(); ++decisions_shown) {
+      const DecisionRecord& r = records[decisions_shown];
+      if (!r.logged()) {
+        last_held.clear();
+        continue;
+      }
+      const std::string line = format_decision_line(r, origin);
+      if (r.desired_after == r.desired_before) {
+        std::string held = r.reason;
+        for (const auto& c : r.clamped_by) held += c;
+        if (held == last_held) continue;
+        last_held = std::move(held);
+      } else {
+        last_held.clear();
+      }
+      say("  " + line);
+    }
+    // Activities the policies did not cause: replacements and failed launches.
     const auto& activities = system.group().activities();
     for (; activities_shown < activities.size(); ++activities_shown) {
       const auto& a = activities[activities_shown];
+      if (a.from != a.to) continue;
       std::ostringstream line;
-      line << "  " << std::fixed << std::setprecision(1) << seconds_since(a.t, origin)
-           << "s  desired " << a.from << " -> " << a.to << ": " << a.cause;
+      line << "  " << std::fixed << std::setprecision(1) << seconds_since(a.t, origin) << "s  "
+           << (a.failed ? "FAILED " : "") << a.cause;
       say(line.str());
     }
     const LoadSnapshot snap = load.snapshot(2);
@@ -289,16 +290,17 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   record.capacity.min_in_service = min_in_service;
   record.capacity.final_in_service = final_state.in_service;
   for (const auto& a : system.group().activities())
-    record.activities.push_back({seconds_since(a.t, origin), a.from, a.to, a.cause});
+    record.activities.push_back({seconds_since(a.t, origin), a.from, a.to, a.cause, a.failed});
   for (const auto& e : system.events())
     record.events.push_back({seconds_since(e.t, origin), e.kind, e.detail});
   for (const auto& a : system.group().activities())
-    if (a.from == a.to)
+    if (a.from == a.to && !a.failed)
       record.events.push_back(
           {seconds_since(a.t, origin), std::string(kEventWorkerReplaced), a.cause});
   std::sort(record.events.begin(), record.events.end(),
             [](const RunEvent& a, const RunEvent& b) { return a.t < b.t; });
-  record.decisions = decisions_json(system.scaling_loop(), origin);
+  record.decisions = decisions_json(system.scaling_loop().records(), origin);
+  record.time_scale = time_scale;
 
   system.shutdown(kShutdownDeadline);
 

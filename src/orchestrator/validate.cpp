@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
+#include "orchestrator/balance_config.h"
 #include "scaling/policy_file.h"
 #include "scenario/scenario.h"
 #include "worker/profile.h"
@@ -19,15 +20,23 @@ FileKind detect_file_kind(const std::string& path) {
   if (folder == "scenarios") return FileKind::scenario;
   if (folder == "fleet") return FileKind::profile;
   if (folder == "policies") return FileKind::policy;
+  const std::string extension = fs::path(path).extension().string();
+  // YAML here can only be a Kubernetes HPA manifest.
+  if (extension == ".yaml" || extension == ".yml") return FileKind::policy;
   const auto doc = load_json_file(path);
   if (doc.is_object()) {
     if (doc.contains("traffic")) return FileKind::scenario;
-    if (doc.contains("type")) return FileKind::policy;
+    // Native ("type"), AWS put-scaling-policy ("PolicyType"), AWS put-metric-alarm ("AlarmName"),
+    // or an HPA manifest in JSON ("kind").
+    if (doc.contains("type") || doc.contains("PolicyType") || doc.contains("AlarmName") ||
+        doc.contains("kind"))
+      return FileKind::policy;
     if (doc.contains("capacity") || doc.contains("service_time")) return FileKind::profile;
+    if (doc.contains("target_groups") || doc.contains("listen")) return FileKind::balancer;
   }
   throw UserError(path, "",
-                  "a scenario (with \"traffic\"), a worker profile (with \"capacity\") or a "
-                  "scaling policy (with \"type\")");
+                  "a scenario (with \"traffic\"), a worker profile (with \"capacity\"), a "
+                  "scaling policy (with \"type\") or a balancer config (with \"target_groups\")");
 }
 
 std::string validate_file(const std::string& path) {
@@ -37,7 +46,8 @@ std::string validate_file(const std::string& path) {
       const Scenario s = load_scenario(path);
       // The files it refers to are checked with their own parsers.
       const WorkerProfile profile = load_worker_profile(s.fleet.profile);
-      for (const auto& policy : s.policies) load_policy_file(policy);
+      for (const auto& policy : s.policies)
+        load_policy_file(policy, time_scaled(s.effective_time_scale()));
       summary << "scenario " << s.name << ": " << format_duration(s.duration) << ", " << s.fleet.min
               << ".." << s.fleet.max << " workers (" << profile.name << "), " << s.policies.size()
               << " polic" << (s.policies.size() == 1 ? "y" : "ies") << ", " << s.faults.size()
@@ -53,9 +63,13 @@ std::string validate_file(const std::string& path) {
               << ", boot " << format_duration(p.boot_time);
       break;
     }
-    case FileKind::policy: {
-      const auto policy = load_policy_file(path);
-      summary << "scaling policy " << policy->name() << " (" << policy->type() << ")";
+    case FileKind::policy:
+      summary << describe_policy_file(path);
+      break;
+    case FileKind::balancer: {
+      const BalanceConfig config = load_balance_config(path);
+      summary << "balancer config: " << config.target_groups.size() << " target group"
+              << (config.target_groups.size() == 1 ? "" : "s");
       break;
     }
   }

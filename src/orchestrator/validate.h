@@ -5,10 +5,11 @@
 
 namespace flotilla {
 
-enum class FileKind { scenario, profile, policy };
+enum class FileKind { scenario, profile, policy, balancer };
 
 // Which parser a file needs: by its folder (scenarios/, fleet/, policies/) and else by its
-// content ("traffic" -> scenario, "type" -> policy, "capacity" -> profile).
+// content ("traffic" -> scenario, "type", "PolicyType", "AlarmName" or "kind" -> policy,
+// "capacity" -> profile, "target_groups" or "listen" -> balancer config).
 // Throws UserError if it cannot tell.
 FileKind detect_file_kind(const std::string& path);
 

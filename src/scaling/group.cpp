@@ -23,6 +23,7 @@ Group::~Group() {
     if (w.grace_timer) scheduler_.cancel(w.grace_timer);
     if (w.drain_timer) scheduler_.cancel(w.drain_timer);
   }
+  if (launch_timer_) scheduler_.cancel(launch_timer_);
 }
 
 void Group::set_callbacks(Callbacks callbacks) { callbacks_ = std::move(callbacks); }
@@ -58,10 +59,30 @@ int Group::active() const {
   return n;
 }
 
-void Group::record(int from, int to, std::string cause) {
-  spdlog::info("group {}: {} -> {}: {}", config_.name, from, to, cause);
+int Group::replacements_in_progress() const {
+  int n = unassigned_replacements_;
+  for (const Worker& w : workers_)
+    n += (w.replacement && w.state == LifecycleState::pending) ? 1 : 0;
+  return n;
+}
+
+int Group::replacement_budget() const {
+  return std::max(1, config_.desired * config_.max_replacing_percent / 100);
+}
+
+Duration Group::launch_backoff() const {
+  Duration d = config_.launch_backoff_initial;
+  for (int i = 1; i < consecutive_boot_failures_ && d < config_.launch_backoff_max; ++i) d *= 2;
+  return std::min(d, config_.launch_backoff_max);
+}
+
+void Group::record(int from, int to, std::string cause, bool failed) {
+  if (failed)
+    spdlog::warn("group {}: {}", config_.name, cause);
+  else
+    spdlog::info("group {}: {} -> {}: {}", config_.name, from, to, cause);
   if (from != to) last_desired_change_ = scheduler_.now();
-  activities_.push_back({scheduler_.now(), from, to, std::move(cause)});
+  activities_.push_back({scheduler_.now(), from, to, std::move(cause), failed});
 }
 
 int Group::set_desired(int desired, const std::string& cause) {
@@ -85,24 +106,68 @@ void Group::set_limits(int min, int max, const std::string& cause) {
   set_desired(config_.desired, cause);
 }
 
+void Group::go_in_service(Worker& w) {
+  assert(w.state == LifecycleState::pending);
+  w.state = LifecycleState::in_service;
+  w.in_service_since = scheduler_.now();
+  if (w.grace_timer) scheduler_.cancel(w.grace_timer);
+  w.grace_timer = 0;
+  w.replacement = false;
+  consecutive_boot_failures_ = 0;
+}
+
+void Group::shut_down(const std::string& cause) {
+  for (Worker& w : workers_) w.protect = false;
+  config_.new_workers_protected = false;
+  set_limits(0, 0, cause);
+  reconcile();  // desired may have been 0 already, with protected workers left over
+}
+
 void Group::mark_healthy(const WorkerId& id) {
   Worker* w = find(id);
-  if (w == nullptr || w->state != LifecycleState::pending) return;
-  w->state = LifecycleState::in_service;
-  w->in_service_since = scheduler_.now();
-  if (w->grace_timer) scheduler_.cancel(w->grace_timer);
-  w->grace_timer = 0;
+  if (w == nullptr) return;
+  if (w->state == LifecycleState::in_service && w->unhealthy) {
+    spdlog::info("group {}: worker {} healthy again: its replacement is cancelled", config_.name,
+                 id);
+    w->unhealthy = false;
+    w->unhealthy_cause.clear();
+    return;
+  }
+  if (w->state != LifecycleState::pending) return;
+  const bool freed_slot = w->replacement;
+  go_in_service(*w);
+  if (freed_slot) reconcile();
 }
 
 void Group::replace_unhealthy(const WorkerId& id, const std::string& cause) {
+  if (config_.health_check_type == HealthCheckType::kEc2) return;
   Worker* w = find(id);
-  if (w == nullptr ||
-      (w->state != LifecycleState::pending && w->state != LifecycleState::in_service))
-    return;
-  record(config_.desired, config_.desired,
-         "worker " + id + " unhealthy (" + cause + "): replacing it");
-  remove(*w);
+  if (w == nullptr || w->state != LifecycleState::in_service || w->unhealthy) return;
+  w->unhealthy = true;
+  w->unhealthy_seq = ++unhealthy_reports_;
+  w->unhealthy_cause = cause;
   reconcile();
+  if (const Worker* waiting = find(id); waiting != nullptr && waiting->unhealthy) {
+    spdlog::info("group {}: worker {} unhealthy ({}): waiting, {} of {} replacements in progress",
+                 config_.name, id, cause, replacements_in_progress(), replacement_budget());
+  }
+}
+
+void Group::target_released(const WorkerId& id) {
+  Worker* w = find(id);
+  if (w == nullptr || w->state != LifecycleState::draining) return;
+  if (w->drain_timer) scheduler_.cancel(w->drain_timer);
+  w->drain_timer = 0;
+  w->state = LifecycleState::terminating;
+  terminate(id);
+}
+
+bool Group::set_protected(const WorkerId& id, bool protect) {
+  Worker* w = find(id);
+  if (w == nullptr) return false;
+  w->protect = protect;
+  if (!protect) reconcile();
+  return true;
 }
 
 void Group::reconcile() {
@@ -114,23 +179,63 @@ void Group::reconcile() {
   reconciling_ = true;
   do {
     reconcile_again_ = false;
-    int have = active();
-    while (have < config_.desired) {
-      launch_one();
-      ++have;
+    start_replacements();
+    // Re-counted each time: a launch can fail inside launch() and hold the next ones back.
+    while (active() < config_.desired && scheduler_.now() >= launches_held_until_) launch_one();
+    if (active() < config_.desired && launch_timer_ == 0) {
+      launch_timer_ = scheduler_.schedule_at(launches_held_until_, [this] {
+        launch_timer_ = 0;
+        reconcile();
+      });
     }
+    int have = active();
     while (have > config_.desired) {
-      Worker* victim = nullptr;
-      for (auto it = workers_.rbegin(); it != workers_.rend() && !victim; ++it)
-        if (it->state == LifecycleState::pending) victim = &*it;
-      for (auto it = workers_.begin(); it != workers_.end() && !victim; ++it)
-        if (it->state == LifecycleState::in_service) victim = &*it;
-      assert(victim != nullptr);
+      Worker* victim = scale_in_victim();
+      if (victim == nullptr) break;  // the rest is protected: desired holds, they stay
       remove(*victim);
       --have;
+      // A pending replacement taken out frees its slot for a waiting unhealthy worker.
+      reconcile_again_ = true;
     }
+    // A slot that no launch took is not needed once the group has its capacity (it shrank).
+    if (have >= config_.desired) unassigned_replacements_ = 0;
   } while (reconcile_again_);
   reconciling_ = false;
+}
+
+void Group::start_replacements() {
+  while (replacements_in_progress() < replacement_budget()) {
+    Worker* next = nullptr;
+    for (Worker& w : workers_) {
+      if (w.state == LifecycleState::in_service && w.unhealthy &&
+          (next == nullptr || w.unhealthy_seq < next->unhealthy_seq))
+        next = &w;
+    }
+    if (next == nullptr) return;
+    record(config_.desired, config_.desired,
+           "worker " + next->id + " unhealthy (" + next->unhealthy_cause + "): replacing it");
+    ++unassigned_replacements_;
+    remove(*next);
+  }
+}
+
+Group::Worker* Group::scale_in_victim() {
+  // workers_ is in launch order, so launch times never decrease along it.
+  for (auto it = workers_.rbegin(); it != workers_.rend(); ++it)
+    if (!it->protect && it->state == LifecycleState::pending) return &*it;
+  Worker* victim = nullptr;
+  for (Worker& w : workers_) {
+    if (!w.protect && w.state == LifecycleState::in_service && w.unhealthy &&
+        (victim == nullptr || w.unhealthy_seq < victim->unhealthy_seq))
+      victim = &w;
+  }
+  if (victim != nullptr) return victim;
+  for (Worker& w : workers_) {
+    if (w.protect || w.state != LifecycleState::in_service) continue;
+    victim = &w;
+    if (config_.termination_policy != TerminationPolicy::kNewestInstance) break;
+  }
+  return victim;
 }
 
 void Group::launch_one() {
@@ -140,11 +245,17 @@ void Group::launch_one() {
   Worker w;
   w.id = id;
   w.launched_at = scheduler_.now();
+  w.protect = config_.new_workers_protected;
+  if (unassigned_replacements_ > 0) {
+    w.replacement = true;
+    --unassigned_replacements_;
+  }
   w.grace_timer = scheduler_.schedule_after(config_.health_check_grace, [this, id] {
     Worker* late = find(id);
     if (late == nullptr) return;
     late->grace_timer = 0;
     if (late->state != LifecycleState::pending) return;
+    if (late->replacement) ++unassigned_replacements_;
     record(config_.desired, config_.desired,
            "worker " + id + " not healthy within health_check_grace " +
                format_duration(config_.health_check_grace) + ": replacing it");
@@ -167,6 +278,7 @@ void Group::leave_service(Worker& w) {
 void Group::remove(Worker& w) {
   if (w.grace_timer) scheduler_.cancel(w.grace_timer);
   w.grace_timer = 0;
+  w.unhealthy = false;  // leaving anyway: no replacement to wait for
   const WorkerId id = w.id;
   if (w.state == LifecycleState::pending) {
     w.state = LifecycleState::terminating;
@@ -201,6 +313,13 @@ void Group::on_listening(const WorkerId& id, const Endpoint& endpoint) {
   if (w->announced) return;
   w->announced = true;
   if (callbacks_.on_listening) callbacks_.on_listening(id, endpoint);
+  if (config_.health_check_type != HealthCheckType::kEc2) return;
+  // EC2 health: a process that listens is up. By id: the callback may have moved the vector.
+  Worker* up = find(id);
+  if (up == nullptr || up->state != LifecycleState::pending) return;
+  const bool freed_slot = up->replacement;
+  go_in_service(*up);
+  if (freed_slot) reconcile();
 }
 
 void Group::on_exit(const WorkerId& id, const WorkerExit& exit) {
@@ -210,14 +329,23 @@ void Group::on_exit(const WorkerId& id, const WorkerExit& exit) {
   }
   Worker* w = find(id);
   if (w == nullptr) return;
-  const bool unexpected =
-      w->state == LifecycleState::pending || w->state == LifecycleState::in_service;
+  const bool boot_failure = w->state == LifecycleState::pending;
+  const bool unexpected = boot_failure || w->state == LifecycleState::in_service;
   if (w->grace_timer) scheduler_.cancel(w->grace_timer);
   if (w->drain_timer) scheduler_.cancel(w->drain_timer);
-  if (unexpected) {
+  if (boot_failure) {
+    ++consecutive_boot_failures_;
+    const Duration wait = launch_backoff();
+    launches_held_until_ = std::max(launches_held_until_, scheduler_.now() + wait);
+    if (w->replacement) ++unassigned_replacements_;
     record(config_.desired, config_.desired,
-           "worker " + id + " exited unexpectedly (" + exit.describe() +
-               "): launching a replacement");
+           "Launching a new worker failed: worker " + id + " exited before becoming healthy (" +
+               exit.describe() + "): retrying in " + format_duration(wait),
+           true);
+  } else if (unexpected) {
+    record(
+        config_.desired, config_.desired,
+        "worker " + id + " exited unexpectedly (" + exit.describe() + "): launching a replacement");
   }
   leave_service(*w);
   // By id, not through `w`: the callback may have launched workers and moved the vector.
@@ -254,7 +382,8 @@ GroupState Group::state() const {
       case LifecycleState::terminated:
         break;
     }
-    s.workers.push_back({w.id, w.state, w.launched_at, w.in_service_since, w.endpoint});
+    s.workers.push_back(
+        {w.id, w.state, w.launched_at, w.in_service_since, w.endpoint, w.protect, w.unhealthy});
   }
   return s;
 }

@@ -1,15 +1,56 @@
 #pragma once
 // Group: the Auto Scaling group. Keeps `desired` workers pending or in service, replaces workers
-// that die or never become healthy, and takes workers out of service when desired shrinks.
+// that die, never become healthy or fail health checks, and takes workers out of service when
+// desired shrinks.
 //
 // Worker lifecycle (fleet/worker_state.h):
-//   launch -> pending --mark_healthy--> in_service --scale-in--> draining --drain_delay-->
-//   terminating (provider.stop(id, stop_grace)) --on_exit--> terminated (forgotten).
+//   launch -> pending --healthy--> in_service --scale-in or replacement--> draining
+//   --target_released(id), or drain_delay--> terminating (provider.stop(id, stop_grace): SIGTERM,
+//   SIGKILL after stop_grace) --on_exit--> terminated (forgotten).
 // A pending worker that is removed goes straight to terminating (it never served traffic).
 //
-// Scale-in picks, in order: pending workers, newest first (furthest from serving); then
-// in-service workers, oldest launched first (AWS's OldestInstance termination policy). The
-// choice is deterministic, so runs replay exactly.
+// Health (GroupConfig::health_check_type, AWS's HealthCheckType):
+// - kElb: a worker goes in service when mark_healthy(id) says its target passed its health
+//   check; replace_unhealthy(id) replaces an in-service worker whose target failed.
+// - kEc2: health is the process's: a worker goes in service once it listens (mark_healthy also
+//   works), it is replaced only when it exits, and replace_unhealthy() is ignored.
+// In both, a worker still pending health_check_grace after launch is replaced. Flotilla differs
+// from AWS on purpose: the grace ends early, when the worker first becomes healthy, because a
+// worker that was healthy and then fails is really broken; and replace_unhealthy() is ignored for
+// a pending worker (the grace decides about it, as AWS ignores checks during the grace).
+//
+// Replacing unhealthy workers is bounded: at most max(1, desired * max_replacing_percent / 100)
+// replacements are in progress at once. A replacement is in progress from the moment the
+// unhealthy worker is taken out of service (draining, one activity) until a worker launched in
+// its place goes in service; a replacement that fails to boot passes the slot to the next launch.
+// Further unhealthy workers wait in service, oldest report first, flagged `unhealthy` in state();
+// mark_healthy() on a waiting worker (its target recovered) cancels its replacement. Exits and
+// boot failures are not bounded: that capacity is already gone.
+//
+// Scale-in (desired shrinks) never chooses a protected worker (set_protected, AWS scale-in
+// protection): when every candidate is protected, desired still changes and the extra workers
+// stay until they are unprotected or exit. Among unprotected workers it picks, in order: pending
+// workers, newest first (furthest from serving); in-service workers waiting for an unhealthy
+// replacement, oldest report first; then in-service workers by the termination policy:
+// - kOldestInstance: launched first; kNewestInstance: launched last.
+// - kDefault: AWS's Default balances zones, then prefers the oldest launch template, then the
+//   instance closest to its next billing hour. One zone and one launch spec leave only the last
+//   step, which for workers younger than an hour is the oldest; Flotilla's Default is therefore
+//   the oldest launched first (the same as kOldestInstance) at any age.
+// Ties (same launch time) go by launch order, so runs replay exactly.
+//
+// Draining: an in-service worker taken out of service is draining: on_leaving_service lets the
+// orchestrator deregister its target, whose in-flight requests finish; the orchestrator calls
+// target_released(id) when the target group let the target go (idle, or its deregistration
+// delay passed), and the group stops the worker then. drain_delay bounds the wait: without
+// target_released the worker is stopped drain_delay after it left service.
+//
+// Boot failures: a pending worker that exits (it never became healthy; a launch that could not
+// start, exit 127, is one) is recorded as a failed activity ("Launching a new worker failed:
+// ... retrying in 4s") and every launch is held back for launch_backoff_initial, doubling with
+// each consecutive failure up to launch_backoff_max; the count resets when a worker goes in
+// service. A worker replaced for missing health_check_grace is not held back (the grace already
+// paces those).
 //
 // Provider events: the group installs itself as the provider's callbacks in its constructor and
 // clears them in its destructor, so nothing else may call provider.set_callbacks(); the rest of
@@ -23,9 +64,10 @@
 //   whose on_listening was called, before its on_terminated.
 // - on_terminated(id): the worker's process exited and the group forgot it. Called once for
 //   every launched worker.
-// Callbacks may call back into the group.
+// Callbacks may call back into the group (target_released from inside on_leaving_service too).
 //
 // Threading: control plane only; never reads the system clock.
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -38,28 +80,46 @@
 
 namespace flotilla {
 
+// AWS's HealthCheckType. Flotilla's default is kElb (AWS's is EC2): a hung worker only fails its
+// target health check, and scenarios that freeze workers expect them replaced.
+enum class HealthCheckType { kEc2, kElb };
+
+// AWS's termination policies that apply to one zone and one launch spec (see Group).
+enum class TerminationPolicy { kDefault, kOldestInstance, kNewestInstance };
+
 struct GroupConfig {
   std::string name = "flotilla";  // AutoScalingGroupName
   int min = 1;
   int max = 1;
   int desired = 1;
   LaunchSpec launch;
+  HealthCheckType health_check_type = HealthCheckType::kElb;
+  TerminationPolicy termination_policy = TerminationPolicy::kDefault;
   // A worker still pending this long after launch is stopped and replaced.
   Duration health_check_grace = std::chrono::seconds(30);
   // SIGTERM to SIGKILL.
   Duration stop_grace = std::chrono::seconds(5);
-  // Time between deregistering an in-service worker (draining) and stopping it
-  // (AWS: the target group's deregistration delay).
+  // Longest a draining worker waits for target_released(id) before it is stopped anyway; set it
+  // above the target group's deregistration delay. Without target_released, the drain time.
   Duration drain_delay = Duration::zero();
+  // Unhealthy replacements in progress at once: max(1, desired * this / 100).
+  int max_replacing_percent = 10;
+  // Held launches after consecutive boot failures: initial, doubling, capped.
+  Duration launch_backoff_initial = std::chrono::seconds(1);
+  Duration launch_backoff_max = std::chrono::seconds(30);
+  // AWS's NewInstancesProtectedFromScaleIn.
+  bool new_workers_protected = false;
 };
 
 // One entry of the activity log: a change of desired capacity (from != to), or a replacement of
-// a failed worker at unchanged capacity (from == to).
+// a failed worker at unchanged capacity (from == to). `failed`: a launch that did not produce a
+// healthy worker (AWS's StatusCode Failed); its cause says when the group retries.
 struct Activity {
   Time t{};
   int from = 0;
   int to = 0;
   std::string cause;
+  bool failed = false;
 };
 
 class Group {
@@ -80,18 +140,27 @@ class Group {
   // Launches to desired; records the activity "group created".
   void start();
 
-  // The worker passed its target health check: pending -> in_service. Ignored for any other
-  // state or an unknown id.
+  // The worker passed its target health check: pending -> in_service; for an in-service worker
+  // waiting for an unhealthy replacement, cancels the replacement. Ignored otherwise.
   void mark_healthy(const WorkerId& id);
-  // The worker failed health checks (AWS: ELB health check type): take it out of service and
-  // launch a replacement. Ignored unless pending or in service.
+  // The worker's target failed health checks (kElb only): replace it now, or once the
+  // replacement budget allows. Ignored with kEc2 and unless the worker is in service.
   void replace_unhealthy(const WorkerId& id, const std::string& cause);
+  // The target group released the draining worker's target (idle, or its deregistration delay
+  // passed): stop the worker now. Ignored unless the worker is draining.
+  void target_released(const WorkerId& id);
+  // Scale-in protection (AWS: ProtectedFromScaleIn). Unprotecting may let a pending scale-in
+  // proceed. Returns false for an unknown worker.
+  bool set_protected(const WorkerId& id, bool protect);
 
   // Clamps to [min, max]; records an Activity when desired changes (the cause says if it was
   // clamped). Returns the new desired capacity.
   int set_desired(int desired, const std::string& cause);
   // Changes the limits (0 <= min <= max) and clamps desired into them.
   void set_limits(int min, int max, const std::string& cause);
+  // Min, max and desired to 0 and every worker leaves, protected or not (AWS:
+  // delete-auto-scaling-group --force-delete). In-service workers still drain.
+  void shut_down(const std::string& cause);
 
   GroupState state() const;
   const std::vector<Activity>& activities() const { return activities_; }
@@ -108,6 +177,12 @@ class Group {
     std::optional<Time> in_service_since;
     std::optional<Endpoint> endpoint;
     bool announced = false;  // on_listening was called
+    bool protect = false;    // from scale-in
+    // Reported unhealthy and waiting for the replacement budget; `unhealthy_seq` orders reports.
+    bool unhealthy = false;
+    std::uint64_t unhealthy_seq = 0;
+    std::string unhealthy_cause;
+    bool replacement = false;  // holds a replacement slot until it goes in service
     Scheduler::TimerId grace_timer = 0;
     Scheduler::TimerId drain_timer = 0;
   };
@@ -115,14 +190,20 @@ class Group {
   void on_listening(const WorkerId& id, const Endpoint& endpoint);
   void on_exit(const WorkerId& id, const WorkerExit& exit);
   void reconcile();
+  void start_replacements();
   void launch_one();
+  Worker* scale_in_victim();
+  void go_in_service(Worker& w);
   void remove(Worker& w);
   void leave_service(Worker& w);
   void terminate(const WorkerId& id);
-  void record(int from, int to, std::string cause);
+  void record(int from, int to, std::string cause, bool failed = false);
   Worker* find(const WorkerId& id);
   const Worker* find(const WorkerId& id) const;
   int active() const;  // pending + in_service: what counts toward desired
+  int replacements_in_progress() const;
+  int replacement_budget() const;
+  Duration launch_backoff() const;  // for consecutive_boot_failures_ >= 1
 
   Scheduler& scheduler_;
   Provider& provider_;
@@ -131,6 +212,12 @@ class Group {
   std::vector<Worker> workers_;  // launch order
   std::vector<Activity> activities_;
   std::optional<Time> last_desired_change_;
+  // Replacement slots taken by workers taken out for health, not yet given to a launch.
+  int unassigned_replacements_ = 0;
+  std::uint64_t unhealthy_reports_ = 0;
+  int consecutive_boot_failures_ = 0;
+  Time launches_held_until_{};
+  Scheduler::TimerId launch_timer_ = 0;
   bool reconciling_ = false;
   bool reconcile_again_ = false;
   // A provider may report events from inside launch(), before the group knows the new id;

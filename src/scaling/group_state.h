@@ -17,6 +17,9 @@ struct WorkerInfo {
   Time launched_at{};
   std::optional<Time> in_service_since;  // set when it became in_service
   std::optional<Endpoint> endpoint;      // once the worker announced its port
+  bool protected_from_scale_in = false;  // Group::set_protected
+  // In service, reported unhealthy, waiting for the group's replacement budget (Group).
+  bool unhealthy = false;
 };
 
 struct GroupState {

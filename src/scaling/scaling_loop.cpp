@@ -5,13 +5,20 @@
 
 namespace flotilla {
 
+bool DecisionRecord::logged() const {
+  if (combined || min_after || max_after || desired_after != desired_before) return true;
+  for (const auto& p : policies)
+    if (p.decision.wanted_change(desired_before)) return true;
+  return false;
+}
+
 ScalingLoop::ScalingLoop(Scheduler& scheduler, MetricStore& store, Group& group,
                          ScalingLoopConfig config)
     : scheduler_(scheduler),
       store_(store),
       group_(group),
-      config_(config),
-      task_(scheduler, config.period, [this] { tick_at(task_.tick_time()); }) {
+      config_(std::move(config)),
+      task_(scheduler, config_.period, [this] { tick_at(task_.tick_time()); }) {
   assert(config_.max_records > 0);
 }
 
@@ -19,6 +26,14 @@ ScalingLoop::~ScalingLoop() = default;
 
 void ScalingLoop::add_policy(std::unique_ptr<ScalingPolicy> policy) {
   assert(policy);
+  for (AlarmConfig& a : policy->alarms()) {
+    a.metric = localize(a.metric);
+    // The first policy to name an alarm defines it.
+    if (alarms_.count(a.name) == 0) {
+      const std::string name = a.name;
+      alarms_.emplace(name, std::make_unique<Alarm>(scheduler_, store_, std::move(a)));
+    }
+  }
   policies_.push_back(std::move(policy));
 }
 
@@ -28,16 +43,33 @@ void ScalingLoop::start() {
 }
 void ScalingLoop::stop() { task_.stop(); }
 
+void ScalingLoop::set_origin(Time origin) {
+  for (const auto& p : policies_) p->set_origin(origin);
+}
+
 Duration ScalingLoop::warmup() const {
   Duration w = Duration::zero();
   for (const auto& p : policies_)
     for (const auto& r : p->metrics())
-      if (r.metric == kAsgAverageCpuUtilization) w = std::max(w, r.warmup);
+      if (r.kind == MetricKind::group_cpu) w = std::max(w, r.warmup);
   return w;
 }
 
 MetricId ScalingLoop::group_cpu_metric() const {
   return group_metric(kNamespaceEc2, kMetricCpuUtilization, group_.name());
+}
+
+const std::string& ScalingLoop::target_group() const {
+  return config_.target_group.empty() ? group_.name() : config_.target_group;
+}
+
+MetricId ScalingLoop::localize(const MetricId& id) const {
+  auto dims = id.dimensions;
+  for (auto& [key, value] : dims) {
+    if (key == kDimensionAutoScalingGroupName) value = group_.name();
+    if (key == kDimensionTargetGroup) value = target_group();
+  }
+  return make_metric_id(id.ns, id.name, std::move(dims));
 }
 
 std::optional<double> ScalingLoop::gather_group_cpu(const GroupState& state, Time end) {
@@ -60,23 +92,64 @@ std::optional<double> ScalingLoop::gather_group_cpu(const GroupState& state, Tim
   return avg;
 }
 
-MetricsSnapshot ScalingLoop::snapshot_for(const ScalingPolicy& policy, Time end) const {
-  MetricsSnapshot snap;
-  for (const MetricRequest& r : policy.metrics()) {
-    // Unknown metrics are left out: the policy then decides on missing data.
-    if (r.metric != kAsgAverageCpuUtilization) continue;
-    MetricSeries s;
-    s.metric = r.metric;
-    s.id = group_cpu_metric();
-    s.statistic = Statistic::average;
-    s.period = config_.period;
-    const std::size_t count = static_cast<std::size_t>(std::max(r.periods, 1));
-    const auto values = store_.statistics(s.id, s.statistic, end, s.period, count);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto back = static_cast<Duration::rep>(count - 1 - i);
-      s.periods.push_back({end - back * s.period, values[i]});
+MetricSeries ScalingLoop::gather(const MetricRequest& r, const GroupState& state, Time end) const {
+  MetricSeries s;
+  s.metric = r.metric;
+  s.period = config_.period;
+  s.statistic = r.statistic;
+  double scale = 1;
+  switch (r.kind) {
+    case MetricKind::group_cpu:
+      s.id = group_cpu_metric();
+      s.statistic = Statistic::average;
+      break;
+    case MetricKind::request_count_per_target:
+      s.id = target_group_metric(kMetricRequestCountPerTarget, target_group());
+      s.statistic = Statistic::sum;
+      scale = 60.0 / to_seconds(config_.period);
+      break;
+    case MetricKind::custom:
+      s.id = localize(r.id);
+      break;
+    case MetricKind::per_worker: {
+      s.id = r.id;
+      for (const WorkerInfo& w : state.workers) {
+        if (w.state != LifecycleState::pending && w.state != LifecycleState::in_service) continue;
+        const MetricId id = make_metric_id(r.id.ns, r.id.name, {{kDimensionInstanceId, w.id}});
+        s.workers.push_back({w.id, store_.statistic(id, r.statistic, end, config_.period)});
+      }
+      return s;
     }
-    snap.series.push_back(std::move(s));
+  }
+  const std::size_t count = static_cast<std::size_t>(std::max(r.periods, 1));
+  const auto values = store_.statistics(s.id, s.statistic, end, s.period, count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto back = static_cast<Duration::rep>(count - 1 - i);
+    auto v = values[i];
+    if (v) *v *= scale;
+    s.periods.push_back({end - back * s.period, v});
+  }
+  return s;
+}
+
+MetricsSnapshot ScalingLoop::snapshot_for(const ScalingPolicy& policy, const GroupState& state,
+                                          Time end) const {
+  MetricsSnapshot snap;
+  for (const MetricRequest& r : policy.metrics()) snap.series.push_back(gather(r, state, end));
+  for (const AlarmConfig& a : policy.alarms()) {
+    auto it = alarms_.find(a.name);
+    if (it == alarms_.end() || !it->second->last()) continue;
+    const Alarm& alarm = *it->second;
+    const AlarmEvaluation& ev = *alarm.last();
+    AlarmSnapshot as;
+    as.name = alarm.name();
+    as.state = ev.state;
+    as.threshold = alarm.config().threshold;
+    as.comparison = alarm.config().comparison;
+    as.metric = alarm.config().metric.to_string() + " " + to_string(alarm.config().statistic);
+    for (const AlarmDatapoint& p : ev.range) as.datapoints.push_back({p.end, p.value});
+    as.reason = ev.reason;
+    snap.alarms.push_back(std::move(as));
   }
   return snap;
 }
@@ -106,50 +179,87 @@ void ScalingLoop::tick_at(Time now) {
   rec.period_end = end;
   rec.desired_before = state.desired;
   rec.group_cpu = gather_group_cpu(state, end);
+  for (auto& [name, alarm] : alarms_) alarm->evaluate(end);
 
-  const PolicyEvaluation* best_out = nullptr;
-  const PolicyEvaluation* best_in = nullptr;
-  std::size_t ins = 0;
   rec.policies.reserve(policies_.size());
   for (const auto& p : policies_) {
-    const MetricsSnapshot snap = snapshot_for(*p, end);
+    const MetricsSnapshot snap = snapshot_for(*p, state, end);
     PolicyEvaluation ev;
     ev.policy = p->name();
-    if (!snap.series.empty()) ev.values = snap.series.front().periods;
+    ev.type = p->type();
     ev.decision = p->decide(snap, state, end);
+    if (!ev.decision.datapoints.empty()) {
+      ev.values = ev.decision.datapoints;
+    } else if (!snap.series.empty()) {
+      ev.values = snap.series.front().periods;
+    }
     rec.policies.push_back(std::move(ev));
   }
+
+  // Scheduled actions first: new limits, then their desired capacity as is.
+  const PolicyEvaluation* scheduled = nullptr;
   for (const PolicyEvaluation& ev : rec.policies) {
-    const auto& d = ev.decision.desired;
-    if (d && *d > state.desired && (!best_out || *d > *best_out->decision.desired)) best_out = &ev;
-    if (d && *d < state.desired) {
-      ++ins;
-      if (!best_in || *d > *best_in->decision.desired) best_in = &ev;
+    const Decision& d = ev.decision;
+    if (!d.min && !d.max && !d.overrides) continue;
+    scheduled = &ev;
+    if (d.min || d.max) {
+      const GroupState now_state = group_.state();
+      const int new_min = d.min.value_or(now_state.min);
+      const int new_max = std::max(d.max.value_or(now_state.max), new_min);
+      group_.set_limits(new_min, new_max, ev.policy + ": " + d.reason);
+      rec.min_after = new_min;
+      rec.max_after = new_max;
     }
   }
-
-  const PolicyEvaluation* chosen = nullptr;
-  if (best_out) {
-    chosen = best_out;
-  } else if (best_in && ins == rec.policies.size()) {
-    chosen = best_in;
-  }
-  if (chosen) {
-    rec.combined = chosen->decision.desired;
-    rec.reason = chosen->policy + ": " + chosen->decision.reason;
-    rec.desired_after = group_.set_desired(*rec.combined, rec.reason);
-  } else {
-    rec.desired_after = state.desired;
-    if (rec.policies.empty()) {
-      rec.reason = "no scaling policies";
+  if (scheduled) {
+    rec.reason = scheduled->policy + ": " + scheduled->decision.reason;
+    if (scheduled->decision.desired) {
+      rec.combined = scheduled->decision.desired;
+      rec.desired_after = group_.set_desired(*rec.combined, rec.reason);
     } else {
-      if (best_in) rec.reason = "scale-in needs every policy to agree; ";
-      for (std::size_t i = 0; i < rec.policies.size(); ++i) {
-        if (i > 0) rec.reason += "; ";
-        rec.reason += rec.policies[i].policy + ": " + rec.policies[i].decision.reason;
+      rec.desired_after = group_.desired();
+    }
+  } else {
+    const PolicyEvaluation* best_out = nullptr;
+    const PolicyEvaluation* best_in = nullptr;
+    std::size_t ins = 0;
+    for (const PolicyEvaluation& ev : rec.policies) {
+      const auto& d = ev.decision.desired;
+      if (d && *d > state.desired && (!best_out || *d > *best_out->decision.desired))
+        best_out = &ev;
+      if (d && *d < state.desired) {
+        ++ins;
+        if (!best_in || *d > *best_in->decision.desired) best_in = &ev;
+      }
+    }
+    const PolicyEvaluation* chosen = nullptr;
+    if (best_out) {
+      chosen = best_out;
+    } else if (best_in && ins == rec.policies.size()) {
+      chosen = best_in;
+    }
+    if (chosen) {
+      rec.combined = chosen->decision.desired;
+      rec.reason = chosen->policy + ": " + chosen->decision.reason;
+      rec.desired_after = group_.set_desired(*rec.combined, rec.reason);
+    } else {
+      rec.desired_after = state.desired;
+      if (rec.policies.empty()) {
+        rec.reason = "no scaling policies";
+      } else {
+        if (best_in) {
+          rec.reason = "scale-in needs every policy to agree; ";
+          rec.clamped_by.push_back(kClampOtherPolicies);
+        }
+        for (std::size_t i = 0; i < rec.policies.size(); ++i) {
+          if (i > 0) rec.reason += "; ";
+          rec.reason += rec.policies[i].policy + ": " + rec.policies[i].decision.reason;
+        }
       }
     }
   }
+  if (rec.combined && rec.desired_after != *rec.combined)
+    rec.clamped_by.push_back(*rec.combined > rec.desired_after ? kClampMax : kClampMin);
 
   publish_group_metrics(now);
   records_.push_back(std::move(rec));

@@ -1,16 +1,28 @@
 #pragma once
 // ScalingLoop: every metrics period, gather -> decide -> act -> record.
 //
-// Gather: the group's average CPUUtilization for the period that just ended, from the per-worker
-//   series AWS/EC2 CPUUtilization{InstanceId=<worker>} (the Average of each in-service worker's
-//   datapoints in the period, then the mean over workers), leaving out workers still in warm-up.
-//   It is published as AWS/EC2 CPUUtilization{AutoScalingGroupName=<group>} at the period's end,
-//   and each policy's snapshot holds the last N periods of that series, so history is what was
+// Gather, for the period that just ended:
+// - the group's average CPUUtilization, from the per-worker series AWS/EC2
+//   CPUUtilization{InstanceId=<worker>} (the Average of each in-service worker's datapoints in
+//   the period, then the mean over workers), leaving out workers still in warm-up. It is
+//   published as AWS/EC2 CPUUtilization{AutoScalingGroupName=<group>} at the period's end, and
+//   each policy's snapshot holds the last N periods of that series, so history is what was
 //   measured then. The group has one warm-up: the longest any policy asks for (like AWS's
 //   DefaultInstanceWarmup).
+// - ALBRequestCountPerTarget: AWS/ApplicationELB RequestCountPerTarget{TargetGroup=<target
+//   group>} Sum over each period, times 60 s / period (requests per target per minute).
+// - custom metrics: the requested statistic of the series, per period.
+// - per-worker metrics: each tracked worker's value for the latest period.
+// - alarms: every alarm a policy names is evaluated (metrics/alarm.h) for the period ending at
+//   the evaluation time, then handed to the policies as an AlarmSnapshot. An alarm on AWS/EC2
+//   CPUUtilization{AutoScalingGroupName} reads the group average gathered above.
+// Dimensions AutoScalingGroupName and TargetGroup (custom metrics, alarms) are replaced by the
+// running group's and target group's names: an AWS file names its own.
 // Decide: every policy's decide(). Combine (AWS's rule for several policies): scale out if any
 //   policy says out, to the largest; scale in only if every policy says in, to the largest of them.
-// Act: group.set_desired(combined, "<policy>: <reason>").
+//   A scheduled action (Decision::overrides) is applied as is, after its new limits, and the
+//   other policies' results wait for the next tick (they saw the old limits).
+// Act: group.set_limits / group.set_desired(combined, "<policy>: <reason>").
 // Record: a DecisionRecord per tick; AWS/AutoScaling GroupDesiredCapacity,
 //   GroupInServiceInstances, GroupPendingInstances, GroupTerminatingInstances (draining and
 //   terminating), GroupTotalInstances, GroupMinSize, GroupMaxSize{AutoScalingGroupName} are
@@ -23,12 +35,14 @@
 // Threading: control plane only. The store and the group must outlive the loop.
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/scheduler.h"
+#include "metrics/alarm.h"
 #include "metrics/metric_store.h"
 #include "scaling/group.h"
 #include "scaling/scaling_policy.h"
@@ -39,12 +53,18 @@ struct ScalingLoopConfig {
   Duration period = std::chrono::seconds(60);
   Duration evaluation_delay = Duration::zero();
   std::size_t max_records = 100000;  // oldest records are dropped beyond this
+  // The TargetGroup dimension of the balancer's metrics (ALBRequestCountPerTarget, and custom
+  // metrics with a TargetGroup dimension). Empty: the group's name.
+  std::string target_group;
 };
 
 struct PolicyEvaluation {
   std::string policy;
-  std::vector<PeriodValue> values;  // the first requested metric's periods, as decide() saw them
-  Decision decision;                // the raw result
+  std::string type;
+  // The datapoints decide() used (Decision::datapoints), else the first requested metric's
+  // periods as decide() saw them.
+  std::vector<PeriodValue> values;
+  Decision decision;  // the raw result
 };
 
 struct DecisionRecord {
@@ -56,6 +76,16 @@ struct DecisionRecord {
   std::optional<int> combined;  // what the combination asked for; nullopt: no change
   int desired_after = 0;        // after the group clamped it
   std::string reason;
+  // What held the combined result back or cut it: kClampOtherPolicies (a scale-in that not
+  // every policy agreed to), kClampMin / kClampMax (the group clamped it).
+  std::vector<std::string> clamped_by;
+  // New limits a scheduled action set this tick.
+  std::optional<int> min_after;
+  std::optional<int> max_after;
+
+  // The decision log keeps a record when desired capacity changed, or a policy wanted it to and
+  // was held back (ScalingPolicy's Decision::wanted_change).
+  bool logged() const;
 };
 
 class ScalingLoop {
@@ -74,6 +104,8 @@ class ScalingLoop {
   void stop();
   // One round now, outside the periodic schedule.
   void tick();
+  // Scenario time 0 for every policy (ScalingPolicy::set_origin), e.g. when traffic starts.
+  void set_origin(Time origin);
 
   const std::deque<DecisionRecord>& records() const { return records_; }
   // The group's warm-up: the longest any policy asks for.
@@ -81,19 +113,28 @@ class ScalingLoop {
   const ScalingLoopConfig& config() const { return config_; }
   // AWS/EC2 CPUUtilization{AutoScalingGroupName=<group>}.
   MetricId group_cpu_metric() const;
+  // The alarms the policies named, by name (their state and history).
+  const std::map<std::string, std::unique_ptr<Alarm>>& alarms() const { return alarms_; }
 
  private:
   // One round for the tick due at `now` (the grid time, which a late live timer may have passed).
   void tick_at(Time now);
   std::optional<double> gather_group_cpu(const GroupState& state, Time end);
-  MetricsSnapshot snapshot_for(const ScalingPolicy& policy, Time end) const;
+  MetricsSnapshot snapshot_for(const ScalingPolicy& policy, const GroupState& state,
+                               Time end) const;
+  MetricSeries gather(const MetricRequest& request, const GroupState& state, Time end) const;
   void publish_group_metrics(Time t);
+  const std::string& target_group() const;
+  // An AWS file names its own group and target group: a dimension AutoScalingGroupName or
+  // TargetGroup is replaced by the running one's name.
+  MetricId localize(const MetricId& id) const;
 
   Scheduler& scheduler_;
   MetricStore& store_;
   Group& group_;
   ScalingLoopConfig config_;
   std::vector<std::unique_ptr<ScalingPolicy>> policies_;
+  std::map<std::string, std::unique_ptr<Alarm>> alarms_;
   std::deque<DecisionRecord> records_;
   PeriodicTask task_;
 };

@@ -119,6 +119,7 @@ nlohmann::json to_json(const RunRecord& r) {
   j["duration_s"] = to_seconds(r.duration);
   j["started_at"] = r.started_at;
   j["output_dir"] = r.output_dir;
+  j["time_scale"] = r.time_scale;
   j["passed"] = r.passed;
   json by_kind = json::object();
   for (const auto& [kind, n] : r.requests.by_kind) by_kind[kind] = n;
@@ -137,7 +138,11 @@ nlohmann::json to_json(const RunRecord& r) {
                    {"final", r.capacity.final_in_service}};
   j["activities"] = json::array();
   for (const auto& a : r.activities)
-    j["activities"].push_back({{"t", a.t}, {"from", a.from}, {"to", a.to}, {"cause", a.cause}});
+    j["activities"].push_back({{"t", a.t},
+                               {"from", a.from},
+                               {"to", a.to},
+                               {"cause", a.cause},
+                               {"status", a.failed ? "Failed" : "Successful"}});
   j["decisions"] = r.decisions.is_null() ? json::array() : r.decisions;
   j["events"] = json::array();
   for (const auto& e : r.events)
@@ -161,9 +166,10 @@ void write_report_json(const std::string& path, const RunRecord& record) {
 void write_timeseries_csv(std::ostream& out, const RunRecord& record) {
   out << "t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg\n";
   for (const auto& row : record.timeseries) {
-    out << format_number(row.t) << ',' << format_number(row.offered_rps, 2) << ',' << row.ok << ',' << row.errors
-        << ',' << format_number(row.p50_ms) << ',' << format_number(row.p99_ms) << ',' << row.in_service << ','
-        << row.pending << ',' << row.desired << ',' << format_number(row.cpu_avg, 2) << '\n';
+    out << format_number(row.t) << ',' << format_number(row.offered_rps, 2) << ',' << row.ok << ','
+        << row.errors << ',' << format_number(row.p50_ms) << ',' << format_number(row.p99_ms) << ','
+        << row.in_service << ',' << row.pending << ',' << row.desired << ','
+        << format_number(row.cpu_avg, 2) << '\n';
   }
 }
 
@@ -200,13 +206,13 @@ void print_summary(std::ostream& out, const RunRecord& r) {
 
   out << "\n  Activities" << (r.activities.empty() ? "   none\n" : "\n");
   for (const auto& a : r.activities)
-    out << "    t=" << std::setw(6) << std::left << (format_number(a.t, 1) + "s") << std::right << "  "
-        << a.from << " -> " << a.to << "   " << a.cause << '\n';
+    out << "    t=" << std::setw(6) << std::left << (format_number(a.t, 1) + "s") << std::right
+        << "  " << a.from << " -> " << a.to << "   " << a.cause << '\n';
   if (!r.events.empty()) {
     out << "\n  Events\n";
     for (const auto& e : r.events)
-      out << "    t=" << std::setw(6) << std::left << (format_number(e.t, 1) + "s") << std::right << "  "
-          << e.kind << ": " << e.detail << '\n';
+      out << "    t=" << std::setw(6) << std::left << (format_number(e.t, 1) + "s") << std::right
+          << "  " << e.kind << ": " << e.detail << '\n';
   }
   out << "\n  Expectations" << (r.expectations.empty() ? "   none\n" : "\n");
   std::size_t width = 0;

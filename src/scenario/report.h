@@ -4,12 +4,13 @@
 // live progress line. The orchestrator fills a RunRecord; this file only evaluates and writes.
 //
 // report.json keys (a contract; add freely, rename none):
-//   scenario, description, seed, duration_s, started_at, output_dir, passed,
+//   scenario, description, seed, duration_s, started_at, output_dir, time_scale, passed,
 //   requests {sent, ok, errors, error_rate, by_kind {http_5xx, ...}},
 //   latency_ms {p50, p90, p99, max}            (null when no request succeeded)
 //   capacity {initial, max_in_service, min_in_service, final},
-//   activities [{t, from, to, cause}], decisions [...], events [{t, kind, detail}],
-//   expectations [{text, metric, passed, observed}]   (observed null when not measurable)
+//   activities [{t, from, to, cause, status ("Successful" or "Failed")}], decisions [...], events
+//   [{t, kind, detail}], expectations [{text, metric, passed, observed}]   (observed null when not
+//   measurable)
 // timeseries.csv header: t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg
 #include <cstdint>
 #include <map>
@@ -56,6 +57,7 @@ struct ActivityRecord {
   int from = 0;
   int to = 0;
   std::string cause;
+  bool failed = false;  // AWS StatusCode Failed: a launch that did not come up
 };
 
 struct RunEvent {
@@ -92,6 +94,8 @@ struct RunRecord {
   Duration duration{};
   std::string started_at;  // wall clock, e.g. "2024-05-01T12:00:00Z"
   std::string output_dir;
+  // AWS durations in seconds were multiplied by this (Scenario::effective_time_scale).
+  double time_scale = 1;
   RequestTotals requests;
   LatencySummary latency_ms;
   CapacitySummary capacity;

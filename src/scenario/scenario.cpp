@@ -129,7 +129,7 @@ RateSchedule Scenario::rate_schedule() const {
 Scenario parse_scenario(const nlohmann::json& document, const std::string& file) {
   const ConfigNode root(document, file);
   root.only_keys({"name", "description", "duration", "seed", "fleet", "balancer", "policies",
-                  "metrics", "traffic", "faults", "expect"});
+                  "metrics", "time_scale", "traffic", "faults", "expect"});
   Scenario s;
   s.file = file;
   const ConfigNode name = root.at("name");
@@ -143,7 +143,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
   if (auto balancer = root.get("balancer")) {
     balancer->only_keys({"algorithm"});
     if (auto algorithm = balancer->get("algorithm"))
-      s.balancer.algorithm = algorithm->as_enum({kBalancerAlgorithms[0], kBalancerAlgorithms[1]});
+      s.balancer.algorithm = algorithm->as_enum({kBalancerAlgorithms[0], kBalancerAlgorithms[1],
+                                                 kBalancerAlgorithms[2], kBalancerAlgorithms[3]});
   }
   if (auto policies = root.get("policies"))
     for (const auto& p : policies->items()) s.policies.push_back(p.as_path());
@@ -152,6 +153,7 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
     if (auto period = metrics->get("period"))
       s.metrics_period = period->as_duration(std::chrono::milliseconds(100), std::chrono::hours(1));
   }
+  if (auto scale = root.get("time_scale")) s.time_scale = scale->as_number(1e-4, 1e4);
 
   s.traffic = parse_traffic(root.at("traffic"));
   Duration stage_total{};

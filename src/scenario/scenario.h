@@ -18,7 +18,8 @@
 // duration = the stages' total, seed 1, fleet.desired = fleet.min, balancer.algorithm
 // "round_robin", policies [] (a fixed-size group), metrics.period 5s, traffic.start_rps 0 (as
 // k6's startRate: the first stage ramps up from 0), traffic.arrivals "uniform", traffic.path "/",
-// faults [], expect []. The name is letters, digits, '-', '_' and '.' (it names output folders).
+// faults [], expect [], time_scale = metrics.period / 60 s (AWS durations in seconds in AWS-format
+// policies shrink by it). The name is letters, digits, '-', '_' and '.' (it names output folders).
 //
 // Stages shorter than the duration: the last target holds to the end. Stages longer than the
 // duration are an error (at /duration), not silently cut: a cut ramp is rarely what was meant.
@@ -47,8 +48,8 @@ struct FleetSpec {
   int desired = 0;
 };
 
-inline constexpr std::array<std::string_view, 2> kBalancerAlgorithms = {
-    "round_robin", "least_outstanding_requests"};
+inline constexpr std::array<std::string_view, 4> kBalancerAlgorithms = {
+    "round_robin", "least_outstanding_requests", "weighted_round_robin", "power_of_two_choices"};
 
 struct BalancerSpec {
   std::string algorithm = "round_robin";
@@ -111,6 +112,12 @@ struct Scenario {
   BalancerSpec balancer;
   std::vector<std::string> policies;  // resolved paths
   Duration metrics_period = std::chrono::seconds(5);
+  // How AWS's durations in seconds (warm-up, cooldown) shrink at scenario speed. Unset: the
+  // metrics period stands in for CloudWatch's minute, so time_scale() = metrics_period / 60 s.
+  std::optional<double> time_scale;
+  double effective_time_scale() const {
+    return time_scale ? *time_scale : to_seconds(metrics_period) / 60.0;
+  }
   TrafficSpec traffic;
   std::vector<Fault> faults;  // sorted by `at`
   std::vector<Expectation> expect;

@@ -28,6 +28,14 @@ struct Fleet {
     for (const auto& b : backends) out.push_back({b->name(), b->endpoint()});
     return out;
   }
+  BalancerTarget target(std::size_t i, std::uint32_t weight = 1) const {
+    return {backends[i]->name(), backends[i]->endpoint(), weight};
+  }
+  std::uint64_t requests() const {
+    std::uint64_t n = 0;
+    for (const auto& b : backends) n += b->requests();
+    return n;
+  }
 };
 
 // set_targets() is applied by the IO threads asynchronously; a request shows when it landed.
@@ -37,6 +45,15 @@ void wait_routable(Balancer& balancer) {
     const auto r = client.get("/");
     return r && r->status == 200;
   }));
+}
+
+// A started balancer routing to `fleet`, once a request shows the targets are in place.
+std::unique_ptr<Balancer> start_routable(const Fleet& fleet, BalancerConfig config = {}) {
+  auto balancer = std::make_unique<Balancer>(std::move(config));
+  balancer->start();
+  balancer->set_targets(fleet.targets());
+  wait_routable(*balancer);
+  return balancer;
 }
 
 bool mentions_address(const TestResponse& r, const Fleet& fleet) {
@@ -56,10 +73,8 @@ TEST_CASE("round robin spreads 300 requests evenly over 3 targets, one client co
   fleet.add("a");
   fleet.add("b");
   fleet.add("c");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   const auto before = balancer.stats();
 
   LoadResult result = run_load(balancer.port(), 1, 300);
@@ -89,10 +104,8 @@ TEST_CASE("least_outstanding_requests with 2 IO threads and 4 connections serves
   BalancerConfig config;
   config.threads = 2;
   config.algorithm = "least_outstanding_requests";
-  Balancer balancer(config);
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet, config);
+  Balancer& balancer = *owned;
 
   LoadResult result = run_load(balancer.port(), 4, 400);
   CHECK(result.failures.empty());
@@ -104,10 +117,8 @@ TEST_CASE("least_outstanding_requests with 2 IO threads and 4 connections serves
 TEST_CASE("a POST body, a large streamed body and a chunked response pass through intact") {
   Fleet fleet;
   fleet.add("a");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   TestClient client(balancer.port());
 
   for (const std::size_t size : {std::size_t{10}, std::size_t{20000}, std::size_t{300000}}) {
@@ -145,10 +156,8 @@ TEST_CASE("a POST body, a large streamed body and a chunked response pass throug
 TEST_CASE("headers: X-Forwarded-* added, hop-by-hop fields removed") {
   Fleet fleet;
   fleet.add("a");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   TestClient client(balancer.port());
 
   const auto r = client.get("/", {{"X-Forwarded-For", "1.2.3.4"},
@@ -158,6 +167,8 @@ TEST_CASE("headers: X-Forwarded-* added, hop-by-hop fields removed") {
   REQUIRE(r);
   CHECK(r->header("x-seen-xff") == "1.2.3.4, 127.0.0.1");
   CHECK(r->header("x-seen-proto") == "http");
+  CHECK(r->header("x-seen-xfh") == "test");  // the client's Host
+  CHECK(r->header("x-seen-port") == std::to_string(balancer.port()));
   CHECK(r->header("x-seen-hop") == "no");
   CHECK(r->header("x-seen-keep-alive") == "no");
   CHECK(r->header("x-backend") == "a");
@@ -171,10 +182,8 @@ TEST_CASE("headers: X-Forwarded-* added, hop-by-hop fields removed") {
 TEST_CASE("Connection: close and HTTP/1.0 end the client connection") {
   Fleet fleet;
   fleet.add("a");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
 
   {
     TestClient client(balancer.port());
@@ -205,10 +214,8 @@ TEST_CASE("Connection: close and HTTP/1.0 end the client connection") {
 TEST_CASE("ambiguous or malformed requests get 400 and the connection is closed") {
   Fleet fleet;
   fleet.add("a");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   const auto requests_before = fleet.backends[0]->requests();
 
   for (const std::string& raw :
@@ -231,10 +238,8 @@ TEST_CASE("ambiguous or malformed requests get 400 and the connection is closed"
 TEST_CASE("a pooled connection the target closed while idle is discarded, not used") {
   Fleet fleet;
   fleet.add("only");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   TestClient client(balancer.port());
   for (int i = 0; i < 3; ++i) {
     CAPTURE(i);
@@ -251,10 +256,8 @@ TEST_CASE("a pooled connection the target closed while idle is discarded, not us
 TEST_CASE("pipelined requests are answered in order") {
   Fleet fleet;
   fleet.add("a");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   TestClient client(balancer.port());
   const auto first = client.raw(
       "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\none"
@@ -358,10 +361,8 @@ TEST_CASE("a target that closes before answering: the request is retried on anot
   Fleet fleet;
   fleet.add("swallow", TestBackend::Mode::kSwallow);
   fleet.add("good");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
 
   LoadResult result = run_load(balancer.port(), 2, 100);
   CHECK(result.failures.empty());
@@ -376,10 +377,8 @@ TEST_CASE("stopping a target under load costs the clients no error") {
   fleet.add("a");
   fleet.add("b");
   fleet.add("c");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
 
   std::uint64_t b_at_stop = 0;
   LoadResult result = run_load(balancer.port(), 4, 600, [&](int completed) {
@@ -388,12 +387,16 @@ TEST_CASE("stopping a target under load costs the clients no error") {
       b_at_stop = fleet.backends[1]->requests();
     }
   });
+  const auto stats = balancer.stats();
+  CAPTURE(stats.elb_502);
+  CAPTURE(stats.elb_503);
+  CAPTURE(stats.retry_budget_exhausted);
+  CAPTURE(stats.retries);
   CHECK(result.failures.empty());
   CHECK(result.ok == 600);
   CHECK(b_at_stop > 0);
   CHECK(fleet.backends[1]->requests() == b_at_stop);
   CHECK(result.by_backend["a"] + result.by_backend["c"] > 450);
-  const auto stats = balancer.stats();
   CHECK(stats.target_connection_errors > 0);  // "b" is still in the set, refusing
   CHECK(stats.elb_502 + stats.elb_503 + stats.elb_504 == 0);
 }
@@ -430,10 +433,8 @@ TEST_CASE("set_targets: a removed target gets no more requests") {
   Fleet fleet;
   fleet.add("a");
   fleet.add("b");
-  Balancer balancer(BalancerConfig{});
-  balancer.start();
-  balancer.set_targets(fleet.targets());
-  wait_routable(balancer);
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
   balancer.set_targets({{"a", fleet.backends[0]->endpoint()}});
   // Applied asynchronously: wait until two requests in a row land on "a".
   REQUIRE(eventually([&] {
@@ -474,4 +475,510 @@ TEST_CASE("start: a port in use is a user error; stop is idempotent") {
   BalancerConfig bad;
   bad.algorithm = "fastest";
   CHECK_THROWS_AS(Balancer{bad}, UserError);
+}
+
+// ---- HTTP hygiene ----
+
+TEST_CASE("every smuggling vector: refused with its status, connection closed, target untouched") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+  const auto before = fleet.requests();
+  const auto stats_before = balancer.stats();
+
+  for (const auto& row : refused_requests()) {
+    CAPTURE(std::string(row.name));
+    TestClient client(balancer.port());
+    const auto r = client.raw(row.raw);
+    REQUIRE(r);
+    CHECK(r->status == row.status);
+    CHECK(r->header("connection") == "close");
+    CHECK(client.closed_by_peer());
+    CHECK_FALSE(mentions_address(*r, fleet));
+  }
+  CHECK(fleet.requests() == before);
+  const auto stats = balancer.stats();
+  CHECK(stats.elb_400 - stats_before.elb_400 == refused_requests().size());
+  CHECK(stats.elb_4xx - stats_before.elb_4xx == refused_requests().size());
+  CHECK(stats.groups.at("default").requests == stats_before.groups.at("default").requests);
+}
+
+TEST_CASE("a request after a refused one on the same connection never reaches the target") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+  const auto before = fleet.requests();
+  // The classic CL.TE shape: a proxy using Content-Length would forward "0\r\n\r\nGET /admin" as
+  // body, a target using chunked would see a second request.
+  TestClient client(balancer.port());
+  const auto r = client.raw(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 30\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\nGET /admin HTTP/1.1\r\n\r\n");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(client.closed_by_peer());
+  CHECK(fleet.requests() == before);
+}
+
+TEST_CASE("limits: 431 for a large header, 413 for a large body, the target sees neither") {
+  Fleet fleet;
+  fleet.add("a");
+  BalancerConfig config;
+  config.max_header_bytes = 2048;
+  config.max_body_bytes = 100;
+  const auto owned = start_routable(fleet, config);
+  Balancer& balancer = *owned;
+  const auto before = fleet.requests();
+
+  struct Row {
+    const char* name;
+    std::string raw;
+    int status;
+  };
+  const std::vector<Row> rows = {
+      {"header over the limit",
+       "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(3000, 'x') + "\r\n\r\n", 431},
+      {"Content-Length over the limit",
+       "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'x'),
+       413},
+      {"chunks passing the limit",
+       "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" +
+           std::string(64, 'x') + "\r\n40\r\n" + std::string(64, 'y') + "\r\n0\r\n\r\n",
+       413},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(std::string(row.name));
+    TestClient client(balancer.port());
+    const auto r = client.raw(row.raw);
+    REQUIRE(r);
+    CHECK(r->status == row.status);
+    CHECK(client.closed_by_peer());
+  }
+  CHECK(fleet.requests() == before);
+  const auto stats = balancer.stats();
+  CHECK(stats.elb_431 == 1);
+  CHECK(stats.elb_413 == 2);
+
+  // At the limits everything passes.
+  TestClient client(balancer.port());
+  const auto ok = client.raw("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n" +
+                             std::string(100, 'z'));
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  CHECK(ok->body == std::string(100, 'z'));
+}
+
+TEST_CASE("slowloris: a header trickling in gets 408 and the connection is closed") {
+  Fleet fleet;
+  fleet.add("a");
+  BalancerConfig config;
+  config.request_header_timeout = 300ms;
+  const auto owned = start_routable(fleet, config);
+  Balancer& balancer = *owned;
+  const auto before = fleet.requests();
+
+  TestClient slow(balancer.port());
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(slow.send("GET / HTTP/1.1\r\nHost: h\r\n"));
+  // One more header line every 50 ms for up to 4 s: the bytes arriving must not extend the
+  // deadline, so the 408 comes while the client is still sending.
+  bool answered = false;
+  for (int i = 0; i < 80 && !answered; ++i) {
+    std::this_thread::sleep_for(50ms);  // pacing the slow client, not synchronisation
+    slow.send("X-Slow-" + std::to_string(i) + ": 1\r\n");
+    answered = balancer.stats().elb_408 == 1;
+  }
+  CHECK(answered);
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  const auto r = slow.read(2s);
+  REQUIRE(r);
+  CHECK(r->status == 408);
+  CHECK(r->header("connection") == "close");
+  CHECK(slow.closed_by_peer());
+  CHECK(fleet.requests() == before);
+
+  // A fresh connection that sends nothing is closed without a response.
+  TestClient silent(balancer.port());
+  CHECK(silent.closed_by_peer(3s));
+  CHECK(balancer.stats().elb_408 == 1);
+}
+
+TEST_CASE("a kept-alive connection may idle longer than request_header_timeout") {
+  Fleet fleet;
+  fleet.add("a");
+  BalancerConfig config;
+  config.request_header_timeout = 100ms;
+  config.client_idle_timeout = 10s;
+  const auto owned = start_routable(fleet, config);
+  Balancer& balancer = *owned;
+  TestClient client(balancer.port());
+  REQUIRE(client.get("/"));
+  // Well past the header timeout (the sweep runs every 50 ms here), then the next request.
+  std::this_thread::sleep_for(400ms);  // the idle period under test, not synchronisation
+  const auto r = client.get("/");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("upstream connect timeout: every target tried, then 503 that names none") {
+  BlackHole hole1;
+  BlackHole hole2;
+  BalancerConfig config;
+  config.connect_timeout = 100ms;
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({{"h1", hole1.endpoint()}, {"h2", hole2.endpoint()}});
+  Fleet none;
+  REQUIRE(eventually([&] {
+    TestClient client(balancer.port());
+    const auto r = client.get("/");
+    return r && r->status == 503 && balancer.stats().target_connection_errors >= 2;
+  }));
+  const auto stats = balancer.stats();
+  CHECK(stats.targets.at("h1").target_connection_errors >= 1);
+  CHECK(stats.targets.at("h2").target_connection_errors >= 1);
+  CHECK(stats.retries >= 1);
+  CHECK(stats.groups.at("default").elb_503 >= 1);
+  TestClient client(balancer.port());
+  const auto r = client.get("/");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(r->body.find(std::to_string(hole1.port())) == std::string::npos);
+  CHECK(r->body.find(std::to_string(hole2.port())) == std::string::npos);
+  CHECK_FALSE(mentions_address(*r, none));
+}
+
+// ---- retries ----
+
+TEST_CASE("a POST that reached a target is not retried; one whose connect failed is") {
+  Fleet fleet;
+  fleet.add("swallow", TestBackend::Mode::kSwallow);
+  Balancer balancer(BalancerConfig{});
+  balancer.start();
+  Fleet good;
+  good.add("good");
+  balancer.set_targets({fleet.target(0), good.target(0)});
+  wait_routable(balancer);
+
+  // Round robin alternates: of 10 POSTs, those sent to "swallow" fail with 502 and are not
+  // replayed on "good" (the swallowing target received them: replaying could apply them twice).
+  const auto swallowed_before = fleet.backends[0]->requests();
+  int status_200 = 0;
+  int status_502 = 0;
+  for (int i = 0; i < 10; ++i) {
+    TestClient client(balancer.port());
+    const auto r = client.raw("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi");
+    REQUIRE(r);
+    if (r->status == 200) ++status_200;
+    if (r->status == 502) ++status_502;
+  }
+  CHECK(status_200 + status_502 == 10);
+  CHECK(status_502 >= 4);
+  CHECK(fleet.backends[0]->requests() - swallowed_before == static_cast<std::uint64_t>(status_502));
+
+  // A refused connect means the target got nothing: the POST goes to another target.
+  balancer.set_targets({{"refused", {"127.0.0.1", closed_port()}}, good.target(0)});
+  REQUIRE(eventually([&] {
+    TestClient client(balancer.port());
+    client.get("/");
+    const auto stats = balancer.stats();
+    return stats.targets.count("refused") == 1 && stats.targets.at("refused").requests > 0;
+  }));
+  const auto before = balancer.stats();
+  for (int i = 0; i < 10; ++i) {
+    TestClient client(balancer.port());
+    const auto r = client.raw("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "hi");
+  }
+  CHECK(balancer.stats().retries - before.retries >= 4);
+}
+
+TEST_CASE("retry budget: no retries when the budget allows none, counted as exhausted") {
+  Fleet fleet;
+  fleet.add("swallow", TestBackend::Mode::kSwallow);
+  fleet.add("good");
+  BalancerConfig config;
+  config.retry_budget_percent = 0;
+  config.retry_budget_min_concurrency = 0;
+  const auto owned = start_routable(fleet, config);
+  Balancer& balancer = *owned;
+  const auto before = balancer.stats();
+
+  int status_502 = 0;
+  for (int i = 0; i < 10; ++i) {
+    TestClient client(balancer.port());
+    const auto r = client.get("/");
+    REQUIRE(r);
+    if (r->status == 502) ++status_502;
+  }
+  CHECK(status_502 >= 4);
+  const auto stats = balancer.stats();
+  CHECK(stats.retries == before.retries);
+  CHECK(stats.retry_budget_exhausted - before.retry_budget_exhausted ==
+        static_cast<std::uint64_t>(status_502));
+
+  // A failed connect is retried whatever the budget: no target received the request.
+  balancer.set_targets({{"refused", {"127.0.0.1", closed_port()}}, fleet.target(1)});
+  REQUIRE(eventually([&] {
+    TestClient client(balancer.port());
+    client.get("/");
+    const auto s = balancer.stats();
+    return s.targets.count("refused") == 1 && s.targets.at("refused").requests > 0;
+  }));
+  LoadResult result = run_load(balancer.port(), 1, 20);
+  CHECK(result.failures.empty());
+  CHECK(balancer.stats().retries > stats.retries);
+}
+
+TEST_CASE("max_retries 0: a refused target is not retried") {
+  BalancerConfig config;
+  config.max_retries = 0;
+  Fleet fleet;
+  fleet.add("good");
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({{"refused", {"127.0.0.1", closed_port()}}, fleet.target(0)});
+  wait_routable(balancer);
+  LoadResult result = run_load(balancer.port(), 1, 20);
+  CHECK(result.ok >= 8);
+  CHECK(result.failures.size() >= 8);  // every other request: 503
+  CHECK(balancer.stats().retries == 0);
+}
+
+// ---- counters ----
+
+TEST_CASE("counters per target and group: response classes, response time, failure streaks") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+  const auto before = balancer.stats();
+  TestClient client(balancer.port());
+  for (const char* path : {"/", "/status/404", "/status/500", "/status/503"}) {
+    const auto r = client.get(path);
+    REQUIRE(r);
+  }
+  REQUIRE(eventually([&] { return balancer.stats().targets.at("a").outstanding == 0; }));
+  auto stats = balancer.stats();
+  const auto& a = stats.targets.at("a");
+  const auto& a_before = before.targets.at("a");
+  CHECK(a.responses_2xx - a_before.responses_2xx == 1);
+  CHECK(a.responses_4xx - a_before.responses_4xx == 1);
+  CHECK(a.responses_5xx - a_before.responses_5xx == 2);
+  CHECK(a.consecutive_failures == 2);  // 500 and 503 in a row
+  CHECK(a.response_time_count - a_before.response_time_count == 4);
+  CHECK(a.response_time_sum > a_before.response_time_sum);
+  const auto& group = stats.groups.at("default");
+  CHECK(group.targets.at("a").requests == a.requests);
+  CHECK(group.responses_5xx == 2);
+  CHECK(group.target_response_time.count() == a.response_time_count);
+  CHECK(stats.target_response_time.count() == group.target_response_time.count());
+  CHECK(stats.responses_5xx == 2);
+  CHECK(stats.elb_5xx == 0);  // the 5xx came from the target
+
+  REQUIRE(client.get("/status/204"));
+  REQUIRE(eventually([&] { return balancer.stats().targets.at("a").consecutive_failures == 0; }));
+}
+
+TEST_CASE("consecutive_failures counts connect errors and resets on success") {
+  Fleet fleet;
+  fleet.add("good");
+  const std::uint16_t refused = closed_port();
+  BalancerConfig config;
+  config.algorithm = "round_robin";
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({{"refused", {"127.0.0.1", refused}}, fleet.target(0)});
+  wait_routable(balancer);
+  LoadResult result = run_load(balancer.port(), 1, 20);
+  CHECK(result.failures.empty());
+  const auto stats = balancer.stats();
+  CHECK(stats.targets.at("refused").consecutive_failures >= 8);
+  CHECK(stats.targets.at("good").consecutive_failures == 0);
+}
+
+TEST_CASE("a target with weight 0 gets no new requests") {
+  Fleet fleet;
+  fleet.add("a");
+  fleet.add("b");
+  BalancerConfig config;
+  config.algorithm = "least_outstanding_requests";
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({fleet.target(0), fleet.target(1, 0)});
+  wait_routable(balancer);
+  LoadResult result = run_load(balancer.port(), 2, 100);
+  CHECK(result.ok == 100);
+  CHECK(result.by_backend["a"] == 100);
+  CHECK(fleet.backends[1]->requests() == 0);
+}
+
+// ---- routing ----
+
+namespace {
+
+BalancerConfig routed_config() {
+  BalancerConfig config;
+  config.target_groups = {
+      {"api", "least_outstanding_requests"}, {"blue", "round_robin"}, {"green", "round_robin"}};
+  auto& rules = config.routing.rules;
+  rules.push_back({10,
+                   {{ConditionField::kPathPattern, "", {"/api/*"}}},
+                   {RuleAction::Type::kForward, {{"api", 1}}, {}}});
+  rules.push_back({5,
+                   {{ConditionField::kHttpHeader, "X-Canary", {"on"}},
+                    {ConditionField::kHttpRequestMethod, "", {"GET"}}},
+                   {RuleAction::Type::kForward, {{"green", 1}}, {}}});
+  rules.push_back({20,
+                   {{ConditionField::kHostHeader, "", {"*.example.com"}}},
+                   {RuleAction::Type::kForward, {{"blue", 3}, {"green", 1}}, {}}});
+  rules.push_back(
+      {30,
+       {{ConditionField::kPathPattern, "", {"/maintenance", "/down/*"}}},
+       {RuleAction::Type::kFixedResponse, {}, {503, "application/json", "{\"down\":1}"}}});
+  config.routing.default_action.type = RuleAction::Type::kFixedResponse;
+  config.routing.default_action.fixed_response = {404, "text/plain", "no route"};
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("routing: rules by priority to named groups, fixed responses, a default action") {
+  Fleet def, api, blue, green;
+  def.add("def");
+  api.add("api1");
+  api.add("api2");
+  blue.add("blue");
+  green.add("green");
+  Balancer balancer(routed_config());
+  CHECK(balancer.target_group_names() ==
+        std::vector<std::string>{"default", "api", "blue", "green"});
+  balancer.start();
+  balancer.set_targets(def.targets());
+  balancer.set_target_group("api", api.targets());
+  balancer.set_target_group("blue", blue.targets());
+  balancer.set_target_group("green", green.targets());
+  REQUIRE(eventually([&] {
+    TestClient client(balancer.port());
+    const auto r = client.raw("GET / HTTP/1.1\r\nHost: x.example.com\r\n\r\n");
+    const auto g = client.raw("GET / HTTP/1.1\r\nHost: h\r\nX-Canary: on\r\n\r\n");
+    const auto a = client.get("/api/x");
+    return r && g && a && r->status == 200 && g->status == 200 && a->status == 200;
+  }));
+
+  struct Row {
+    const char* name;
+    std::string raw;
+    int status;
+    std::string backend;  // X-Backend, or the body of a fixed response
+  };
+  const std::vector<Row> rows = {
+      {"path to api", "GET /api/users HTTP/1.1\r\nHost: h\r\n\r\n", 200, "api"},
+      {"query is not part of the path", "GET /api/u?x=/other HTTP/1.1\r\nHost: h\r\n\r\n", 200,
+       "api"},
+      {"header and method: priority 5 beats the path rule",
+       "GET /api/users HTTP/1.1\r\nHost: h\r\nx-canary: ON\r\n\r\n", 200, "green"},
+      {"header, but POST: the path rule",
+       "POST /api/users HTTP/1.1\r\nHost: h\r\nX-Canary: on\r\nContent-Length: 0\r\n\r\n", 200,
+       "api"},
+      {"fixed response", "GET /maintenance HTTP/1.1\r\nHost: h\r\n\r\n", 503, "{\"down\":1}"},
+      {"fixed response, second value", "GET /down/x HTTP/1.1\r\nHost: h\r\n\r\n", 503,
+       "{\"down\":1}"},
+      {"no rule: the default action", "GET /other HTTP/1.1\r\nHost: h\r\n\r\n", 404, "no route"},
+      {"absolute-form target: its authority is the host",
+       "GET http://www.example.com/x HTTP/1.1\r\nHost: h\r\n\r\n", 200, "blue|green"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(std::string(row.name));
+    TestClient client(balancer.port());
+    const auto r = client.raw(row.raw);
+    REQUIRE(r);
+    CHECK(r->status == row.status);
+    if (r->status == 200) {
+      const std::string backend = r->header("x-backend");
+      CHECK(row.backend.find(backend.substr(0, 3)) != std::string::npos);
+    } else {
+      CHECK(r->body == row.backend);
+      CHECK(r->header("connection") == "keep-alive");  // a fixed response keeps the connection
+      const auto again = client.raw(row.raw);
+      REQUIRE(again);
+      CHECK(again->status == row.status);
+    }
+  }
+  const auto stats = balancer.stats();
+  CHECK(stats.groups.at("api").requests >= 3);
+  CHECK(stats.groups.at("default").requests == 0);
+  CHECK(def.backends[0]->requests() == 0);
+  CHECK(stats.elb_4xx >= 2);
+  CHECK(stats.elb_5xx >= 4);
+  CHECK(stats.elb_503 == 0);  // fixed responses are not "no target" errors
+}
+
+TEST_CASE("routing: a weighted forward splits requests by weight") {
+  Fleet def, blue, green;
+  def.add("def");
+  blue.add("blue");
+  green.add("green");
+  Balancer balancer(routed_config());
+  balancer.start();
+  balancer.set_target_group("blue", blue.targets());
+  balancer.set_target_group("green", green.targets());
+  REQUIRE(eventually([&] {
+    TestClient client(balancer.port());
+    const auto b = client.raw("GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n");
+    return b && b->status == 200;
+  }));
+  const auto blue_before = blue.backends[0]->requests();
+  const auto green_before = green.backends[0]->requests();
+  TestClient client(balancer.port());
+  for (int i = 0; i < 400; ++i) {
+    const auto r = client.raw("GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+  const auto to_blue = blue.backends[0]->requests() - blue_before;
+  const auto to_green = green.backends[0]->requests() - green_before;
+  CHECK(to_blue + to_green == 400);
+  // Weights 3:1, so 300:100 on average; a seeded draw of 400 stays well within 240..360.
+  CHECK(to_blue > 240);
+  CHECK(to_blue < 360);
+}
+
+TEST_CASE("routing config errors: unknown groups, duplicate groups, unknown group to set") {
+  BalancerConfig unknown;
+  unknown.routing.default_action.forward = {{"nowhere", 1}};
+  CHECK_THROWS_AS(Balancer{unknown}, UserError);
+
+  BalancerConfig twice;
+  twice.target_groups = {{"api"}, {"api"}};
+  CHECK_THROWS_AS(Balancer{twice}, UserError);
+
+  BalancerConfig bad_algorithm;
+  bad_algorithm.target_groups = {{"api", "fastest"}};
+  CHECK_THROWS_AS(Balancer{bad_algorithm}, UserError);
+
+  Balancer balancer(BalancerConfig{});
+  CHECK_THROWS_AS(balancer.set_target_group("api", {}), UserError);
+}
+
+TEST_CASE("a request header and body arriving in several pieces are forwarded whole") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+  TestClient client(balancer.port());
+  const std::vector<std::string> pieces = {
+      "POST /echo HTTP/1.1\r\nHo", "st: h\r\nContent-Le", "ngth: 5\r\n", "\r", "\nhel", "lo"};
+  for (const auto& piece : pieces) {
+    REQUIRE(client.send(piece));
+    std::this_thread::sleep_for(20ms);  // pacing: separate reads on the balancer's side
+  }
+  const auto r = client.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "hello");
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,151 @@ TEST_CASE("least_outstanding_requests picks the least busy, ties in rotation") {
   for (const auto& row : rows) run(row);
 }
 
+TEST_CASE("weighted_round_robin: smooth, in proportion to weight") {
+  const std::vector<PickCandidate> equal = {c(), c(), c()};
+  const std::vector<PickCandidate> five_one_one = {c(0, false, 5), c(), c()};
+  const std::vector<PickCandidate> two_one = {c(0, false, 2), c()};
+  const std::vector<Row> rows = {
+      {"empty", "weighted_round_robin", {{{}, -1}}},
+      {"all excluded", "weighted_round_robin", {{{c(0, true), c(0, true, 3)}, -1}}},
+      {"all weight zero", "weighted_round_robin", {{{c(0, false, 0), c(0, false, 0)}, -1}}},
+      {"one target", "weighted_round_robin", {{{c(0, false, 7)}, 0}, {{c(0, false, 7)}, 0}}},
+      {"equal weights rotate",
+       "weighted_round_robin",
+       {{equal, 0}, {equal, 1}, {equal, 2}, {equal, 0}}},
+      // current weights: 5,1,1 -> 0 | 3,2,2 -> 0 | 1,3,3 -> 1 (first of the tie) | 6,-3,4 -> 0 |
+      // 4,-2,5 -> 2 | 9,-1,-1 -> 0 | 7,0,0 -> 0, back to 0,0,0.
+      {"5:1:1 interleaves",
+       "weighted_round_robin",
+       {{five_one_one, 0},
+        {five_one_one, 0},
+        {five_one_one, 1},
+        {five_one_one, 0},
+        {five_one_one, 2},
+        {five_one_one, 0},
+        {five_one_one, 0},
+        {five_one_one, 0}}},
+      {"weight zero never picked",
+       "weighted_round_robin",
+       {{{c(0, false, 0), c(), c(0, false, 0)}, 1}, {{c(0, false, 0), c(), c(0, false, 0)}, 1}}},
+      {"ignores outstanding", "weighted_round_robin", {{{c(9), c(0)}, 0}, {{c(9), c(0)}, 1}}},
+      // 2,1 -> 0 (-1,1); retry with 0 excluded: 1 alone (2 -> 1), 0 keeps -1; then 1,2 -> 1:
+      // a retry's pick subtracts only the weight that was routable.
+      {"retry excludes the first pick, current weights kept",
+       "weighted_round_robin",
+       {{two_one, 0}, {{c(0, true, 2), c()}, 1}, {two_one, 1}}},
+      // 1,1,1 -> 0 (-2,1,1); shrinks to one: position 0 alone (-2); grows back: the new
+      // positions start at 0: -1,1,1 -> 1 (-1,-2,1); 0,-1,2 -> 2.
+      {"set shrinks then grows",
+       "weighted_round_robin",
+       {{equal, 0}, {{c()}, 0}, {equal, 1}, {equal, 2}}},
+      // 2,1 -> 0 (-1,1); the first target leaves (weight 0): only 1 is left, twice.
+      {"a target is drained mid-stream",
+       "weighted_round_robin",
+       {{two_one, 0}, {{c(0, false, 0), c()}, 1}, {{c(0, false, 0), c()}, 1}}},
+  };
+  for (const auto& row : rows) run(row);
+}
+
+TEST_CASE("weighted_round_robin: 5:1:1 over 700 picks is exactly 500/100/100, whatever the seed") {
+  for (const std::uint64_t seed : {0ULL, 1ULL, 2ULL, 977ULL}) {
+    CAPTURE(seed);
+    auto picker = make_picker("weighted_round_robin", seed);
+    const std::vector<PickCandidate> candidates = {c(0, false, 5), c(), c()};
+    std::vector<int> counts(3);
+    int longest_run = 0;
+    int run_length = 0;
+    std::optional<std::size_t> previous;
+    for (int i = 0; i < 700; ++i) {
+      const auto index = *picker->pick(candidates);
+      ++counts[index];
+      run_length = previous == index ? run_length + 1 : 1;
+      longest_run = std::max(longest_run, run_length);
+      previous = index;
+    }
+    CHECK(counts == std::vector<int>{500, 100, 100});
+    // Smooth: cycles of a a b a c a a, so at most four of the heavy one in a row (across a cycle
+    // boundary); a blockwise weighted round robin would send it five.
+    CHECK(longest_run == 4);
+  }
+}
+
+TEST_CASE("weighted_round_robin: a weight change mid-stream takes effect within one cycle") {
+  auto picker = make_picker("weighted_round_robin", 0);
+  const std::vector<PickCandidate> before = {c(), c()};
+  for (int i = 0; i < 5; ++i) picker->pick(before);
+  const std::vector<PickCandidate> after = {c(0, false, 3), c()};
+  std::vector<int> counts(2);
+  for (int i = 0; i < 400; ++i) ++counts[*picker->pick(after)];
+  CHECK(counts[0] >= 299);
+  CHECK(counts[0] <= 301);
+  CHECK(counts[0] + counts[1] == 400);
+}
+
+TEST_CASE("power_of_two_choices: the less busy of two distinct draws") {
+  const std::vector<Row> rows = {
+      {"empty", "power_of_two_choices", {{{}, -1}}},
+      {"all excluded", "power_of_two_choices", {{{c(0, true), c(3, true)}, -1}}},
+      {"all weight zero", "power_of_two_choices", {{{c(0, false, 0), c(0, false, 0)}, -1}}},
+      {"one target", "power_of_two_choices", {{{c(5)}, 0}, {{c(5)}, 0}}},
+      {"the only routable one",
+       "power_of_two_choices",
+       {{{c(0, true), c(9), c(0, false, 0)}, 1}, {{c(0, false, 0), c(0, true), c(4)}, 2}}},
+      // Two routable: both are always drawn, so the less busy one always wins.
+      {"two routable: the less busy",
+       "power_of_two_choices",
+       {{{c(3), c(1)}, 1},
+        {{c(3), c(1)}, 1},
+        {{c(0), c(1)}, 0},
+        {{c(0), c(1)}, 0},
+        {{c(2), c(0, true), c(7)}, 0},
+        {{c(2), c(0, false, 0), c(7), c(0, true)}, 0}}},
+      {"state changes mid-stream",
+       "power_of_two_choices",
+       {{{c(1), c(2), c(3)}, -2},
+        {{c(1)}, 0},
+        {{c(0, true), c(2), c(3)}, 1},
+        {{c(8), c(2), c(0, false, 0)}, 1}}},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(std::string(row.name));
+    auto picker = make_picker(row.algorithm, 0);
+    for (std::size_t i = 0; i < row.calls.size(); ++i) {
+      CAPTURE(i);
+      const auto got = picker->pick(row.calls[i].candidates);
+      if (row.calls[i].expected == -2) {  // any routable candidate
+        CHECK(got.has_value());
+        continue;
+      }
+      const int index = got ? static_cast<int>(*got) : -1;
+      CHECK(index == row.calls[i].expected);
+    }
+  }
+}
+
+TEST_CASE("power_of_two_choices: the busiest is never picked, the idlest most often") {
+  auto picker = make_picker("power_of_two_choices", 7);
+  const std::vector<PickCandidate> candidates = {c(0), c(5), c(9), c(0, false, 0)};
+  std::vector<int> counts(4);
+  for (int i = 0; i < 3000; ++i) ++counts[*picker->pick(candidates)];
+  // Pairs are {0,1}, {0,2}, {1,2} with equal chance: 0 wins two, 1 wins one, 2 none.
+  CHECK(counts[2] == 0);
+  CHECK(counts[3] == 0);
+  CHECK(counts[0] > 1850);
+  CHECK(counts[0] < 2150);
+  CHECK(counts[0] + counts[1] == 3000);
+}
+
+TEST_CASE("power_of_two_choices: draws in proportion to weight") {
+  auto picker = make_picker("power_of_two_choices", 11);
+  // Equal load: the first draw wins, and it is weighted 3:1.
+  const std::vector<PickCandidate> candidates = {c(0, false, 3), c(0, false, 1)};
+  std::vector<int> counts(2);
+  for (int i = 0; i < 4000; ++i) ++counts[*picker->pick(candidates)];
+  CHECK(counts[0] > 2850);
+  CHECK(counts[0] < 3150);
+}
+
 TEST_CASE("round robin spreads evenly over many picks") {
   auto picker = make_picker("round_robin", 12345);
   std::vector<PickCandidate> four(4);
@@ -95,13 +242,16 @@ TEST_CASE("round robin spreads evenly over many picks") {
 }
 
 TEST_CASE("make_picker: unknown name is a user error naming the known ones") {
-  CHECK(picker_names() == std::vector<std::string>{"least_outstanding_requests", "round_robin"});
+  CHECK(picker_names() == std::vector<std::string>{"least_outstanding_requests",
+                                                   "power_of_two_choices", "round_robin",
+                                                   "weighted_round_robin"});
   try {
     make_picker("random", 1);
     FAIL("expected UserError");
   } catch (const UserError& e) {
     const std::string what = e.what();
     CHECK(what.find("\"random\"") != std::string::npos);
-    CHECK(what.find("least_outstanding_requests, round_robin") != std::string::npos);
+    CHECK(what.find("least_outstanding_requests, power_of_two_choices, round_robin, "
+                    "weighted_round_robin") != std::string::npos);
   }
 }

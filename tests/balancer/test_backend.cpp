@@ -76,8 +76,14 @@ struct TestBackend::Impl {
       response.set("X-Seen-Proto", request["X-Forwarded-Proto"]);
       response.set("X-Seen-Hop", request.count("X-Hop") ? "yes" : "no");
       response.set("X-Seen-Keep-Alive", request.count(http::field::keep_alive) ? "yes" : "no");
+      response.set("X-Seen-XFH", request["X-Forwarded-Host"]);
+      response.set("X-Seen-Port", request["X-Forwarded-Port"]);
       const auto target = request.target();
-      if (target == "/health") {
+      if (target.starts_with("/status/")) {
+        const int status = std::stoi(std::string(target.substr(8)));
+        response.result(static_cast<http::status>(status));
+        if (status != 204 && status != 304) response.body() = owner.backend.name_;
+      } else if (target == "/health") {
         response.result(static_cast<http::status>(owner.backend.health_status_.load()));
         response.body() = "ok";
       } else if (target == "/echo") {
@@ -180,21 +186,27 @@ TestClient::TestClient(std::uint16_t port) : impl_(std::make_unique<Impl>(port))
 TestClient::~TestClient() = default;
 
 std::optional<TestResponse> TestClient::raw(const std::string& raw, Duration limit) {
+  if (!send(raw)) return std::nullopt;
+  return read(limit);
+}
+
+bool TestClient::send(const std::string& bytes) {
+  error_.clear();
+  error_code ec;
+  asio::write(impl_->socket, asio::buffer(bytes), ec);
+  if (ec) error_ = ec.message();
+  return !ec;
+}
+
+std::optional<TestResponse> TestClient::read(Duration limit) {
   error_.clear();
   auto parser = std::make_shared<http::response_parser<http::string_body>>();
   parser->body_limit(64 << 20);
   bool done = false;
   error_code result;
-  asio::async_write(impl_->socket, asio::buffer(raw), [&](const error_code& ec, std::size_t) {
-    if (ec) {
-      result = ec;
-      done = true;
-      return;
-    }
-    http::async_read(impl_->socket, impl_->buffer, *parser, [&](const error_code& ec, std::size_t) {
-      result = ec;
-      done = true;
-    });
+  http::async_read(impl_->socket, impl_->buffer, *parser, [&](const error_code& ec, std::size_t) {
+    result = ec;
+    done = true;
   });
   impl_->io.restart();
   impl_->io.run_for(limit);
@@ -353,6 +365,116 @@ LoadResult run_load(std::uint16_t port, int connections, int total,
   io.run();
   return shared.result;
 }
+
+// Every request smuggling vector we know of, and the status the balancer answers it with. The
+// same table runs through a live balancer in balancer_test.cpp, which checks that the target
+// receives nothing.
+const std::vector<RefusedRequest>& refused_requests() {
+  static const std::vector<RefusedRequest> rows = {
+      {"Content-Length and chunked",
+       "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"chunked then Content-Length",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400},
+      {"Transfer-Encoding not ending in chunked",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+      {"chunked, then another coding",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
+      {"chunked twice in one field",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+      {"chunked in two fields",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n",
+       400},
+      {"gzip field then chunked field",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"xchunked", "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
+      {"empty coding after chunked",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n", 400},
+      {"vertical tab before chunked",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: \x0b"
+       "chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"chunked in an HTTP/1.0 request",
+       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"gzip Transfer-Encoding and Content-Length",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc", 400},
+      {"differing Content-Lengths",
+       "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+      {"identical Content-Lengths (refused, not folded)",
+       "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+      {"Content-Length list", "POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc", 400},
+      {"Content-Length with a sign", "POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", 400},
+      {"negative Content-Length", "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\nabc", 400},
+      {"hex Content-Length", "POST / HTTP/1.1\r\nContent-Length: 0x3\r\n\r\nabc", 400},
+      {"Content-Length overflow",
+       "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\nabc", 400},
+      {"empty Content-Length", "POST / HTTP/1.1\r\nContent-Length: \r\n\r\nabc", 400},
+      {"space before colon", "POST / HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc", 400},
+      {"tab before colon", "POST / HTTP/1.1\r\nTransfer-Encoding\t: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"space in a field name", "GET / HTTP/1.1\r\nX Y: 3\r\n\r\n", 400},
+      {"empty field name", "GET / HTTP/1.1\r\n: 3\r\n\r\n", 400},
+      {"bracket in a field name", "GET / HTTP/1.1\r\n[x]: 3\r\n\r\n", 400},
+      {"control byte in a field name", "GET / HTTP/1.1\r\nX\x01Y: 3\r\n\r\n", 400},
+      {"NUL in a value", std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 26), 400},
+      {"bare CR in a value", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400},
+      {"bare LF line ends", "GET / HTTP/1.1\nHost: h\n\n", 400},
+      {"obsolete line folding", "GET / HTTP/1.1\r\nX-A: one\r\n two\r\nHost: h\r\n\r\n", 400},
+      {"folding of the first field", "GET / HTTP/1.1\r\n X: a\r\n\r\n", 400},
+      {"folded Transfer-Encoding",
+       "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400},
+      {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"HTTP/1.2", "GET / HTTP/1.2\r\n\r\n", 400},
+      {"HTTP/2.0 over HTTP/1 framing", "GET / HTTP/2.0\r\n\r\n", 400},
+      {"space in the target", "GET /a b HTTP/1.1\r\n\r\n", 400},
+      {"not HTTP", "hello there\r\n\r\n", 400},
+      {"bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+      {"chunk size with 0x",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n", 400},
+      {"negative chunk size",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n0\r\n\r\n", 400},
+      {"space before the chunk size",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n0\r\n\r\n", 400},
+      {"space after the chunk size",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n", 400},
+      {"chunk size overflow",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc\r\n0\r\n\r\n",
+       400},
+      {"empty chunk extension",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;\r\nabc\r\n0\r\n\r\n", 400},
+      {"bare LF in a chunk extension",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a\nb\r\nabc\r\n0\r\n\r\n", 400},
+      {"bare LF after the chunk size",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400},
+      {"chunk longer than its size",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", 400},
+      {"Content-Length in the trailer",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n", 400},
+      {"folding in the trailer",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 5\r\n 6\r\n\r\n", 400},
+  };
+  return rows;
+}
+
+struct BlackHole::Impl {
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::vector<std::unique_ptr<tcp::socket>> fillers;
+};
+
+BlackHole::BlackHole() : impl_(std::make_unique<Impl>()) {
+  const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(0);
+  port_ = impl_->acceptor.local_endpoint().port();
+  // With a backlog of 0 the queue holds one connection nobody accepts; later SYNs are dropped.
+  auto filler = std::make_unique<tcp::socket>(impl_->io);
+  filler->connect(impl_->acceptor.local_endpoint());
+  impl_->fillers.push_back(std::move(filler));
+}
+
+BlackHole::~BlackHole() = default;
 
 std::uint16_t closed_port() {
   asio::io_context io;

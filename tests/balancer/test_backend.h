@@ -19,9 +19,11 @@ namespace flotilla::testing {
 //   /health   -> health_status() with body "ok"
 //   /echo     -> 200 with the request body
 //   /chunked  -> 200, chunked, body "alpha-beta-gamma" repeated
+//   /status/N -> status N with body = name
 //   otherwise -> 200 with body = name
 // and every response carries X-Backend: name and what it saw: X-Seen-XFF, X-Seen-Proto,
-// X-Seen-Hop ("yes" if an X-Hop field arrived), X-Seen-Keep-Alive ("yes" if Keep-Alive arrived).
+// X-Seen-XFH (X-Forwarded-Host), X-Seen-Port (X-Forwarded-Port), X-Seen-Hop ("yes" if an X-Hop
+// field arrived), X-Seen-Keep-Alive ("yes" if Keep-Alive arrived).
 class TestBackend {
  public:
   enum class Mode {
@@ -81,6 +83,9 @@ class TestClient {
 
   // Sends `raw` as is and reads one response. nullopt on error/timeout (see error()).
   std::optional<TestResponse> raw(const std::string& raw, Duration limit = 5s);
+  // The two halves of raw(): write bytes (blocking; false on error), read one response.
+  bool send(const std::string& bytes);
+  std::optional<TestResponse> read(Duration limit = 5s);
   std::optional<TestResponse> get(
       const std::string& target,
       const std::vector<std::pair<std::string, std::string>>& fields = {});
@@ -110,6 +115,29 @@ LoadResult run_load(std::uint16_t port, int connections, int total,
 inline bool eventually(const std::function<bool()>& condition, Duration limit = 5s) {
   return flotilla::test::wait_until(condition, limit);
 }
+
+// A request the balancer must refuse, the status it answers with (then it closes the connection).
+struct RefusedRequest {
+  const char* name;
+  std::string raw;
+  int status;
+};
+const std::vector<RefusedRequest>& refused_requests();
+
+// A listener that never accepts, with its accept queue already full: connecting to it hangs
+// (the kernel drops the SYNs), as with a target that is up but overwhelmed.
+class BlackHole {
+ public:
+  BlackHole();
+  ~BlackHole();
+  std::uint16_t port() const { return port_; }
+  Endpoint endpoint() const { return {"127.0.0.1", port_}; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
+};
 
 // A port nothing listens on (bound by the OS, then closed).
 std::uint16_t closed_port();

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -8,6 +9,36 @@
 #include "metrics/metric_store.h"
 
 using namespace flotilla;
+
+namespace {
+
+// One statistic of one series over (end - period, end], and what it should be.
+struct StatRow {
+  const char* name;
+  Statistic s;
+  Time end;
+  Duration period;
+  std::optional<double> want;
+};
+
+// Exact comparison, or within `epsilon` (relative) when it is not zero.
+template <std::size_t N>
+void check_rows(const MetricStore& store, const MetricId& id, const StatRow (&rows)[N],
+                double epsilon = 0) {
+  for (const StatRow& r : rows) {
+    const std::string row = r.name;
+    CAPTURE(row);
+    const auto got = store.statistic(id, r.s, r.end, r.period);
+    REQUIRE(got.has_value() == r.want.has_value());
+    if (!r.want) continue;
+    if (epsilon == 0)
+      CHECK(*got == *r.want);
+    else
+      CHECK(*got == doctest::Approx(*r.want).epsilon(epsilon));
+  }
+}
+
+}  // namespace
 
 TEST_CASE("MetricId: dimension order does not matter once canonical") {
   const MetricId a = make_metric_id("AWS/EC2", "CPUUtilization", {{"b", "2"}, {"a", "1"}});
@@ -42,14 +73,7 @@ TEST_CASE("MetricStore: statistics over the half-open period ending at end") {
   store.put(id, 30s, 3);
   store.put(id, 40s, 10);
 
-  struct Row {
-    const char* name;
-    Statistic s;
-    Time end;
-    Duration period;
-    std::optional<double> want;
-  };
-  const Row rows[] = {
+  const StatRow rows[] = {
       {"average of all", Statistic::average, 40s, 40s, 4.0},
       {"sum of all", Statistic::sum, 40s, 40s, 16.0},
       {"minimum", Statistic::minimum, 40s, 40s, 1.0},
@@ -63,11 +87,7 @@ TEST_CASE("MetricStore: statistics over the half-open period ending at end") {
       {"after all data", Statistic::maximum, 60s, 15s, std::nullopt},
       {"one point", Statistic::average, 20s, 1s, 2.0},
   };
-  for (const Row& r : rows) {
-    const std::string row = r.name;
-    CAPTURE(row);
-    CHECK(store.statistic(id, r.s, r.end, r.period) == r.want);
-  }
+  check_rows(store, id, rows);
   CHECK(store.statistic(make_metric_id("ns", "unknown"), Statistic::sum, 40s, 40s) == std::nullopt);
 }
 
@@ -132,9 +152,74 @@ TEST_CASE("MetricStore: list filters by namespace and name") {
   CHECK(store.list("AWS/AutoScaling").size() == 1);
 }
 
-TEST_CASE("Statistic names round-trip") {
-  for (Statistic s : {Statistic::average, Statistic::sum, Statistic::minimum, Statistic::maximum,
-                      Statistic::sample_count})
-    CHECK(parse_statistic(to_string(s)) == s);
-  CHECK(parse_statistic("p99") == std::nullopt);
+TEST_CASE("MetricStore: percentiles over scalar datapoints are the exact nearest rank") {
+  MetricStore store;
+  const MetricId id = make_metric_id("AWS/EC2", "CPUUtilization");
+  // One datapoint every 10 s: 10, 20, ..., 100 at 10 s .. 100 s.
+  for (int i = 1; i <= 10; ++i) store.put(id, i * 10s, i * 10.0);
+  const StatRow rows[] = {
+      {"p50 of ten", Statistic::percentile_of(50), 100s, 100s, 50.0},
+      {"p90 of ten", Statistic::percentile_of(90), 100s, 100s, 90.0},
+      {"p99 of ten is the max", Statistic::percentile_of(99), 100s, 100s, 100.0},
+      {"p99.9 of ten", Statistic::percentile_of(99.9), 100s, 100s, 100.0},
+      {"p0 is the min", Statistic::percentile_of(0), 100s, 100s, 10.0},
+      {"p50 over a period of 3 intervals", Statistic::percentile_of(50), 60s, 30s, 50.0},
+      {"p10 over a period of 3 intervals", Statistic::percentile_of(10), 60s, 30s, 40.0},
+      {"no data", Statistic::percentile_of(50), 200s, 30s, std::nullopt},
+  };
+  check_rows(store, id, rows);
+}
+
+TEST_CASE("MetricStore: distribution datapoints merge across periods") {
+  MetricStore store;
+  const MetricId id = target_group_metric(kMetricTargetResponseTime, "tg");
+  // Period 1: 90 fast responses (10 ms) and 10 slow ones (1 s). Period 2: 100 at 20 ms.
+  MetricHistogram first;
+  first.record(0.010, 90);
+  first.record(1.0, 10);
+  MetricHistogram second;
+  second.record(0.020, 100);
+  store.put(id, 10s, first);
+  store.put(id, 20s, second);
+  store.put(id, 30s, MetricHistogram{});  // no requests: no datapoint
+  CHECK(store.datapoints(id).size() == 2);
+  CHECK(store.datapoints(id)[0].value == doctest::Approx(0.109));  // the mean
+
+  const StatRow rows[] = {
+      {"sample count counts values", Statistic::sample_count, 20s, 20s, 200.0},
+      {"sum", Statistic::sum, 20s, 20s, 0.9 + 10 + 2},
+      {"average over values, not datapoints", Statistic::average, 20s, 20s, 12.9 / 200},
+      {"minimum", Statistic::minimum, 20s, 20s, 0.010},
+      {"maximum", Statistic::maximum, 10s, 10s, 1.0},
+      {"p90 of the first period", Statistic::percentile_of(90), 10s, 10s, 0.010},
+      {"p91 of the first period", Statistic::percentile_of(91), 10s, 10s, 1.0},
+      {"p50 of both", Statistic::percentile_of(50), 20s, 20s, 0.020},
+      {"p95 of both", Statistic::percentile_of(95), 20s, 20s, 0.020},
+      {"p96 of both", Statistic::percentile_of(96), 20s, 20s, 1.0},
+      {"p99.9 of the second", Statistic::percentile_of(99.9), 20s, 10s, 0.020},
+      {"empty period", Statistic::percentile_of(50), 30s, 10s, std::nullopt},
+  };
+  check_rows(store, id, rows, 0.01);
+  // A scalar in the window joins the merge.
+  store.put(id, 20s, 5.0);
+  CHECK(store.statistic(id, Statistic::maximum, 20s, 10s) == 5.0);
+  CHECK(store.statistic(id, Statistic::sample_count, 20s, 10s) == 101.0);
+  CHECK(store.statistic(id, Statistic::percentile_of(100), 20s, 10s) == 5.0);
+  CHECK(store.histogram(id, 20s, 20s).count() == 201);
+}
+
+TEST_CASE("MetricStore: memory stays bounded by retention with distributions") {
+  MetricStore store(8);
+  const MetricId id = make_metric_id("ns", "latency");
+  for (int i = 1; i <= 100; ++i) {
+    MetricHistogram h;
+    h.record(i * 0.001, 3);
+    store.put(id, i * 1s, h);
+  }
+  const auto points = store.datapoints(id);
+  REQUIRE(points.size() == 8);
+  CHECK(points.front().t == 93s);
+  REQUIRE(points.front().histogram);
+  CHECK(points.front().histogram->count() == 3);
+  CHECK(store.statistic(id, Statistic::sample_count, 100s, 100s) == 24.0);
 }

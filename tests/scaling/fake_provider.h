@@ -28,6 +28,10 @@ class FakeProvider final : public Provider {
     launched.push_back(buf);
     specs.push_back(spec);
     running_.insert(buf);
+    if (failing_launches_ > 0) {
+      --failing_launches_;
+      exit(buf, failing_exit_);
+    }
     return buf;
   }
 
@@ -45,6 +49,12 @@ class FakeProvider final : public Provider {
   std::size_t running() const override { return running_.size(); }
 
   // Test controls.
+  // The next `count` launches report on_exit(`e`) from inside launch(), before it returns the id
+  // (as a provider may when the command cannot start: exit 127).
+  void fail_next_launches(int count, WorkerExit e = WorkerExit{127, 0}) {
+    failing_launches_ = count;
+    failing_exit_ = e;
+  }
   void listen(const WorkerId& id, std::uint16_t port) {
     if (callbacks_.on_listening) callbacks_.on_listening(id, Endpoint{"127.0.0.1", port});
   }
@@ -71,6 +81,8 @@ class FakeProvider final : public Provider {
   Callbacks callbacks_;
   std::set<WorkerId> running_;
   int count_ = 0;
+  int failing_launches_ = 0;
+  WorkerExit failing_exit_{};
 };
 
 }  // namespace flotilla::testing

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,7 +98,8 @@ TEST_CASE("Group: an unexpected exit is replaced and recorded") {
   CHECK(act.t == Time(10s));
   CHECK(act.from == 2);
   CHECK(act.to == 2);
-  CHECK(act.cause.find("worker " + a + " exited unexpectedly (signal 9 (SIGKILL))") != std::string::npos);
+  CHECK(act.cause.find("worker " + a + " exited unexpectedly (signal 9 (SIGKILL))") !=
+        std::string::npos);
   CHECK(group.state().pending == 2);
   CHECK(group.state().last_desired_change == Time::zero());  // replacements keep capacity
 }
@@ -276,4 +278,411 @@ TEST_CASE("Group: the destructor detaches from the provider and cancels timers")
   }
   CHECK_FALSE(provider.has_callbacks());
   CHECK(sched.pending() == 0);
+}
+
+namespace {
+
+// Brings every pending worker of the group in service (listening on 9000 + its launch number).
+void bring_up_pending(FakeProvider& p, Group& g) {
+  for (std::size_t i = 0; i < p.launched.size(); ++i) {
+    if (g.worker_state(p.launched[i]) == LifecycleState::pending)
+      bring_up(p, g, p.launched[i], static_cast<std::uint16_t>(9001 + i));
+  }
+}
+
+// A started group whose first `desired` workers are in service: `ids`, in launch order. With
+// `exit_after_stop`, a stopped worker exits that much later (virtual time).
+struct InServiceGroup {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  Group group;
+  std::vector<WorkerId> ids;
+  explicit InServiceGroup(const GroupConfig& c, std::optional<Duration> exit_after_stop = {})
+      : provider(exit_after_stop ? FakeProvider(sched, *exit_after_stop) : FakeProvider()),
+        group(sched, provider, c) {
+    group.start();
+    bring_up_pending(provider, group);
+    ids = provider.launched;
+  }
+};
+
+int count_in(const Group& g, LifecycleState state) {
+  int n = 0;
+  for (const auto& w : g.state().workers) n += w.state == state ? 1 : 0;
+  return n;
+}
+
+int count_waiting_unhealthy(const Group& g) {
+  int n = 0;
+  for (const auto& w : g.state().workers) n += w.unhealthy ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Group: health check type decides what puts a worker in service and what replaces it") {
+  struct Row {
+    HealthCheckType type;
+    LifecycleState after_listening;
+    std::size_t launched_after_unhealthy;  // replace_unhealthy on an in-service worker
+    std::size_t launched_after_exit;       // then the worker exits
+  };
+  const Row rows[] = {
+      // ELB: replaced for its target's health; its exit while draining is expected.
+      {HealthCheckType::kElb, LifecycleState::pending, 2, 2},
+      // EC2: target health ignored; the process's exit is what replaces it.
+      {HealthCheckType::kEc2, LifecycleState::in_service, 1, 2},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(static_cast<int>(row.type));
+    VirtualScheduler sched;
+    FakeProvider provider;
+    GroupConfig c = config(1, 5, 1);
+    c.health_check_type = row.type;
+    Group group(sched, provider, c);
+    Events ev;
+    group.set_callbacks(ev.callbacks());
+    group.start();
+    const WorkerId a = provider.launched[0];
+    sched.run_until(2s);
+    provider.listen(a, 9001);
+    CHECK(group.worker_state(a) == row.after_listening);
+    CHECK(ev.log.size() == 1);  // announced as a target in both modes
+    group.mark_healthy(a);
+    CHECK(group.worker_state(a) == LifecycleState::in_service);
+    CHECK(group.state().workers[0].in_service_since == Time(2s));
+    group.replace_unhealthy(a, "target health Target.Timeout");
+    CHECK(provider.launched.size() == row.launched_after_unhealthy);
+    provider.exit(a, WorkerExit{-1, 9});
+    CHECK(provider.launched.size() == row.launched_after_exit);
+  }
+}
+
+TEST_CASE("Group: with EC2 health a worker that never listens is replaced after the grace") {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  GroupConfig c = config(1, 5, 1);
+  c.health_check_type = HealthCheckType::kEc2;
+  Group group(sched, provider, c);
+  group.start();
+  sched.run_until(29s);
+  CHECK(provider.launched.size() == 1);
+  sched.run_until(30s);
+  CHECK(provider.launched.size() == 2);
+  CHECK(group.activities().back().cause.find("not healthy within health_check_grace 30s") !=
+        std::string::npos);
+}
+
+TEST_CASE("Group: replace_unhealthy ignores a pending worker (the grace decides about it)") {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  Group group(sched, provider, config(1, 5, 1));
+  group.start();
+  const WorkerId a = provider.launched[0];
+  provider.listen(a, 9001);
+  group.replace_unhealthy(a, "target health Target.FailedHealthChecks");
+  CHECK(group.worker_state(a) == LifecycleState::pending);
+  CHECK(provider.launched.size() == 1);
+  CHECK(group.activities().size() == 1);
+}
+
+TEST_CASE("Group: unhealthy replacements in progress are bounded by max(1, 10% of desired)") {
+  struct Row {
+    int desired;
+    int budget;
+  };
+  const Row rows[] = {{1, 1}, {5, 1}, {10, 1}, {19, 1}, {20, 2}, {35, 3}};
+  for (const Row& row : rows) {
+    CAPTURE(row.desired);
+    InServiceGroup f(config(0, 50, row.desired));
+    auto& [sched, provider, group, ids] = f;
+    for (const auto& id : ids) group.replace_unhealthy(id, "target health Target.Timeout");
+    CHECK(count_in(group, LifecycleState::draining) == row.budget);
+    CHECK(count_in(group, LifecycleState::pending) == row.budget);
+    CHECK(count_waiting_unhealthy(group) == row.desired - row.budget);
+    CHECK(provider.launched.size() == ids.size() + static_cast<std::size_t>(row.budget));
+  }
+}
+
+TEST_CASE("Group: a waiting unhealthy worker is replaced once a replacement is in service") {
+  InServiceGroup f(config(1, 10, 3), 1s);
+  auto& [sched, provider, group, ids] = f;
+  sched.run_until(10s);
+  group.replace_unhealthy(ids[1], "first");
+  group.replace_unhealthy(ids[0], "second");
+  group.replace_unhealthy(ids[2], "third");
+  CHECK(group.worker_state(ids[1]) == LifecycleState::draining);  // first report goes first
+  CHECK(group.worker_state(ids[0]) == LifecycleState::in_service);
+  CHECK(group.worker_state(ids[2]) == LifecycleState::in_service);
+  REQUIRE(provider.launched.size() == 4);
+  CHECK(group.activities().back().cause == "worker " + ids[1] + " unhealthy (first): replacing it");
+
+  // The replacement fails to boot: the slot passes to the next launch, nobody else is taken out.
+  provider.exit(provider.launched[3], WorkerExit{3, 0});
+  CHECK(group.worker_state(ids[0]) == LifecycleState::in_service);
+  sched.run_until(11s);  // launch backoff 1 s
+  REQUIRE(provider.launched.size() == 5);
+  CHECK(group.worker_state(ids[0]) == LifecycleState::in_service);
+
+  // ids[2] recovers while waiting: its replacement is cancelled.
+  group.mark_healthy(ids[2]);
+  CHECK(count_waiting_unhealthy(group) == 1);
+
+  // The replacement goes in service: the next waiting one (ids[0]) is taken out.
+  bring_up(provider, group, provider.launched[4], 9005);
+  CHECK(group.worker_state(ids[0]) == LifecycleState::draining);
+  CHECK(group.worker_state(ids[2]) == LifecycleState::in_service);
+  REQUIRE(provider.launched.size() == 6);
+  CHECK(group.activities().back().cause ==
+        "worker " + ids[0] + " unhealthy (second): replacing it");
+  bring_up(provider, group, provider.launched[5], 9006);
+  sched.run_until(60s);
+  CHECK(group.state().in_service == 3);
+  CHECK(count_waiting_unhealthy(group) == 0);
+  CHECK(provider.launched.size() == 6);
+}
+
+TEST_CASE("Group: scale-in takes a worker waiting for an unhealthy replacement first") {
+  InServiceGroup f(config(1, 10, 4));
+  auto& [sched, provider, group, ids] = f;
+  group.replace_unhealthy(ids[2], "first");   // replaced: ids[4] pending
+  group.replace_unhealthy(ids[3], "second");  // waits
+  REQUIRE(provider.launched.size() == 5);
+  group.set_desired(2, "scale in");
+  // Pending first (the replacement), then the waiting unhealthy one, not the oldest (ids[0]).
+  CHECK(group.worker_state(provider.launched[4]) == LifecycleState::terminating);
+  CHECK(group.worker_state(ids[3]) == LifecycleState::draining);
+  CHECK(group.worker_state(ids[0]) == LifecycleState::in_service);
+  CHECK(group.worker_state(ids[1]) == LifecycleState::in_service);
+  CHECK(provider.launched.size() == 5);
+}
+
+TEST_CASE("Group: a replacement slot freed by scale-in goes to the next unhealthy worker") {
+  InServiceGroup f(config(1, 10, 3));
+  auto& [sched, provider, group, ids] = f;
+  group.replace_unhealthy(ids[0], "first");  // replaced: ids[3] pending
+  group.replace_unhealthy(ids[1], "second");
+  group.replace_unhealthy(ids[2], "third");
+  group.set_desired(1, "scale in");  // takes ids[3] (pending) and ids[1] (waiting longest)
+  CHECK(group.worker_state(provider.launched[3]) == LifecycleState::terminating);
+  CHECK(group.worker_state(ids[1]) == LifecycleState::draining);
+  // The slot is free again: the last unhealthy worker is replaced too.
+  CHECK(group.worker_state(ids[2]) == LifecycleState::draining);
+  REQUIRE(provider.launched.size() == 5);
+  CHECK(group.worker_state(provider.launched[4]) == LifecycleState::pending);
+  CHECK(count_waiting_unhealthy(group) == 0);
+}
+
+TEST_CASE("Group: termination policies choose which in-service worker scale-in drains") {
+  struct Row {
+    TerminationPolicy policy;
+    std::vector<int> protect;  // by launch number
+    int victim;
+  };
+  const Row rows[] = {
+      {TerminationPolicy::kDefault, {}, 0},
+      {TerminationPolicy::kOldestInstance, {}, 0},
+      {TerminationPolicy::kNewestInstance, {}, 2},
+      {TerminationPolicy::kDefault, {0}, 1},
+      {TerminationPolicy::kOldestInstance, {0}, 1},
+      {TerminationPolicy::kNewestInstance, {2}, 1},
+      {TerminationPolicy::kNewestInstance, {1, 2}, 0},
+      {TerminationPolicy::kOldestInstance, {0, 1}, 2},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(static_cast<int>(row.policy));
+    CAPTURE(row.victim);
+    VirtualScheduler sched;
+    FakeProvider provider;
+    GroupConfig c = config(1, 5, 1);
+    c.termination_policy = row.policy;
+    Group group(sched, provider, c);
+    group.start();
+    for (int n = 1; n <= 3; ++n) {
+      if (n > 1) group.set_desired(n, "scale out");
+      bring_up_pending(provider, group);
+      sched.run_until(Time(std::chrono::seconds(10 * n)));
+    }
+    REQUIRE(provider.launched.size() == 3);
+    for (int i : row.protect) CHECK(group.set_protected(provider.launched[i], true));
+    group.set_desired(2, "scale in");
+    for (int i = 0; i < 3; ++i) {
+      CHECK(group.worker_state(provider.launched[i]) ==
+            (i == row.victim ? LifecycleState::draining : LifecycleState::in_service));
+    }
+  }
+}
+
+TEST_CASE("Group: protected workers stay when desired shrinks until they are unprotected") {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  GroupConfig c = config(0, 5, 2);
+  c.new_workers_protected = true;
+  Group group(sched, provider, c);
+  group.start();
+  const auto ids = provider.launched;
+  bring_up(provider, group, ids[0], 9001);  // in service
+  provider.listen(ids[1], 9002);            // still pending: protection covers it too
+  CHECK_FALSE(group.set_protected("i-unknown", true));
+  auto s = group.state();
+  CHECK(s.workers[0].protected_from_scale_in);
+  CHECK(s.workers[1].protected_from_scale_in);
+
+  CHECK(group.set_desired(0, "scale in") == 0);  // desired changes (AWS)...
+  CHECK(group.desired() == 0);
+  CHECK(group.activities().back().to == 0);
+  CHECK(provider.stops.empty());  // ...but nothing is taken out
+  CHECK(group.state().in_service == 1);
+  CHECK(group.state().pending == 1);
+
+  CHECK(group.set_protected(ids[0], false));
+  CHECK(group.worker_state(ids[0]) == LifecycleState::draining);
+  CHECK(group.worker_state(ids[1]) == LifecycleState::pending);
+  CHECK(group.set_protected(ids[1], false));
+  CHECK(group.worker_state(ids[1]) == LifecycleState::terminating);
+  CHECK(provider.launched.size() == 2);
+}
+
+TEST_CASE("Group: shut_down takes out protected workers too") {
+  GroupConfig c = config(1, 5, 2);
+  c.new_workers_protected = true;
+  InServiceGroup f(c);
+  auto& [sched, provider, group, ids] = f;
+  group.set_limits(0, 5, "allow zero");
+  group.set_desired(0, "scale in");
+  CHECK(group.state().in_service == 2);  // protected
+  group.shut_down("run finished");
+  CHECK(group.desired() == 0);
+  CHECK(group.config().max == 0);
+  CHECK(group.worker_state(ids[0]) == LifecycleState::draining);
+  CHECK(group.worker_state(ids[1]) == LifecycleState::draining);
+}
+
+TEST_CASE("Group: a draining worker is stopped when its target is released") {
+  GroupConfig c = config(1, 5, 2);
+  c.drain_delay = 300s;  // the fallback, far away
+  InServiceGroup f(c, 2s);
+  auto& [sched, provider, group, ids] = f;
+  Events ev;
+  group.set_callbacks(ev.callbacks());
+  group.target_released(ids[0]);  // in service: ignored
+  group.set_desired(1, "scale in");
+  CHECK(group.worker_state(ids[0]) == LifecycleState::draining);
+  sched.run_until(7s);
+  CHECK(provider.stops.empty());  // in-flight requests still finishing
+  group.target_released(ids[0]);
+  CHECK(group.worker_state(ids[0]) == LifecycleState::terminating);
+  REQUIRE(provider.stops.size() == 1);
+  CHECK(provider.stops[0] == std::make_pair(ids[0], Duration(5s)));  // SIGKILL after stop_grace
+  group.target_released(ids[0]);                                     // twice: ignored
+  CHECK(provider.stops.size() == 1);
+  sched.run_until(9s);
+  CHECK_FALSE(group.worker_state(ids[0]).has_value());
+  CHECK(ev.log.back() == "terminated " + ids[0]);
+  sched.run_until(400s);  // the fallback timer was cancelled
+  CHECK(provider.stops.size() == 1);
+}
+
+TEST_CASE("Group: without target_released a draining worker is stopped after drain_delay") {
+  GroupConfig c = config(1, 5, 2);
+  c.drain_delay = 30s;
+  InServiceGroup f(c);
+  auto& [sched, provider, group, ids] = f;
+  sched.run_until(5s);
+  group.set_desired(1, "scale in");
+  sched.run_until(Time(35s) - 1ms);
+  CHECK(provider.stops.empty());
+  sched.run_until(35s);
+  REQUIRE(provider.stops.size() == 1);
+  CHECK(provider.stops[0].first == ids[0]);
+  CHECK(group.worker_state(ids[0]) == LifecycleState::terminating);
+}
+
+TEST_CASE("Group: a target released at once (idle) inside on_leaving_service stops the worker") {
+  GroupConfig c = config(1, 5, 2);
+  c.drain_delay = 300s;
+  InServiceGroup f(c);
+  auto& [sched, provider, group, ids] = f;
+  Group::Callbacks cb;
+  cb.on_leaving_service = [&group](const WorkerId& id) { group.target_released(id); };
+  group.set_callbacks(cb);
+  group.set_desired(1, "scale in");
+  CHECK(group.worker_state(ids[0]) == LifecycleState::terminating);
+  REQUIRE(provider.stops.size() == 1);
+  CHECK(provider.stops[0].first == ids[0]);
+  CHECK(sched.pending() == 0);  // no drain timer left behind
+}
+
+TEST_CASE("Group: consecutive boot failures back off exponentially, one failed activity each") {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  Group group(sched, provider, config(1, 5, 1));
+  group.start();
+  // Each launch exits with 127 when it is made (the command cannot start).
+  const std::vector<Time> launch_times = {Time(0s), Time(1s), Time(3s), Time(7s), Time(15s)};
+  for (std::size_t i = 0; i < launch_times.size(); ++i) {
+    sched.run_until(launch_times[i]);
+    REQUIRE(provider.launched.size() == i + 1);
+    provider.exit(provider.launched[i], WorkerExit{127, 0});
+  }
+  sched.run_until(Time(31s) - 1ms);
+  CHECK(provider.launched.size() == 5);
+  std::vector<std::string> causes;
+  for (const auto& a : group.activities()) {
+    if (!a.failed) continue;
+    causes.push_back(a.cause);
+    CHECK(a.from == a.to);
+  }
+  REQUIRE(causes.size() == 5);
+  const char* waits[] = {"1s", "2s", "4s", "8s", "16s"};
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(causes[i] == "Launching a new worker failed: worker " + provider.launched[i] +
+                           " exited before becoming healthy (exit 127): retrying in " + waits[i]);
+  }
+  sched.run_until(31s);
+  CHECK(provider.launched.size() == 6);
+}
+
+TEST_CASE("Group: the launch backoff is capped and resets after a healthy worker") {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  Group group(sched, provider, config(1, 5, 1));
+  provider.fail_next_launches(7);  // failing inside launch(): no tight loop either
+  group.start();
+  CHECK(provider.launched.size() == 1);
+  // Waits 1, 2, 4, 8, 16, 30 (capped), 30: the 8th launch comes at 91 s.
+  sched.run_until(Time(91s) - 1ms);
+  CHECK(provider.launched.size() == 7);
+  CHECK(group.activities().back().cause.ends_with("retrying in 30s"));
+  sched.run_until(91s);
+  REQUIRE(provider.launched.size() == 8);
+  const WorkerId good = provider.launched[7];
+  bring_up(provider, group, good, 9001);
+  CHECK(group.worker_state(good) == LifecycleState::in_service);
+
+  // After a healthy worker, the next boot failure waits 1 s again.
+  provider.exit(good, WorkerExit{-1, 9});
+  REQUIRE(provider.launched.size() == 9);  // an in-service exit is replaced at once
+  provider.exit(provider.launched[8], WorkerExit{1, 0});
+  CHECK(group.activities().back().cause.ends_with("(exit 1): retrying in 1s"));
+  CHECK(group.activities().back().failed);
+  sched.run_until(Time(92s) - 1ms);
+  CHECK(provider.launched.size() == 9);
+  sched.run_until(92s);
+  CHECK(provider.launched.size() == 10);
+}
+
+TEST_CASE("Group: launches held by the backoff also hold a scale-out") {
+  VirtualScheduler sched;
+  FakeProvider provider;
+  Group group(sched, provider, config(1, 5, 1));
+  provider.fail_next_launches(2);
+  group.start();
+  sched.run_until(1s);  // the second launch fails too: held until 3 s
+  CHECK(provider.launched.size() == 2);
+  group.set_desired(3, "scale out");
+  CHECK(provider.launched.size() == 2);
+  sched.run_until(3s);
+  CHECK(provider.launched.size() == 5);
+  CHECK(group.state().pending == 3);
 }

@@ -30,19 +30,28 @@ std::string error_pointer(const std::string& text) {
 
 TEST_CASE("Every file in policies/ loads and validates") {
   const std::filesystem::path dir = std::filesystem::path(FLOTILLA_SOURCE_DIR) / "policies";
-  int loaded = 0;
+  int loaded = 0, alarms = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
     const std::string file = entry.path().string();
     CAPTURE(file);
+    const auto format = detect_policy_format(read_policy_document(file), file);
+    if (format == PolicyFormat::aws_alarm) {
+      // Alarms are named <policy>.alarm.json, beside the policy they drive.
+      CHECK(describe_policy_file(file).rfind("alarm ", 0) == 0);
+      CHECK(entry.path().stem().extension() == ".alarm");
+      ++alarms;
+      continue;
+    }
     std::unique_ptr<ScalingPolicy> p;
-    CHECK_NOTHROW(p = load_policy_file(entry.path().string()));
+    CHECK_NOTHROW(p = load_policy_file(file));
     REQUIRE(p);
     CHECK(p->name() == entry.path().stem().string());  // files are named after their policy
-    CHECK_FALSE(p->metrics().empty());
+    // A policy reads metrics or alarms, unless it runs on a schedule.
+    CHECK((!p->metrics().empty() || !p->alarms().empty() || p->type() == "scheduled"));
     ++loaded;
   }
-  CHECK(loaded >= 1);
+  CHECK(loaded >= 7);
+  CHECK(alarms >= 1);
 }
 
 TEST_CASE("policies/cpu-target-50.json has the documented values") {
@@ -130,7 +139,10 @@ TEST_CASE("policy registry: new types dispatch on \"type\"") {
     const std::string& type() const override { return name_; }
     std::vector<MetricRequest> metrics() const override { return {}; }
     Decision decide(const MetricsSnapshot&, const GroupState&, Time) override {
-      return {3, "fixed", {}};
+      Decision d;
+      d.desired = 3;
+      d.reason = "fixed";
+      return d;
     }
 
    private:

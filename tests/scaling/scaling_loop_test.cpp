@@ -8,6 +8,8 @@
 #include "fake_provider.h"
 #include "metrics/collector.h"
 #include "scaling/scaling_loop.h"
+#include "scaling/scheduled.h"
+#include "scaling/step_scaling.h"
 #include "scaling/target_tracking.h"
 
 using namespace flotilla;
@@ -196,7 +198,11 @@ class FixedPolicy final : public ScalingPolicy {
   const std::string& type() const override { return name_; }
   std::vector<MetricRequest> metrics() const override { return {}; }
   Decision decide(const MetricsSnapshot&, const GroupState&, Time) override {
-    return {desired_, desired_ ? "wants " + std::to_string(*desired_) : "no opinion", desired_};
+    Decision d;
+    d.desired = desired_;
+    d.reason = desired_ ? "wants " + std::to_string(*desired_) : "no opinion";
+    d.unclamped = desired_;
+    return d;
   }
 
  private:
@@ -265,4 +271,128 @@ TEST_CASE("ScalingLoop: the decision log is bounded") {
   loop.stop();
   sched.run_until(20s);
   CHECK(loop.records().back().t == Time(10s));
+}
+
+namespace {
+
+// A step policy on the group's CPU: alarm >= 60 for 2 of 2 periods; +1 below +20, +3 above.
+std::unique_ptr<ScalingPolicy> step_policy() {
+  AlarmConfig a;
+  a.name = "cpu-high";
+  a.metric = group_metric(kNamespaceEc2, kMetricCpuUtilization, "my-asg");  // AWS's own name
+  a.period = 10s;
+  a.evaluation_periods = 2;
+  a.datapoints_to_alarm = 2;
+  a.threshold = 60;
+  a.comparison = ComparisonOperator::greater_than_or_equal_to_threshold;
+  StepScalingConfig c;
+  c.name = "cpu-steps";
+  c.steps = {{0.0, 20.0, 1}, {20.0, std::nullopt, 3}};
+  return std::make_unique<StepScalingPolicy>(c, a);
+}
+
+}  // namespace
+
+TEST_CASE("ScalingLoop: evaluates a step policy's alarm on the group's CPU and logs the step") {
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider(sched, 1s);
+  Group group(sched, provider, group_config());
+  group.start();
+  for (const auto& id : provider.launched) group.mark_healthy(id);
+  auto source = std::make_shared<FleetCpuSource>(group);
+  source->fallback = 90;
+  Collector collector(sched, store, 10s);
+  collector.add_source(source);
+  collector.start();
+  ScalingLoopConfig lc;
+  lc.period = 10s;
+  lc.evaluation_delay = 1s;
+  ScalingLoop loop(sched, store, group, lc);
+  loop.add_policy(step_policy());
+  REQUIRE(loop.alarms().count("cpu-high") == 1);
+  // The alarm reads the group's series under the running group's name, not the file's.
+  CHECK(loop.alarms().at("cpu-high")->config().metric == loop.group_cpu_metric());
+  loop.start();
+
+  sched.run_until(11s);
+  CHECK(group.desired() == 2);  // 1 of 2 periods
+  CHECK(loop.alarms().at("cpu-high")->state() == AlarmState::insufficient_data);
+  CHECK_FALSE(loop.records().back().logged());
+  sched.run_until(21s);
+  CHECK(loop.alarms().at("cpu-high")->state() == AlarmState::alarm);
+  CHECK(group.desired() == 5);  // 90 is threshold + 30: the +3 step
+  const DecisionRecord& r = loop.records().back();
+  CHECK(r.logged());
+  REQUIRE(r.policies.size() == 1);
+  CHECK(r.policies[0].type == "step_scaling");
+  CHECK(r.policies[0].decision.rule == "step [20, +inf): +3");
+  CHECK(r.policies[0].values.size() == 4);  // the alarm's evaluation range
+  CHECK(r.policies[0].values.back().value == 90.0);
+}
+
+TEST_CASE("ScalingLoop: ALBRequestCountPerTarget per minute, and the group's clamp is logged") {
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider;
+  GroupConfig gc = group_config();
+  gc.max = 3;
+  Group group(sched, provider, gc);
+  group.start();
+  for (const auto& id : provider.launched) group.mark_healthy(id);
+  ScalingLoopConfig lc;
+  lc.period = 10s;
+  lc.target_group = "tg";
+  ScalingLoop loop(sched, store, group, lc);
+  TargetTrackingConfig c;
+  c.name = "rpt";
+  c.metric = kAlbRequestCountPerTarget;
+  c.target_value = 600;  // per target per minute: 10 rps
+  c.scale_out_periods = 1;
+  loop.add_policy(std::make_unique<TargetTrackingPolicy>(c));
+  // 200 requests per target in 10 s: 1200 per minute, twice the target.
+  store.put(target_group_metric(kMetricRequestCountPerTarget, "tg"), 10s, 150);
+  store.put(target_group_metric(kMetricRequestCountPerTarget, "tg"), 10s, 50);
+  sched.run_until(10s);
+  loop.tick();
+  const DecisionRecord& r = loop.records().back();
+  REQUIRE(r.policies.size() == 1);
+  REQUIRE_FALSE(r.policies[0].values.empty());
+  CHECK(r.policies[0].values.back().value == 1200.0);
+  CHECK(r.policies[0].decision.unclamped == 4);  // ceil(2 x 1200 / 600)
+  CHECK(r.policies[0].decision.clamped_by == std::vector<std::string>{"max"});
+  CHECK(group.desired() == 3);
+}
+
+TEST_CASE("ScalingLoop: a scheduled action sets limits and desired, overriding the others") {
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider;
+  Group group(sched, provider, group_config());
+  group.start();
+  ScalingLoopConfig lc;
+  lc.period = 10s;
+  ScalingLoop loop(sched, store, group, lc);
+  loop.add_policy(std::make_unique<FixedPolicy>("wants-9", 9));
+  ScheduledConfig sc;
+  sc.name = "night";
+  ScheduledAction a;
+  a.name = "shrink";
+  a.at = 15s;
+  a.max = 3;
+  a.desired = 1;
+  sc.actions = {a};
+  loop.add_policy(std::make_unique<ScheduledPolicy>(sc));
+  loop.set_origin(5s);
+  sched.run_until(10s);
+  loop.tick();
+  CHECK(group.desired() == 9);
+  sched.run_until(20s);
+  loop.tick();
+  const DecisionRecord& r = loop.records().back();
+  CHECK(group.desired() == 1);
+  CHECK(group.state().max == 3);
+  CHECK(r.max_after == 3);
+  CHECK(r.logged());
+  CHECK(r.reason.find("night: scheduled action shrink") == 0);
 }

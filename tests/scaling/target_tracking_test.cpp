@@ -4,13 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "policy_test_support.h"
 #include "scaling/target_tracking.h"
 
 using namespace flotilla;
+using flotilla::testing::make_group;
 
 namespace {
 
-constexpr Time kNow = 1000s;
+using flotilla::testing::kNow;
 
 MetricsSnapshot snapshot(const std::vector<std::optional<double>>& values) {
   MetricSeries s;
@@ -21,26 +23,9 @@ MetricsSnapshot snapshot(const std::vector<std::optional<double>>& values) {
     const auto back = static_cast<Duration::rep>(values.size() - 1 - i);
     s.periods.push_back({kNow - back * 10s, values[i]});
   }
-  return MetricsSnapshot{{s}};
-}
-
-// `warm` workers in service since 0, `warming` in service for 1 s (warm-up is 10 s), `pending`.
-GroupState group(int desired, int min, int max, int warm, int warming = 0, int pending = 0) {
-  GroupState g;
-  g.name = "g";
-  g.min = min;
-  g.max = max;
-  g.desired = desired;
-  int n = 0;
-  auto add = [&](LifecycleState s, std::optional<Time> since) {
-    g.workers.push_back({"i-" + std::to_string(++n), s, Time::zero(), since, std::nullopt});
-  };
-  for (int i = 0; i < warm; ++i) add(LifecycleState::in_service, Time::zero());
-  for (int i = 0; i < warming; ++i) add(LifecycleState::in_service, kNow - 1s);
-  for (int i = 0; i < pending; ++i) add(LifecycleState::pending, std::nullopt);
-  g.in_service = warm + warming;
-  g.pending = pending;
-  return g;
+  MetricsSnapshot snap;
+  snap.series = {s};
+  return snap;
 }
 
 struct Row {
@@ -59,106 +44,115 @@ struct Row {
 TEST_CASE("TargetTracking: decision table (target 50 - out 3 of 3 - in 4 of 4 below 45)") {
   const auto nan = std::nullopt;
   const Row rows[] = {
-      {"missing data", {nan, nan, nan, nan}, group(2, 1, 10, 2), nan, "insufficient data"},
-      {"no snapshot periods", {}, group(2, 1, 10, 2), nan, "insufficient data"},
-      {"latest period missing", {80, 80, 80, nan}, group(2, 1, 10, 2), nan, "insufficient data"},
+      {"missing data", {nan, nan, nan, nan}, make_group(2, 1, 10, 2), nan, "insufficient data"},
+      {"no snapshot periods", {}, make_group(2, 1, 10, 2), nan, "insufficient data"},
+      {"latest period missing",
+       {80, 80, 80, nan},
+       make_group(2, 1, 10, 2),
+       nan,
+       "insufficient data"},
       {"exactly at target",
        {50, 50, 50, 50},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        nan,
        "CPUUtilization 50 within [45, 50]: no change"},
       {"not enough periods above",
        {40, 40, 80, 80},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        nan,
        "CPUUtilization 80 > 50 for 2 of 3 periods: no change"},
-      {"gap breaks the run", {80, nan, 80, 80}, group(2, 1, 10, 2), nan, "for 2 of 3 periods"},
-      {"above then dip", {80, 80, 80, 47}, group(2, 1, 10, 2), nan, "within [45, 50]"},
+      {"gap breaks the run", {80, nan, 80, 80}, make_group(2, 1, 10, 2), nan, "for 2 of 3 periods"},
+      {"above then dip", {80, 80, 80, 47}, make_group(2, 1, 10, 2), nan, "within [45, 50]"},
       {"scale out",
        {40, 60, 70, 78.2},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        4,
        "CPUUtilization 78.2 > 50 for 3 periods: desired 2 -> 4 (ceil(2 x 78.2 / 50))"},
       {"scale out to an exact multiple",
        {75, 75, 75, 75},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        3,
        "desired 2 -> 3 (ceil(2 x 75 / 50))"},
       {"barely above target adds one",
        {50.01, 50.01, 50.01, 50.01},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        3,
        "desired 2 -> 3"},
       {"clamp to max",
        {200, 200, 200, 200},
-       group(2, 1, 5, 2),
+       make_group(2, 1, 5, 2),
        5,
        "desired 2 -> 5 (ceil(2 x 200 / 50) = 8, clamped to max 5)"},
-      {"already at max", {90, 90, 90, 90}, group(5, 1, 5, 5), nan, "already at max"},
+      {"already at max", {90, 90, 90, 90}, make_group(5, 1, 5, 5), nan, "already at max"},
       {"capacity on its way covers it",
        {80, 80, 80, 80},
-       group(4, 1, 10, 2, 0, 2),
+       make_group(4, 1, 10, 2, 0, 2),
        nan,
        "desired 4 already covers ceil(2 x 80 / 50) = 4"},
       {"scale in",
        {20, 20, 20, 20},
-       group(4, 1, 10, 4),
+       make_group(4, 1, 10, 4),
        2,
        "CPUUtilization 20 < 45 (90% of 50) for 4 periods: desired 4 -> 2 (ceil(4 x 20 / 50))"},
-      {"scale in rounds up", {30, 30, 30, 30}, group(4, 1, 10, 4), 3, "desired 4 -> 3"},
+      {"scale in rounds up", {30, 30, 30, 30}, make_group(4, 1, 10, 4), 3, "desired 4 -> 3"},
       {"not enough periods below",
        {50, 20, 20, 20},
-       group(4, 1, 10, 4),
+       make_group(4, 1, 10, 4),
        nan,
        "CPUUtilization 20 < 45 (90% of 50) for 3 of 4 periods: no change"},
       {"below target but above the scale-in threshold",
        {46, 46, 46, 46},
-       group(4, 1, 10, 4),
+       make_group(4, 1, 10, 4),
        nan,
        "within [45, 50]"},
-      {"at the scale-in threshold", {45, 45, 45, 45}, group(4, 1, 10, 4), nan, "within"},
+      {"at the scale-in threshold", {45, 45, 45, 45}, make_group(4, 1, 10, 4), nan, "within"},
       {"scale in removes nothing when rounding says so",
        {44, 44, 44, 44},
-       group(4, 1, 10, 4),
+       make_group(4, 1, 10, 4),
        nan,
        "ceil(4 x 44 / 50) = 4 is not below desired 4"},
       {"clamp to min",
        {5, 5, 5, 5},
-       group(4, 2, 10, 4),
+       make_group(4, 2, 10, 4),
        2,
        "desired 4 -> 2 (ceil(4 x 5 / 50) = 1, clamped to min 2)"},
-      {"idle to min 0", {0, 0, 0, 0}, group(3, 0, 10, 3), 0, "desired 3 -> 0"},
-      {"already at min", {10, 10, 10, 10}, group(1, 1, 10, 1), nan, "already at min"},
-      {"disable_scale_in", {20, 20, 20, 20}, group(4, 1, 10, 4), nan, "scale-in disabled", true},
+      {"idle to min 0", {0, 0, 0, 0}, make_group(3, 0, 10, 3), 0, "desired 3 -> 0"},
+      {"already at min", {10, 10, 10, 10}, make_group(1, 1, 10, 1), nan, "already at min"},
+      {"disable_scale_in",
+       {20, 20, 20, 20},
+       make_group(4, 1, 10, 4),
+       nan,
+       "scale-in disabled",
+       true},
       {"disable_scale_in still scales out",
        {80, 80, 80, 80},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        4,
        "desired 2 -> 4",
        true},
       {"zero in service",
        {80, 80, 80, 80},
-       group(2, 1, 10, 0, 0, 2),
+       make_group(2, 1, 10, 0, 0, 2),
        nan,
        "no worker is in service past warm-up"},
       {"warming workers are not counted",
        {80, 80, 80, 80},
-       group(2, 1, 10, 1, 1),
+       make_group(2, 1, 10, 1, 1),
        nan,
        "desired 2 already covers ceil(1 x 80 / 50) = 2"},
       {"scale in held while warming",
        {20, 20, 20, 20},
-       group(4, 1, 10, 3, 1),
+       make_group(4, 1, 10, 3, 1),
        nan,
        "scale-in held: only 3 of desired 4"},
       {"scale in held while pending",
        {20, 20, 20, 20},
-       group(4, 1, 10, 3, 0, 1),
+       make_group(4, 1, 10, 3, 0, 1),
        nan,
        "scale-in held"},
       {"scale-in cooldown",
        {20, 20, 20, 20},
-       group(4, 1, 10, 4),
+       make_group(4, 1, 10, 4),
        nan,
        "scale-in cooldown, 20s left",
        false,
@@ -166,7 +160,7 @@ TEST_CASE("TargetTracking: decision table (target 50 - out 3 of 3 - in 4 of 4 be
        kNow - 10s},
       {"after the cooldown",
        {20, 20, 20, 20},
-       group(4, 1, 10, 4),
+       make_group(4, 1, 10, 4),
        2,
        "desired 4 -> 2",
        false,
@@ -174,7 +168,7 @@ TEST_CASE("TargetTracking: decision table (target 50 - out 3 of 3 - in 4 of 4 be
        kNow - 30s},
       {"cooldown does not hold scale out",
        {80, 80, 80, 80},
-       group(2, 1, 10, 2),
+       make_group(2, 1, 10, 2),
        4,
        "desired 2 -> 4",
        false,

@@ -73,6 +73,9 @@ TEST_CASE("load_scenario: a valid file") {
   REQUIRE(s.policies.size() == 1);
   CHECK(fs::equivalent(s.policies[0], repo.root / "policies/q.json"));
   CHECK(s.metrics_period == 2s);
+  // The metrics period stands in for CloudWatch's minute: 2 s / 60 s.
+  CHECK(s.effective_time_scale() == doctest::Approx(2.0 / 60.0));
+  CHECK_FALSE(s.time_scale.has_value());
   CHECK(s.traffic.start_rps == 40);
   CHECK(s.traffic.arrivals == Arrivals::kPoisson);
   CHECK(s.traffic.path == "/buy");
@@ -148,9 +151,11 @@ TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
       {"policies not an array", [](json& d) { d["policies"] = "policies/q.json"; }, "/policies",
        "an array"},
       {"unknown algorithm", [](json& d) { d["balancer"]["algorithm"] = "random"; },
-       "/balancer/algorithm", "\"round_robin\", \"least_outstanding_requests\""},
+       "/balancer/algorithm", "\"round_robin\", \"least_outstanding_requests\", \"weighted_round_robin\""},
       {"bad metrics period", [](json& d) { d["metrics"]["period"] = "0s"; }, "/metrics/period",
        "a duration"},
+      {"time_scale not positive", [](json& d) { d["time_scale"] = 0; }, "/time_scale",
+       "a number between"},
       {"bad duration", [](json& d) { d["duration"] = "soon"; }, "/duration", "a duration"},
       {"stages longer than the duration", [](json& d) { d["duration"] = "20s"; }, "/duration",
        "the stages' total (25500ms)"},

@@ -1,0 +1,92 @@
+#include "balancer/outlier_detection.h"
+
+#include <algorithm>
+#include <cassert>
+#include <set>
+
+namespace flotilla {
+
+Duration ejection_duration(const OutlierDetectionConfig& config, int ejections) {
+  assert(ejections >= 1);
+  const Duration cap = std::max(config.max_ejection_time, config.base_ejection_time);
+  // Compared before multiplying so that a long history cannot overflow.
+  if (config.base_ejection_time.count() > 0 &&
+      ejections >= cap.count() / config.base_ejection_time.count())
+    return cap;
+  return config.base_ejection_time * ejections;
+}
+
+OutlierDetector::OutlierDetector(OutlierDetectionConfig config) : config_(config) {
+  assert(config_.max_ejection_percent >= 0 && config_.max_ejection_percent <= 100);
+  assert(config_.interval > Duration::zero());
+}
+
+bool OutlierDetector::may_eject(std::size_t group_size) const {
+  const std::size_t ejected = ejected_count();
+  if (config_.always_eject_one_host && ejected == 0) return true;
+  return 100 * (ejected + 1) <= static_cast<std::size_t>(config_.max_ejection_percent) * group_size;
+}
+
+std::vector<OutlierChange> OutlierDetector::update(Time now,
+                                                   const std::vector<OutlierObservation>& targets) {
+  std::set<std::string> present;
+  for (const auto& t : targets) present.insert(t.id);
+  std::erase_if(states_, [&](const auto& entry) { return !present.count(entry.first); });
+
+  std::vector<OutlierChange> changes;
+  for (const auto& t : targets) {
+    State& s = states_[t.id];
+    if (s.ejected_until && now >= *s.ejected_until) {
+      s.ejected_until.reset();
+      s.quiet_since = now;
+      changes.push_back({t.id, false, Time{}, s.ejections});
+    }
+    if (!s.ejected_until) {
+      while (s.ejections > 0 && now >= s.quiet_since + config_.interval) {
+        --s.ejections;
+        s.quiet_since += config_.interval;
+      }
+    }
+  }
+
+  for (const auto& t : targets) {
+    State& s = states_[t.id];
+    s.baseline = std::min(s.baseline, t.consecutive_failures);
+    if (!t.routable) {
+      s.baseline = t.consecutive_failures;
+      continue;
+    }
+    if (s.ejected_until || !config_.enabled()) continue;
+    if (t.consecutive_failures - s.baseline < config_.consecutive_5xx) continue;
+    // No room: the target stays in and is considered again at the next poll.
+    if (!may_eject(targets.size())) continue;
+    s.ejections += 1;
+    s.ejected_until = now + ejection_duration(config_, s.ejections);
+    s.baseline = t.consecutive_failures;
+    s.quiet_since = now;
+    changes.push_back({t.id, true, *s.ejected_until, s.ejections});
+  }
+  return changes;
+}
+
+bool OutlierDetector::ejected(const std::string& id) const { return ejected_until(id).has_value(); }
+
+std::optional<Time> OutlierDetector::ejected_until(const std::string& id) const {
+  auto it = states_.find(id);
+  if (it == states_.end()) return std::nullopt;
+  return it->second.ejected_until;
+}
+
+int OutlierDetector::ejections(const std::string& id) const {
+  auto it = states_.find(id);
+  return it == states_.end() ? 0 : it->second.ejections;
+}
+
+std::size_t OutlierDetector::ejected_count() const {
+  return static_cast<std::size_t>(std::count_if(
+      states_.begin(), states_.end(), [](const auto& e) { return e.second.ejected_until; }));
+}
+
+void OutlierDetector::forget(const std::string& id) { states_.erase(id); }
+
+}  // namespace flotilla

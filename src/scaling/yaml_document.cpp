@@ -1,0 +1,66 @@
+#include "scaling/yaml_document.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <regex>
+
+#include "core/errors.h"
+
+namespace flotilla {
+
+namespace {
+
+nlohmann::json scalar(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  // A quoted scalar's tag is "!": it is a string whatever it looks like.
+  if (node.Tag() == "!") return s;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  static const std::regex kInt("[-+]?[0-9]+");
+  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  if (std::regex_match(s, kInt)) {
+    long long v = 0;
+    const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+    auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (ec == std::errc() && ptr == s.data() + s.size()) return v;
+  }
+  if (std::regex_match(s, kFloat)) return std::stod(s);
+  return s;
+}
+
+nlohmann::json convert(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return scalar(node);
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(convert(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+nlohmann::json parse_yaml_document(const std::string& text, const std::string& file) {
+  try {
+    return convert(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    throw UserError(file, "",
+                    "JSON or YAML (line " + std::to_string(e.mark.line + 1) + ", column " +
+                        std::to_string(e.mark.column + 1) + ": " + e.msg + ")");
+  }
+}
+
+}  // namespace flotilla
