@@ -211,8 +211,11 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
       }
       const std::string line = format_decision_line(r, origin);
       if (r.desired_after == r.desired_before) {
-        std::string held = r.reason;
-        for (const auto& c : r.clamped_by) held += c;
+        // The same wish held back by the same limits is shown once, not every period.
+        std::string held = std::to_string(r.combined.value_or(r.desired_before));
+        for (const auto& p : r.policies)
+          held += "|" + p.policy + ":" + std::to_string(p.decision.desired.value_or(-1));
+        for (const auto& c : r.clamped_by) held += "|" + c;
         if (held == last_held) continue;
         last_held = std::move(held);
       } else {

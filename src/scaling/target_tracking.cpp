@@ -79,9 +79,10 @@ Decision TargetTrackingPolicy::decide(const MetricsSnapshot& metrics, const Grou
   const double low = target * config_.scale_in_ratio;
   const std::string v = format_number(value);
   const std::string t = format_number(target);
-  const int n = config_.custom || config_.metric != kAsgAverageCpuUtilization
-                    ? group.in_service
-                    : group.in_service_warmed(now, config_.warmup);
+  // The predefined metrics are measured over workers past warm-up (CPU leaves the others out;
+  // requests per target lag behind new targets), so the same workers count as capacity: else a
+  // scale-out is counted again before its workers carry load.
+  const int n = config_.custom ? group.in_service : group.in_service_warmed(now, config_.warmup);
   if (n == 0) {
     d.reason = metric_name + " " + v + " but no worker is in service past warm-up: no change";
     return d;

@@ -89,3 +89,32 @@ TEST_CASE("run: scale-in under steady load costs the client no errors") {
   CHECK(report["capacity"]["final"].get<int>() < report["capacity"]["initial"].get<int>());
   fs::remove_all(out);
 }
+
+namespace {
+// Runs a shipped scenario live and checks that its expectations held and that the scaling
+// policy left its decisions in the report.
+void run_policy_scenario(const std::string& name) {
+  const auto out = fresh_temp_dir("policy-" + name);
+  const auto scenario = (kSource / "scenarios" / (name + ".json")).string();
+  const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 150s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
+  CHECK(report["passed"] == true);
+  CHECK(report["decisions"].size() >= 1);
+  CHECK(report["requests"]["errors"].get<long>() <= report["requests"]["sent"].get<long>() / 100);
+  fs::remove_all(out);
+}
+}  // namespace
+
+// One live scenario per policy type (target tracking on CPU is the steady and flash-sale ones).
+TEST_CASE("run: AWS step scaling with its CloudWatch alarm scales out live") {
+  run_policy_scenario("step-scaling");
+}
+TEST_CASE("run: AWS target tracking on ALBRequestCountPerTarget scales out live") {
+  run_policy_scenario("requests-per-target");
+}
+TEST_CASE("run: a Kubernetes HPA manifest scales out live") { run_policy_scenario("hpa"); }
+TEST_CASE("run: scheduled actions set capacity on their cron and at times live") {
+  run_policy_scenario("scheduled");
+}
