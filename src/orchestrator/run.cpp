@@ -107,7 +107,15 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   config.group.desired = scenario.fleet.desired;
   config.group.launch = LaunchSpec{
       worker, {"--profile", scenario.fleet.profile, "--port", "0", "--seed", std::to_string(seed)}};
-  config.group.health_check_grace = profile.boot_time + 10s;
+  config.group.health_check_grace =
+      scenario.fleet.health_check_grace_period.value_or(profile.boot_time + 10s);
+  if (scenario.fleet.health_check_type == "EC2")
+    config.group.health_check_type = HealthCheckType::kEc2;
+  if (scenario.fleet.termination_policy == "OldestInstance")
+    config.group.termination_policy = TerminationPolicy::kOldestInstance;
+  if (scenario.fleet.termination_policy == "NewestInstance")
+    config.group.termination_policy = TerminationPolicy::kNewestInstance;
+  config.group.new_workers_protected = scenario.fleet.new_instances_protected_from_scale_in;
   config.group.stop_grace = 5s;
   // A worker leaving service is stopped once its target is released: idle, or after the
   // target group's deregistration delay (LiveSystem keeps the group's own timer above that).

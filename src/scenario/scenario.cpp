@@ -25,8 +25,17 @@ bool valid_name(const std::string& name) {
 }
 
 FleetSpec parse_fleet(const ConfigNode& node) {
-  node.only_keys({"profile", "min", "max", "desired"});
+  node.only_keys({"profile", "min", "max", "desired", "health_check_type",
+                  "health_check_grace_period", "termination_policy",
+                  "new_instances_protected_from_scale_in"});
   FleetSpec fleet;
+  if (auto t = node.get("health_check_type")) fleet.health_check_type = t->as_enum({"EC2", "ELB"});
+  if (auto g = node.get("health_check_grace_period"))
+    fleet.health_check_grace_period = g->as_duration(Duration::zero(), std::chrono::hours(2));
+  if (auto t = node.get("termination_policy"))
+    fleet.termination_policy = t->as_enum({"Default", "OldestInstance", "NewestInstance"});
+  if (auto p = node.get("new_instances_protected_from_scale_in"))
+    fleet.new_instances_protected_from_scale_in = p->as_bool();
   fleet.profile = node.at("profile").as_path();
   fleet.max = static_cast<int>(node.at("max").as_int(1, kMaxFleetSize));
   const ConfigNode min = node.at("min");

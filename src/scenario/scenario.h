@@ -46,6 +46,11 @@ struct FleetSpec {
   int min = 0;
   int max = 1;
   int desired = 0;
+  // The Auto Scaling group's settings, with AWS's names and values (unset: the group's defaults).
+  std::optional<std::string> health_check_type;  // "EC2" or "ELB"
+  std::optional<Duration> health_check_grace_period;
+  std::optional<std::string> termination_policy;  // "Default", "OldestInstance", "NewestInstance"
+  bool new_instances_protected_from_scale_in = false;
 };
 
 inline constexpr std::array<std::string_view, 4> kBalancerAlgorithms = {

@@ -118,3 +118,6 @@ TEST_CASE("run: a Kubernetes HPA manifest scales out live") { run_policy_scenari
 TEST_CASE("run: scheduled actions set capacity on their cron and at times live") {
   run_policy_scenario("scheduled");
 }
+TEST_CASE("run: simple scaling adds a worker per alarm and waits out its cooldown live") {
+  run_policy_scenario("simple-scaling");
+}
