@@ -80,14 +80,16 @@ std::size_t MessageParser<isRequest>::feed(const char* data, std::size_t size, e
   const std::string_view bytes(data, size);
   const auto end = bytes.find("\r\n\r\n");
   if (end == std::string_view::npos) {
-    HeaderInfo scratch;
-    MessageParser probe(scratch, header_limit_);
+    // The probe fills this parser's own HeaderInfo (cleared first, so its vectors keep their
+    // capacity): no allocation per partial read on the request path.
+    MessageParser probe(info_, header_limit_);
     probe.base_ = data;
     probe.size_ = size;
     probe.put(boost::asio::const_buffer(data, size), ec);
     if (!ec) ec = http::error::need_more;
     return 0;
   }
+  info_.clear();  // a probe of an earlier partial read may have filled it
   const std::size_t used = this->put(boost::asio::const_buffer(data, size), ec);
   if (!this->is_header_done()) {
     // Not whole despite the blank line (a bare CR before it): refused, never resumed.

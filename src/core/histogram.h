@@ -44,6 +44,10 @@ class LatencyHistogram {
   Duration max() const { return count_ == 0 ? Duration::zero() : max_; }
   Duration mean() const;
 
+  // How many values fell in bucket `index` (< kBucketCount): lets a reader subtract two
+  // snapshots of a cumulative histogram bucket by bucket.
+  std::uint64_t bucket_count(std::size_t index) const { return counts_[index]; }
+
   // Bucket arithmetic, exposed for tests: the bucket of a value in microseconds, and the
   // [lower, upper) microsecond range that a bucket covers.
   static std::size_t bucket_of(std::uint64_t micros);

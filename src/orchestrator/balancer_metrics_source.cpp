@@ -12,32 +12,11 @@ double increase(std::uint64_t before, std::uint64_t after) {
   return static_cast<double>(after >= before ? after - before : after);
 }
 
-// A LatencyHistogram's (bucket index -> count). It exposes no bucket counts, only percentile(),
-// which is monotone in the rank and lands in the rank's bucket: each bucket's last rank is found
-// by binary search (O(buckets x log count) calls).
+// A LatencyHistogram's non-empty buckets: (bucket index -> count).
 std::map<std::size_t, std::uint64_t> latency_buckets(const LatencyHistogram& h) {
   std::map<std::size_t, std::uint64_t> out;
-  const std::uint64_t n = h.count();
-  auto bucket_at_rank = [&](std::uint64_t rank) {
-    // ceil(p / 100 * n) == rank for p = 100 (rank - 1/2) / n.
-    const double p = 100.0 * (static_cast<double>(rank) - 0.5) / static_cast<double>(n);
-    const auto micros = static_cast<std::uint64_t>(h.percentile(p).count() / 1000);
-    return LatencyHistogram::bucket_of(micros);
-  };
-  std::uint64_t rank = 1;
-  while (rank <= n) {
-    const std::size_t bucket = bucket_at_rank(rank);
-    std::uint64_t lo = rank, hi = n;  // the bucket's last rank is in [lo, hi]
-    while (lo < hi) {
-      const std::uint64_t mid = lo + (hi - lo + 1) / 2;
-      if (bucket_at_rank(mid) == bucket)
-        lo = mid;
-      else
-        hi = mid - 1;
-    }
-    out[bucket] += lo - rank + 1;
-    rank = lo + 1;
-  }
+  for (std::size_t i = 0; i < LatencyHistogram::kBucketCount; ++i)
+    if (const std::uint64_t n = h.bucket_count(i); n != 0) out[i] = n;
   return out;
 }
 
