@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "balancer/routing.h"
+#include "core/endpoint.h"
 #include "core/histogram.h"
 #include "core/time.h"
-#include "fleet/provider.h"
 
 namespace flotilla {
 

@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "core/endpoint.h"
 #include "core/time.h"
-#include "fleet/provider.h"
 
 namespace boost::asio {
 class io_context;

@@ -38,8 +38,8 @@
 #include "balancer/balancer.h"
 #include "balancer/http_client.h"
 #include "balancer/outlier_detection.h"
+#include "core/endpoint.h"
 #include "core/scheduler.h"
-#include "fleet/provider.h"
 
 namespace boost::asio {
 class io_context;

@@ -21,19 +21,13 @@
 #include <string>
 #include <vector>
 
+#include "core/endpoint.h"
 #include "core/time.h"
 
 namespace flotilla {
 
 // AWS-style instance id: "i-" and 17 hex digits, "i-00000000000000001".
 using WorkerId = std::string;
-
-struct Endpoint {
-  std::string host;  // always 127.0.0.1 for local workers
-  std::uint16_t port = 0;
-  std::string to_string() const { return host + ":" + std::to_string(port); }
-  bool operator==(const Endpoint&) const = default;
-};
 
 struct LaunchSpec {
   std::string executable;         // e.g. build/bin/flotilla-worker

@@ -22,7 +22,7 @@
 #include "balancer/balancer.h"
 #include "balancer/routing.h"
 #include "balancer/target_group.h"
-#include "fleet/provider.h"
+#include "core/endpoint.h"
 
 namespace flotilla {
 

@@ -31,9 +31,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/endpoint.h"
 #include "core/histogram.h"
 #include "core/time.h"
-#include "fleet/provider.h"
 #include "scenario/rate_schedule.h"
 
 namespace flotilla {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/endpoint.h"
 #include "core/time.h"
-#include "fleet/provider.h"
 
 namespace flotilla::testing {
 
