@@ -1,32 +1,64 @@
 #include "core/event_queue.h"
 
+#include <cassert>
+
 namespace flotilla {
 
 Scheduler::TimerId EventQueue::push(Time when, Scheduler::Callback callback) {
-  const Scheduler::TimerId id = next_id_++;
-  heap_.push(Event{when, seq_++, id, std::move(callback)});
-  live_.insert(id);
-  return id;
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    assert(slots_.size() < 0xffffffffu);
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& s = slots_[slot];
+  s.callback = std::move(callback);
+  s.armed = true;
+  // slot + 1 in the low half: id 0 is never handed out.
+  const std::uint64_t key = (std::uint64_t{s.generation} << 32) | (std::uint64_t{slot} + 1);
+  heap_.push_back(Entry{when, seq_++, nullptr, key});
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
+  ++live_;
+  return key;
 }
 
-void EventQueue::drop_cancelled() {
-  while (!heap_.empty() && live_.count(heap_.top().id) == 0) heap_.pop();
+void EventQueue::push_event(Time when, EventHandler& handler, std::uint64_t arg) {
+  heap_.push_back(Entry{when, seq_++, &handler, arg});
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
+  ++live_;
+}
+
+bool EventQueue::cancel(Scheduler::TimerId id) {
+  if ((id & 0xffffffffu) == 0) return false;
+  const std::uint32_t slot = slot_of(id);
+  if (slot >= slots_.size()) return false;
+  Slot& s = slots_[slot];
+  if (!s.armed || s.generation != generation_of(id)) return false;
+  // Dropped now, not when its entry surfaces: what it captured is released at once.
+  s.callback = nullptr;
+  release(slot);
+  --live_;
+  return true;
+}
+
+void EventQueue::release(std::uint32_t slot) {
+  Slot& s = slots_[slot];
+  s.armed = false;
+  ++s.generation;
+  free_slots_.push_back(slot);
+}
+
+void EventQueue::drop_stale() {
+  while (!heap_.empty() && stale(heap_.front())) pop_top();
 }
 
 std::optional<Time> EventQueue::next_time() {
-  drop_cancelled();
+  drop_stale();
   if (heap_.empty()) return std::nullopt;
-  return heap_.top().when;
-}
-
-std::optional<EventQueue::Event> EventQueue::pop_due(Time now) {
-  drop_cancelled();
-  if (heap_.empty() || heap_.top().when > now) return std::nullopt;
-  // top() is const; moving the callback out before pop() is safe: pop() only reorders.
-  Event event = std::move(const_cast<Event&>(heap_.top()));
-  heap_.pop();
-  live_.erase(event.id);
-  return event;
+  return heap_.front().when;
 }
 
 }  // namespace flotilla

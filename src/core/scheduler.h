@@ -9,6 +9,12 @@
 // - cancel() returns true when it removed a pending callback, false when it already ran,
 //   was cancelled, or never existed. A callback may schedule and cancel others.
 //
+// - post_event() is schedule_at() for hot paths (the simulator's per-request events): the
+//   handler and a 64-bit argument instead of a callback, not cancellable, ordered with every
+//   other event by (time, order of scheduling). The virtual scheduler runs it without
+//   allocating; the default wraps it in a callback.
+// - TimerId 0 is never a valid id (callers use it for "no timer").
+//
 // Threading: not thread-safe. Every call, and every callback, happens on the one control-plane
 // thread (the thread that runs the live scheduler's io_context, or the simulator's loop).
 #include <cstdint>
@@ -17,6 +23,15 @@
 #include "core/time.h"
 
 namespace flotilla {
+
+// The receiver of post_event(): `arg` says which of its events is due (a request slot, ...).
+class EventHandler {
+ public:
+  virtual void on_event(std::uint64_t arg) = 0;
+
+ protected:
+  ~EventHandler() = default;
+};
 
 class Scheduler {
  public:
@@ -28,6 +43,9 @@ class Scheduler {
   virtual Time now() const = 0;
   virtual TimerId schedule_at(Time when, Callback callback) = 0;
   virtual bool cancel(TimerId id) = 0;
+  virtual void post_event(Time when, EventHandler& handler, std::uint64_t arg) {
+    schedule_at(when, [&handler, arg] { handler.on_event(arg); });
+  }
 
   TimerId schedule_after(Duration delay, Callback callback) {
     return schedule_at(now() + delay, std::move(callback));

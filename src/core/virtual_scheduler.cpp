@@ -9,17 +9,15 @@ Scheduler::TimerId VirtualScheduler::schedule_at(Time when, Callback callback) {
   return queue_.push(std::max(when, now_), std::move(callback));
 }
 
-bool VirtualScheduler::step() {
-  const auto next = queue_.next_time();
-  if (!next) return false;
-  now_ = std::max(now_, *next);
-  auto event = queue_.pop_due(now_);
-  event->callback();
-  return true;
+void VirtualScheduler::post_event(Time when, EventHandler& handler, std::uint64_t arg) {
+  queue_.push_event(std::max(when, now_), handler, arg);
 }
 
+bool VirtualScheduler::step() { return run_next(Time::max()); }
+
 void VirtualScheduler::run_until(Time until) {
-  for (auto next = queue_.next_time(); next && *next <= until; next = queue_.next_time()) step();
+  while (run_next(until)) {
+  }
   now_ = std::max(now_, until);
 }
 

@@ -253,7 +253,7 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
       progress.offered_rps = s.offered;
       progress.ok = s.ok;
       progress.errors = s.errors;
-      if (s.latency.count() > 0) progress.p99_ms = to_millis(s.latency.percentile(99));
+      if (s.latency.count > 0) progress.p99_ms = to_millis(s.latency.p99);
     }
     progress.in_service = fleet_samples.back().in_service;
     progress.desired = fleet_samples.back().desired;

@@ -12,11 +12,13 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "scenario/second_series.h"
 
 namespace flotilla {
 
@@ -25,34 +27,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-std::string_view to_string(LoadErrorKind kind) {
-  switch (kind) {
-    case LoadErrorKind::kHttp5xx:
-      return "http_5xx";
-    case LoadErrorKind::kHttp4xx:
-      return "http_4xx";
-    case LoadErrorKind::kConnectError:
-      return "connect_error";
-    case LoadErrorKind::kReset:
-      return "reset";
-    case LoadErrorKind::kTimeout:
-      return "timeout";
-    case LoadErrorKind::kOverload:
-      return "overload";
-  }
-  return "unknown";
-}
-
-std::uint64_t ErrorCounts::total() const {
-  std::uint64_t sum = 0;
-  for (auto c : counts) sum += c;
-  return sum;
-}
-
-void ErrorCounts::add(const ErrorCounts& other) {
-  for (std::size_t i = 0; i < kLoadErrorKindCount; ++i) counts[i] += other.counts[i];
-}
 
 namespace {
 
@@ -65,57 +39,47 @@ std::int64_t second_of(Duration scheduled) {
   return std::chrono::duration_cast<std::chrono::seconds>(scheduled).count();
 }
 
-// One thread's figures. The IO thread takes the mutex for each update (uncontended but for the
-// once-a-second snapshot), so snapshot() sees consistent figures.
-struct Shard {
+// Every thread's figures, under one mutex that the IO threads take for each update (uncontended
+// but for the once-a-second snapshot), so that snapshot() sees consistent figures.
+struct Figures {
+  explicit Figures(int threads) : open(static_cast<std::size_t>(threads), 0) {}
+
   mutable std::mutex mu;
-  std::vector<std::unique_ptr<SecondStats>> seconds;  // index: scheduled second
+  SecondSeries seconds;
   std::uint64_t sent = 0;
   std::uint64_t ok = 0;
   ErrorCounts by_kind;
   LatencyHistogram latency;
   std::uint64_t in_flight = 0;
-  std::size_t open = 0;
+  std::vector<std::size_t> open;  // connections, per thread
 
-  SecondStats& second(std::int64_t s) {
-    const auto i = static_cast<std::size_t>(std::max<std::int64_t>(s, 0));
-    if (i >= seconds.size()) seconds.resize(i + 1);
-    if (!seconds[i]) {
-      seconds[i] = std::make_unique<SecondStats>();
-      seconds[i]->second = static_cast<std::int64_t>(i);
-    }
-    return *seconds[i];
-  }
   void on_sent(Duration scheduled) {
     std::lock_guard lock(mu);
     ++sent;
     ++in_flight;
-    ++second(second_of(scheduled)).sent;
+    seconds.on_sent(second_of(scheduled));
   }
   void on_ok(Duration scheduled, Duration latency_value) {
     std::lock_guard lock(mu);
     ++ok;
     --in_flight;
     latency.record(latency_value);
-    auto& s = second(second_of(scheduled));
-    ++s.ok;
-    s.latency.record(latency_value);
+    seconds.on_ok(second_of(scheduled), latency_value);
   }
   void on_error(Duration scheduled, LoadErrorKind kind) {
     std::lock_guard lock(mu);
     ++by_kind[kind];
     --in_flight;
-    auto& s = second(second_of(scheduled));
-    ++s.errors;
-    ++s.by_kind[kind];
+    seconds.on_error(second_of(scheduled), kind);
   }
-  void on_abandoned() {
+  void on_abandoned(Duration scheduled) {
     std::lock_guard lock(mu);
     --in_flight;
+    seconds.on_abandoned(second_of(scheduled));
   }
-  void set_open(std::size_t n) {
+  void set_open(int thread, std::size_t n) {
     std::lock_guard lock(mu);
-    open = n;
+    open[static_cast<std::size_t>(thread)] = n;
   }
 };
 
@@ -140,7 +104,7 @@ class IoWorker {
  public:
   IoWorker(const LoadConfig& config, int index, int count, tcp::endpoint endpoint,
            std::size_t max_connections, const std::string& request, Clock::time_point epoch,
-           const std::atomic<bool>& stopping)
+           const std::atomic<bool>& stopping, Figures& figures)
       : config_(config),
         index_(index),
         count_(count),
@@ -149,6 +113,7 @@ class IoWorker {
         request_(request),
         epoch_(epoch),
         stopping_(stopping),
+        figures_(figures),
         ioc_(1),
         timer_(ioc_),
         arrivals_(config.schedule, config.arrivals, config.seed) {}
@@ -177,7 +142,6 @@ class IoWorker {
     });
   }
 
-  Shard& shard() { return shard_; }
   net::io_context& io_context() { return ioc_; }
 
   void on_connection_created(Connection* c) { live_.insert(c); }
@@ -224,7 +188,7 @@ class IoWorker {
   }
 
   void issue(Duration scheduled) {
-    shard_.on_sent(scheduled);
+    figures_.on_sent(scheduled);
     ++in_flight_;
     if (!idle_.empty()) {
       ConnPtr c = std::move(idle_.back());
@@ -245,7 +209,7 @@ class IoWorker {
     }
     auto c = std::make_shared<Connection>(*this);
     ++open_;
-    shard_.set_open(open_);
+    figures_.set_open(index_, open_);
     c->scheduled = scheduled;
     c->reused = false;
     c->stream.expires_after(config_.request_timeout);
@@ -256,7 +220,7 @@ class IoWorker {
     if (ec) {
       close(*c);
       if (stopping_) {
-        abandon();
+        abandon(c->scheduled);
       } else {
         complete_error(c->scheduled, LoadErrorKind::kConnectError);
       }
@@ -304,7 +268,7 @@ class IoWorker {
       complete_error(c->scheduled, LoadErrorKind::kHttp4xx);
     } else {
       --in_flight_;
-      shard_.on_ok(c->scheduled, latency);
+      figures_.on_ok(c->scheduled, latency);
       maybe_finish();
     }
   }
@@ -318,7 +282,7 @@ class IoWorker {
   void on_failure(const ConnPtr& c, beast::error_code ec, bool nothing_received) {
     close(*c);
     if (stopping_) {
-      abandon();
+      abandon(c->scheduled);
       return;
     }
     // The server closed an idle kept-alive connection before our request reached it: a
@@ -333,13 +297,13 @@ class IoWorker {
 
   void complete_error(Duration scheduled, LoadErrorKind kind) {
     --in_flight_;
-    shard_.on_error(scheduled, kind);
+    figures_.on_error(scheduled, kind);
     maybe_finish();
   }
 
-  void abandon() {
+  void abandon(Duration scheduled) {
     --in_flight_;
-    shard_.on_abandoned();
+    figures_.on_abandoned(scheduled);
     maybe_finish();
   }
 
@@ -348,7 +312,7 @@ class IoWorker {
     c.closed = true;
     c.stream.close();
     --open_;
-    shard_.set_open(open_);
+    figures_.set_open(index_, open_);
   }
 
   // Once everything is sent and answered, idle connections are the only thing left: closing
@@ -367,11 +331,11 @@ class IoWorker {
   const std::string& request_;
   const Clock::time_point epoch_;
   const std::atomic<bool>& stopping_;
+  Figures& figures_;
 
   // Declared before the io_context and the idle list: connections still referenced by either
   // unregister themselves here when destroyed.
   std::unordered_set<Connection*> live_;
-  Shard shard_;
   net::io_context ioc_;
   net::steady_timer timer_;
   ArrivalIterator arrivals_;
@@ -405,6 +369,7 @@ tcp::endpoint resolve(const Endpoint& target) {
 
 struct LoadGenerator::Impl {
   LoadConfig config;
+  std::unique_ptr<Figures> figures;
   std::string request;
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -443,12 +408,14 @@ void LoadGenerator::start() {
   m.started = true;
   m.epoch = Clock::now();
   const int n = m.config.threads;
+  m.figures = std::make_unique<Figures>(n);
   for (int i = 0; i < n; ++i) {
     // Connections split evenly; the first threads take the remainder.
     std::size_t share = m.config.max_connections / static_cast<std::size_t>(n) +
                         (static_cast<std::size_t>(i) < m.config.max_connections % n ? 1 : 0);
     m.workers.push_back(std::make_unique<IoWorker>(
-        m.config, i, n, endpoint, std::max<std::size_t>(share, 1), m.request, m.epoch, m.stopping));
+        m.config, i, n, endpoint, std::max<std::size_t>(share, 1), m.request, m.epoch, m.stopping,
+        *m.figures));
   }
   {
     std::lock_guard lock(m.done_mu);
@@ -514,34 +481,25 @@ LoadSnapshot LoadGenerator::snapshot(std::optional<std::size_t> recent_seconds) 
   std::int64_t first = 0;
   if (recent_seconds)
     first = std::max<std::int64_t>(0, current - static_cast<std::int64_t>(*recent_seconds) + 1);
+
+  Figures& f = *m.figures;
+  std::lock_guard lock(f.mu);
+  // A second is done once it has nothing in flight and a whole second has passed since its end
+  // (its requests have all been handed out by then); all of them once the run is over.
+  f.seconds.close_before(snap.finished ? std::numeric_limits<std::int64_t>::max()
+                                       : second_of(snap.elapsed) - 1);
   for (std::int64_t s = first; s <= current; ++s) {
-    SecondStats stats;
-    stats.second = s;
+    SecondStats stats = f.seconds.at(s);
     stats.offered =
         m.config.schedule.expected_requests(std::chrono::seconds(s), std::chrono::seconds(s + 1));
     snap.seconds.push_back(std::move(stats));
   }
-
-  for (const auto& w : m.workers) {
-    const Shard& shard = w->shard();
-    std::lock_guard lock(shard.mu);
-    snap.sent += shard.sent;
-    snap.ok += shard.ok;
-    snap.by_kind.add(shard.by_kind);
-    snap.in_flight += shard.in_flight;
-    snap.open_connections += shard.open;
-    snap.latency.merge(shard.latency);
-    for (auto& out : snap.seconds) {
-      const auto i = static_cast<std::size_t>(out.second);
-      if (i >= shard.seconds.size() || !shard.seconds[i]) continue;
-      const SecondStats& in = *shard.seconds[i];
-      out.sent += in.sent;
-      out.ok += in.ok;
-      out.errors += in.errors;
-      out.by_kind.add(in.by_kind);
-      out.latency.merge(in.latency);
-    }
-  }
+  snap.sent = f.sent;
+  snap.ok = f.ok;
+  snap.by_kind = f.by_kind;
+  snap.in_flight = f.in_flight;
+  for (std::size_t n : f.open) snap.open_connections += n;
+  snap.latency = f.latency;
   snap.errors = snap.by_kind.total();
   return snap;
 }

@@ -57,9 +57,9 @@ std::vector<TimeseriesRow> load_timeseries(const LoadSnapshot& load) {
     row.offered_rps = s.offered;
     row.ok = s.ok;
     row.errors = s.errors;
-    const bool any = s.latency.count() > 0;
-    row.p50_ms = any ? to_millis(s.latency.percentile(50)) : nan();
-    row.p99_ms = any ? to_millis(s.latency.percentile(99)) : nan();
+    const bool any = s.latency.count > 0;
+    row.p50_ms = any ? to_millis(s.latency.p50) : nan();
+    row.p99_ms = any ? to_millis(s.latency.p99) : nan();
     rows.push_back(row);
   }
   return rows;

@@ -179,3 +179,68 @@ TEST_CASE("virtual scheduler: run_until jumps time exactly and leaves later even
   CHECK(s.run() == 1);
   CHECK(s.now() == 3s);
 }
+
+namespace {
+struct Recorder final : EventHandler {
+  std::vector<std::string>* log = nullptr;
+  void on_event(std::uint64_t arg) override { log->push_back("event " + std::to_string(arg)); }
+};
+}  // namespace
+
+TEST_CASE("scheduler: post_event runs in (time, scheduling order) among callbacks") {
+  auto harnesses = both();
+  for (int i = 0; i < 2; ++i) {
+    CAPTURE(name_of(i));
+    auto& h = *harnesses[i];
+    auto& s = h.scheduler();
+    std::vector<std::string> log;
+    Recorder recorder;
+    recorder.log = &log;
+    const Time base = s.now();
+    s.post_event(base + 20ms, recorder, 2);
+    s.schedule_at(base + 10ms, [&] { log.push_back("callback 10"); });
+    s.schedule_at(base + 20ms, [&] { log.push_back("callback 20"); });
+    s.post_event(base + 10ms, recorder, 1);
+    h.run_until([&] { return log.size() == 4; }, 2s);
+    CHECK(log == std::vector<std::string>{"callback 10", "event 1", "event 2", "callback 20"});
+  }
+}
+
+TEST_CASE("scheduler: an id stays dead once its callback ran or was cancelled, slot reused") {
+  auto harnesses = both();
+  for (int i = 0; i < 2; ++i) {
+    CAPTURE(name_of(i));
+    auto& h = *harnesses[i];
+    auto& s = h.scheduler();
+    int ran = 0;
+    const auto first = s.schedule_after(5ms, [&] { ran += 1; });
+    CHECK(s.cancel(first));
+    // The next callback may take the freed slot; the old id must not reach it.
+    const auto second = s.schedule_after(5ms, [&] { ran += 10; });
+    CHECK(second != first);
+    CHECK_FALSE(s.cancel(first));
+    CHECK_FALSE(s.cancel(0));
+    h.run_until([&] { return ran != 0; }, 2s);
+    CHECK(ran == 10);
+    CHECK_FALSE(s.cancel(second));
+  }
+}
+
+TEST_CASE("virtual scheduler: cancelled events leave no trace in pending() or the order") {
+  VirtualScheduler s;
+  std::vector<int> order;
+  std::vector<Scheduler::TimerId> ids;
+  for (int k = 0; k < 100; ++k)
+    ids.push_back(s.schedule_at(std::chrono::milliseconds(k % 10), [&, k] { order.push_back(k); }));
+  for (int k = 0; k < 100; k += 2) CHECK(s.cancel(ids[static_cast<std::size_t>(k)]));
+  CHECK(s.pending() == 50);
+  s.run();
+  REQUIRE(order.size() == 50);
+  // Odd k in time order (k % 10), ties in scheduling order.
+  std::vector<int> expected;
+  for (int t = 0; t < 10; ++t)
+    for (int k = 0; k < 100; ++k)
+      if (k % 2 == 1 && k % 10 == t) expected.push_back(k);
+  CHECK(order == expected);
+  CHECK(s.pending() == 0);
+}

@@ -229,7 +229,7 @@ TEST_CASE("fill_requests and load_timeseries take the load generator's figures")
   s0.sent = 10;
   s0.ok = 8;
   s0.errors = 2;
-  s0.latency = load.latency;
+  s0.latency = summarize(load.latency);
   SecondStats s1;
   s1.second = 1;
   load.seconds = {s0, s1};

@@ -1,0 +1,87 @@
+#include "scenario/second_series.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace flotilla {
+
+SecondStats& SecondSeries::stats(std::int64_t s) {
+  const auto i = static_cast<std::size_t>(std::max<std::int64_t>(s, 0));
+  while (stats_.size() <= i) {
+    SecondStats fresh;
+    fresh.second = static_cast<std::int64_t>(stats_.size());
+    stats_.push_back(fresh);
+  }
+  return stats_[i];
+}
+
+SecondSeries::Open* SecondSeries::open(std::int64_t s) {
+  s = std::max<std::int64_t>(s, 0);
+  if (s < first_open_) return nullptr;
+  const auto i = static_cast<std::size_t>(s - first_open_);
+  // Seconds without requests keep no histogram (a quiet stretch of a trace costs nothing).
+  if (open_.size() <= i) open_.resize(i + 1);
+  if (!open_[i]) {
+    if (spare_.empty()) {
+      open_[i] = std::make_unique<Open>();
+    } else {
+      open_[i] = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  return open_[i].get();
+}
+
+void SecondSeries::on_sent(std::int64_t second) {
+  ++stats(second).sent;
+  if (Open* o = open(second)) ++o->in_flight;
+}
+
+void SecondSeries::on_ok(std::int64_t second, Duration latency) {
+  ++stats(second).ok;
+  if (Open* o = open(second)) {
+    assert(o->in_flight > 0);
+    --o->in_flight;
+    o->latency.record(latency);
+  }
+}
+
+void SecondSeries::on_error(std::int64_t second, LoadErrorKind kind) {
+  SecondStats& s = stats(second);
+  ++s.errors;
+  ++s.by_kind[kind];
+  if (Open* o = open(second)) --o->in_flight;
+}
+
+void SecondSeries::on_abandoned(std::int64_t second) {
+  if (Open* o = open(second)) --o->in_flight;
+}
+
+void SecondSeries::close_before(std::int64_t second) {
+  while (first_open_ < second && !open_.empty() &&
+         (!open_.front() || open_.front()->in_flight == 0)) {
+    std::unique_ptr<Open> done = std::move(open_.front());
+    open_.pop_front();
+    if (done) {
+      stats(first_open_).latency = summarize(done->latency);
+      done->latency.reset();
+      spare_.push_back(std::move(done));
+    }
+    ++first_open_;
+  }
+  // Seconds nothing was recorded for close without an entry.
+  if (open_.empty()) first_open_ = std::max(first_open_, second);
+}
+
+SecondStats SecondSeries::at(std::int64_t s) const {
+  SecondStats out;
+  out.second = s;
+  if (s >= 0 && s < seconds()) out = stats_[static_cast<std::size_t>(s)];
+  if (s >= first_open_) {
+    const auto i = static_cast<std::size_t>(s - first_open_);
+    if (i < open_.size() && open_[i]) out.latency = summarize(open_[i]->latency);
+  }
+  return out;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,56 @@
+#pragma once
+// SecondSeries: a run's figures per scheduled second (traffic.h), in bounded memory.
+//
+// A second is open while it may still change: it has not ended, or requests scheduled in it are
+// in flight. An open second keeps a whole latency histogram (about 16 KB); close_before()
+// summarises the seconds that are done into a SecondStats of about 150 bytes and drops their
+// histograms, so a day of per-second figures takes about 13 MB, not the 1.4 GB that a
+// histogram a second would. Figures recorded for a second already closed (a request that left
+// later than one second after its scheduled second: only a stalled sender does that) still
+// count, but their latency is not in that second's percentiles; it is in the whole run's
+// histogram, which the caller keeps.
+//
+// Threading: none; the caller serialises.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "scenario/traffic.h"
+
+namespace flotilla {
+
+class SecondSeries {
+ public:
+  void on_sent(std::int64_t second);
+  void on_ok(std::int64_t second, Duration latency);
+  void on_error(std::int64_t second, LoadErrorKind kind);
+  // Left without an outcome (the run was stopped): no longer in flight, counted nowhere.
+  void on_abandoned(std::int64_t second);
+  // Closes the open seconds before `second` that have nothing in flight, oldest first; stops at
+  // the first one that still has.
+  void close_before(std::int64_t second);
+
+  // Second s's figures (offered left 0); a second with no request gives zeros.
+  SecondStats at(std::int64_t s) const;
+  // Seconds with figures: 0 .. seconds() - 1.
+  std::int64_t seconds() const { return static_cast<std::int64_t>(stats_.size()); }
+  // Seconds still open (for tests and the memory bound).
+  std::size_t open_seconds() const { return open_.size(); }
+
+ private:
+  struct Open {
+    LatencyHistogram latency;
+    std::uint64_t in_flight = 0;
+  };
+  SecondStats& stats(std::int64_t s);
+  // Null when `s` is closed.
+  Open* open(std::int64_t s);
+
+  std::vector<SecondStats> stats_;  // counts always current; latency filled at close
+  std::deque<std::unique_ptr<Open>> open_;  // seconds first_open_ ...
+  std::int64_t first_open_ = 0;
+  std::vector<std::unique_ptr<Open>> spare_;  // histograms to reuse
+};
+
+}  // namespace flotilla
