@@ -29,7 +29,7 @@
 
 namespace flotilla {
 
-// What admit() decided.
+// What admit() decided. The rejections come last (is_rejected).
 enum class Admission : std::uint8_t {
   kServe,                 // a slot was free: it is busy from now; serve the request now
   kQueued,                // every slot busy: the request waits at the back of the caller's queue
