@@ -11,13 +11,13 @@
 #include <cassert>
 #include <csignal>
 #include <deque>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 
 #include "core/errors.h"
-#include "worker/utilization.h"
+#include "worker/status_json.h"
+#include "worker/worker_model.h"
 
 namespace flotilla {
 
@@ -64,12 +64,11 @@ class WorkerServer::Impl {
   void shutdown_on_signals();
   void do_shutdown();
   Time now() const { return SteadyClock::now() - started_; }
+  bool shutting_down() const { return model_.shutting_down(); }
 
-  // Work admission and slots; see the class comment in server.h.
-  void admit(const std::shared_ptr<Session>& session);
-  void start_service(const std::shared_ptr<Session>& session);
+  // Work admission and slots (the model decides; queue_ holds the sessions it counts as queued).
+  void admit(const std::shared_ptr<Session>& session, Arrival arrival);
   void finish_service();
-  std::string metrics_json() const;
 
   // Declared before ioc_ so that sessions destroyed with the io_context can still unregister.
   std::unordered_set<Session*> sessions_;
@@ -81,16 +80,10 @@ class WorkerServer::Impl {
   std::uint16_t port_ = 0;
   const SteadyClock::time_point started_;
   ServiceTimeSampler sampler_;
-  UtilizationWindow utilization_;
-  bool booted_ = false;
-  bool shutting_down_ = false;
-  int in_service_ = 0;
-  std::uint64_t served_ = 0;
-  std::uint64_t rejected_ = 0;
+  WorkerModel model_;
 
   asio::io_context ioc_{1};
   tcp::acceptor acceptor_{ioc_};
-  asio::steady_timer boot_timer_{ioc_};
   asio::steady_timer drain_timer_{ioc_};
   std::optional<asio::signal_set> signals_;
   std::deque<std::shared_ptr<Session>> queue_;
@@ -107,15 +100,20 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   ~Session() {
     server_.sessions_.erase(this);
     // The drain timer exists only to close stuck readers; with none left it must not hold run().
-    if (!server_.tearing_down_ && server_.shutting_down_ && server_.sessions_.empty())
+    if (!server_.tearing_down_ && server_.shutting_down() && server_.sessions_.empty())
       server_.drain_timer_.cancel();
   }
 
   void start() { do_read(); }
 
-  // At shutdown: idle keep-alive connections close; one mid-request may finish its request.
+  // At shutdown: idle keep-alive connections close; one mid-request may finish its request,
+  // which then counts as work that arrived before the shutdown.
   void close_if_idle() {
-    if (state_ == State::kReading && !(parser_ && parser_->got_some())) close();
+    if (state_ != State::kReading) return;
+    if (parser_ && parser_->got_some())
+      caught_by_shutdown_ = true;
+    else
+      close();
   }
   void close_if_reading() {
     if (state_ == State::kReading) close();
@@ -135,7 +133,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
     res_.version(version_);
     res_.set(kWorkerHeader, server_.worker_id_);
     res_.set(http::field::content_type, content_type);
-    res_.keep_alive(keep_alive_ && !server_.shutting_down_);
+    res_.keep_alive(keep_alive_ && !server_.shutting_down());
     res_.body().assign(body.data(), body.size());
     res_.prepare_payload();
     // A response to HEAD announces the body's length but carries none.
@@ -200,22 +198,24 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
     std::string_view path = req.target();
     path = path.substr(0, path.find('?'));
     if (path == "/health") {
-      if (server_.booted_ && !server_.shutting_down_)
-        respond(http::status::ok, "ok\n", "text/plain");
-      else
-        respond(http::status::service_unavailable,
-                server_.shutting_down_ ? "shutting down\n" : "booting\n", "text/plain");
+      const WorkerHealth health = server_.model_.health(server_.now());
+      respond(
+          health == WorkerHealth::kHealthy ? http::status::ok : http::status::service_unavailable,
+          std::string(to_string(health)) + "\n", "text/plain");
     } else if (path == "/metrics") {
-      respond(http::status::ok, server_.metrics_json(), "application/json");
+      respond(http::status::ok,
+              worker_status_json(server_.worker_id_, server_.model_.status(server_.now())),
+              "application/json");
     } else {
-      server_.admit(shared_from_this());
+      server_.admit(shared_from_this(),
+                    caught_by_shutdown_ ? Arrival::kBeforeShutdown : Arrival::kNew);
     }
   }
 
   void on_write(beast::error_code ec) {
     // Once shutting down a connection is not read again: the response said, or should have
     // said, Connection: close.
-    if (ec || !res_.keep_alive() || server_.shutting_down_) return close();
+    if (ec || !res_.keep_alive() || server_.shutting_down()) return close();
     do_read();
   }
 
@@ -235,6 +235,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;
+  bool caught_by_shutdown_ = false;
 };
 
 WorkerServer::Impl::Impl(WorkerProfile profile, std::string worker_id, std::uint64_t seed,
@@ -244,7 +245,7 @@ WorkerServer::Impl::Impl(WorkerProfile profile, std::string worker_id, std::uint
       host_(std::move(host)),
       started_(SteadyClock::now()),
       sampler_(profile_.service_time, seed),
-      utilization_(profile_.cpu_window, profile_.capacity) {
+      model_(profile_) {
   beast::error_code ec;
   const auto address = asio::ip::make_address(host_, ec);
   if (ec)
@@ -260,15 +261,6 @@ WorkerServer::Impl::Impl(WorkerProfile profile, std::string worker_id, std::uint
   if (ec == asio::error::address_in_use) throw UserError(where + " is already in use");
   if (ec) throw UserError(where + ": cannot listen (" + ec.message() + ")");
   port_ = acceptor_.local_endpoint().port();
-
-  if (profile_.boot_time <= Duration::zero()) {
-    booted_ = true;
-  } else {
-    boot_timer_.expires_at(started_ + profile_.boot_time);
-    boot_timer_.async_wait([this](beast::error_code e) {
-      if (!e) booted_ = true;
-    });
-  }
   start_accepting();
 }
 
@@ -279,7 +271,7 @@ WorkerServer::Impl::~Impl() {
 
 void WorkerServer::Impl::start_accepting() {
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (shutting_down_ || ec == asio::error::operation_aborted) return;
+    if (shutting_down() || ec == asio::error::operation_aborted) return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(*this, std::move(socket))->start();
@@ -296,11 +288,10 @@ void WorkerServer::Impl::shutdown_on_signals() {
 }
 
 void WorkerServer::Impl::do_shutdown() {
-  if (shutting_down_) return;
-  shutting_down_ = true;
+  if (shutting_down()) return;
+  model_.begin_shutdown();
   beast::error_code ignored;
   acceptor_.close(ignored);
-  boot_timer_.cancel();
   if (signals_) {
     signals_->clear(ignored);  // restores the default action: a second signal ends the process
     signals_->cancel(ignored);
@@ -315,46 +306,22 @@ void WorkerServer::Impl::do_shutdown() {
   }
 }
 
-void WorkerServer::Impl::admit(const std::shared_ptr<Session>& session) {
-  if (!booted_) {
-    ++rejected_;
-    return session->respond(http::status::service_unavailable, "booting\n", "text/plain");
-  }
-  if (in_service_ < profile_.capacity) return start_service(session);
-  if (queue_.size() < static_cast<std::size_t>(profile_.queue_limit))
-    return queue_.push_back(session);
-  ++rejected_;
-  session->respond(http::status::service_unavailable, "over capacity\n", "text/plain");
-}
-
-void WorkerServer::Impl::start_service(const std::shared_ptr<Session>& session) {
-  ++in_service_;
-  utilization_.acquire(now());
-  session->serve_for(sampler_.next());
+void WorkerServer::Impl::admit(const std::shared_ptr<Session>& session, Arrival arrival) {
+  const Admission admission = model_.admit(now(), arrival);
+  if (admission == Admission::kServe) return session->serve_for(sampler_.next());
+  if (admission == Admission::kQueued) return queue_.push_back(session);
+  session->respond(http::status::service_unavailable, std::string(to_string(admission)) + "\n",
+                   "text/plain");
 }
 
 void WorkerServer::Impl::finish_service() {
-  assert(in_service_ > 0);
-  --in_service_;
-  ++served_;
-  utilization_.release(now());
-  if (!queue_.empty()) {
+  if (model_.finish(now())) {
+    assert(!queue_.empty());
     auto next = std::move(queue_.front());
     queue_.pop_front();
-    start_service(next);
+    next->serve_for(sampler_.next());
   }
-}
-
-std::string WorkerServer::Impl::metrics_json() const {
-  const Time t = now();
-  const nlohmann::json j = {
-      {"worker_id", worker_id_},         {"in_flight", in_service_},
-      {"queued", queue_.size()},         {"served", served_},
-      {"rejected", rejected_},           {"cpu_utilization", utilization_.percent(t)},
-      {"capacity", profile_.capacity},   {"booted", booted_},
-      {"uptime_seconds", to_seconds(t)},
-  };
-  return j.dump();
+  assert(queue_.size() == static_cast<std::size_t>(model_.queued()));
 }
 
 WorkerServer::WorkerServer(WorkerProfile profile, std::string worker_id, std::uint64_t seed,

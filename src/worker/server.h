@@ -1,12 +1,13 @@
 #pragma once
 // WorkerServer: the simulated server behind flotilla-worker. An HTTP/1.1 keep-alive server that
-// behaves like a machine of limited capacity:
+// behaves like a machine of limited capacity, as its WorkerModel (worker/worker_model.h) decides:
 //
 // - GET /health: 200 "ok" once booted (boot_time after construction), 503 before and once
 //   shutting down.
 // - GET /metrics: JSON {"worker_id", "in_flight", "queued", "served", "rejected",
 //   "cpu_utilization" (0-100, busy slot-time over the last cpu_window / (capacity * window)),
-//   "capacity", "booted", "uptime_seconds"}.
+//   "capacity", "booted", "uptime_seconds", "busy_seconds" (busy slot-seconds since start)}
+//   (worker/status_json.h).
 // - Any other path is work: it holds one of `capacity` slots for a service time drawn from the
 //   profile's distribution (a timer, not a CPU burn); with every slot busy it waits in a FIFO
 //   queue of at most queue_limit; beyond that, and before boot, it is answered 503 at once and

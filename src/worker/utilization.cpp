@@ -5,8 +5,12 @@
 
 namespace flotilla {
 
+namespace {
+constexpr std::size_t kInitialRing = 16;
+}  // namespace
+
 UtilizationWindow::UtilizationWindow(Duration window, int capacity)
-    : window_(window), capacity_(capacity) {
+    : window_(window), capacity_(capacity), ring_(kInitialRing) {
   assert(window > Duration::zero() && capacity >= 1);
 }
 
@@ -18,28 +22,64 @@ void UtilizationWindow::release(Time t) {
 }
 
 void UtilizationWindow::change(Time t, int delta) {
-  assert(steps_.empty() || steps_.back().at <= t);
   busy_ += delta;
-  if (!steps_.empty() && steps_.back().at == t)
-    steps_.back().busy = busy_;
-  else
-    steps_.push_back(Step{t, busy_});
+  if (size_ > 0) {
+    Step& last = step(size_ - 1);
+    assert(last.at <= t);
+    if (last.at == t) {
+      last.busy = busy_;
+    } else {
+      push_back(Step{t, last.busy_before + (t - last.at) * last.busy, busy_});
+    }
+  } else {
+    push_back(Step{t, Duration::zero(), busy_});
+  }
   // Later queries start their window at or after t - window_; a step is needed only while its
   // successor starts after that point.
   const Time horizon = t - window_;
-  while (steps_.size() >= 2 && steps_[1].at <= horizon) steps_.pop_front();
+  while (size_ >= 2 && step(1).at <= horizon) {
+    head_ = (head_ + 1) & (ring_.size() - 1);
+    --size_;
+  }
+}
+
+void UtilizationWindow::push_back(const Step& s) {
+  if (size_ == ring_.size()) {
+    std::vector<Step> grown(ring_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i) grown[i] = step(i);
+    ring_ = std::move(grown);
+    head_ = 0;
+  }
+  ++size_;
+  step(size_ - 1) = s;
+}
+
+Duration UtilizationWindow::total_at(Time t) const {
+  if (size_ == 0 || t < step(0).at) {
+    // Only the first change ever can start after a query's window: a pruned step always had a
+    // successor at or before the window's start.
+    assert(size_ == 0 || step(0).busy_before == Duration::zero());
+    return Duration::zero();
+  }
+  // The last step at or before t.
+  std::size_t lo = 0, hi = size_ - 1;
+  if (step(hi).at <= t) {
+    lo = hi;
+  } else {
+    while (hi - lo > 1) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      (step(mid).at <= t ? lo : hi) = mid;
+    }
+  }
+  const Step& s = step(lo);
+  return s.busy_before + (t - s.at) * s.busy;
 }
 
 Duration UtilizationWindow::busy_time(Time now) const {
-  const Time from = now - window_;
-  Duration total = Duration::zero();
-  for (std::size_t i = 0; i < steps_.size(); ++i) {
-    const Time begin = std::max(steps_[i].at, from);
-    const Time end = std::min(i + 1 < steps_.size() ? steps_[i + 1].at : now, now);
-    if (end > begin) total += (end - begin) * steps_[i].busy;
-  }
-  return total;
+  return total_at(now) - total_at(now - window_);
 }
+
+Duration UtilizationWindow::total_busy_time(Time now) const { return total_at(now); }
 
 double UtilizationWindow::percent(Time now) const {
   const double value = 100.0 * to_seconds(busy_time(now)) / (to_seconds(window_) * capacity_);

@@ -9,6 +9,8 @@
 #include "metrics/collector.h"
 #include "orchestrator/balancer_metrics_source.h"
 #include "orchestrator/worker_metrics_source.h"
+#include "worker/status_json.h"
+#include "worker/worker_model.h"
 
 using namespace flotilla;
 
@@ -117,34 +119,174 @@ TEST_CASE("balancer_samples: LoadBalancer dimensions as AWS publishes them") {
   }
 }
 
-TEST_CASE("parse_worker_metrics: gauges, and counters as increases") {
-  const std::string first =
+namespace {
+
+std::optional<double> value_of(const std::vector<Sample>& samples, const MetricId& id) {
+  for (const Sample& s : samples)
+    if (s.id == id) return s.value;
+  return std::nullopt;
+}
+
+MetricId worker_metric(const char* name) {
+  return make_metric_id(kNamespaceFlotillaWorker, name, {{kDimensionInstanceId, "w-1"}});
+}
+
+const MetricId kCpu = instance_metric(kMetricCpuUtilization, "w-1");
+
+}  // namespace
+
+TEST_CASE("parse_worker_reading: every field, missing fields, not an object") {
+  const auto full = parse_worker_reading(
       R"({"worker_id":"w-1","in_flight":3,"queued":1,"served":100,"rejected":2,)"
-      R"("cpu_utilization":42.5,"capacity":8,"booted":true,"uptime_seconds":3})";
-  const std::string second =
-      R"({"worker_id":"w-1","in_flight":0,"queued":0,"served":160,"rejected":2,)"
-      R"("cpu_utilization":50,"capacity":8,"booted":true,"uptime_seconds":4})";
-  auto value = [](const std::vector<Sample>& samples, const MetricId& id) -> std::optional<double> {
-    for (const Sample& s : samples)
-      if (s.id == id) return s.value;
-    return std::nullopt;
+      R"("cpu_utilization":42.5,"capacity":8,"booted":true,"uptime_seconds":3.5,)"
+      R"("busy_seconds":1.25})");
+  REQUIRE(full);
+  CHECK(*full == WorkerReading{3, 1, 8, 100, 2, 1.25, 3.5, 42.5});
+  // An older worker without busy_seconds; a field of the wrong type counts as missing.
+  const auto partial = parse_worker_reading(R"({"in_flight":"many","served":7,"capacity":2})");
+  REQUIRE(partial);
+  CHECK(*partial == WorkerReading{std::nullopt, std::nullopt, 2, 7, std::nullopt, std::nullopt,
+                                  std::nullopt, std::nullopt});
+  CHECK_FALSE(parse_worker_reading("not json"));
+  CHECK_FALSE(parse_worker_reading("[1,2]"));
+  CHECK(parse_worker_reading("{}") == WorkerReading{});
+}
+
+TEST_CASE(
+    "worker_samples: CPUUtilization is the average over the interval since the last reading") {
+  // A reading with only what CPUUtilization uses.
+  auto cpu_reading = [](std::optional<double> busy, std::optional<double> uptime,
+                        std::optional<double> capacity,
+                        std::optional<double> window = std::nullopt) {
+    WorkerReading r;
+    r.busy_seconds = busy;
+    r.uptime_seconds = uptime;
+    r.capacity = capacity;
+    r.cpu_utilization = window;
+    return r;
   };
-  auto worker = [](const char* name) {
-    return make_metric_id(kNamespaceFlotillaWorker, name, {{kDimensionInstanceId, "w-1"}});
+  struct Read {
+    WorkerReading reading;
+    std::optional<double> cpu;  // the datapoint it publishes
   };
-  WorkerCounters counters;
-  const auto a = parse_worker_metrics("w-1", first, &counters);
-  CHECK(value(a, instance_metric(kMetricCpuUtilization, "w-1")) == 42.5);
-  CHECK(value(a, worker("in_flight")) == 3.0);
-  CHECK(value(a, worker("capacity")) == 8.0);
-  CHECK(value(a, worker("RequestsServed")) == std::nullopt);  // first answer: a baseline
-  const auto b = parse_worker_metrics("w-1", second, &counters);
-  CHECK(value(b, worker("RequestsServed")) == 60.0);
-  CHECK(value(b, worker("RequestsRejected")) == 0.0);
-  // Without counters: gauges only. Garbage: nothing.
-  CHECK(value(parse_worker_metrics("w-1", second), worker("RequestsServed")) == std::nullopt);
-  CHECK(parse_worker_metrics("w-1", "not json").empty());
-  CHECK(parse_worker_metrics("w-1", "[1,2]", &counters).empty());
+  struct Row {
+    const char* what;
+    std::vector<Read> reads;  // one worker's readings in turn
+  };
+  const Row rows[] = {
+      {"busy for 1 s of a 60 s interval",
+       {{cpu_reading(10, 100, 1, 90), 10.0}, {cpu_reading(11, 160, 1, 90), 100.0 / 60}}},
+      {"busy slot-seconds over capacity x seconds",
+       {{cpu_reading(0, 5, 4), 0.0}, {cpu_reading(120, 65, 4), 50.0}}},
+      {"first reading: the average since the worker started, not its window",
+       {{cpu_reading(3, 10, 2, 90), 15.0}}},
+      {"restarted (uptime went down): the average since it started again",
+       {{cpu_reading(50, 100, 1), 50.0},
+        {cpu_reading(1, 5, 1), 20.0},
+        {cpu_reading(4, 15, 1), 30.0}}},
+      {"busy_seconds went down: a restart too",
+       {{cpu_reading(50, 100, 1), 50.0}, {cpu_reading(10, 200, 1), 5.0}}},
+      {"no time passed since the last reading: the average since the start",
+       {{cpu_reading(5, 10, 1), 50.0}, {cpu_reading(5, 10, 1), 50.0}}},
+      {"a reading without busy_seconds: the worker's window; the next averages over both intervals",
+       {{cpu_reading(10, 100, 1), 10.0},
+        {cpu_reading(std::nullopt, 160, 1, 70), 70.0},
+        {cpu_reading(40, 200, 1, 70), 30.0}}},
+      {"no capacity: the worker's window", {{cpu_reading(10, 100, std::nullopt, 33), 33.0}}},
+      {"capacity 0: the worker's window", {{cpu_reading(10, 100, 0, 33), 33.0}}},
+      {"nothing about CPU: no datapoint", {{cpu_reading(std::nullopt, 100, 1), std::nullopt}}},
+      {"uptime 0: the worker's window, or nothing",
+       {{cpu_reading(0, 0, 1, 0), 0.0}, {cpu_reading(0, 0, 1), std::nullopt}}},
+      {"more busy than capacity allows: clamped to 100",
+       {{cpu_reading(0, 10, 1), 0.0}, {cpu_reading(30, 20, 1), 100.0}}},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(std::string(row.what));
+    WorkerBaseline baseline;
+    int n = 0;
+    for (const Read& read : row.reads) {
+      CAPTURE(n++);
+      const auto got = value_of(worker_samples("w-1", read.reading, baseline), kCpu);
+      REQUIRE(got.has_value() == read.cpu.has_value());
+      if (got) CHECK(*got == doctest::Approx(*read.cpu));
+    }
+  }
+}
+
+TEST_CASE("worker_samples: gauges, and counters as increases") {
+  WorkerReading first{3, 1, 8, 100, 2, 0.5, 3, 42.5};
+  WorkerReading second{0, 0, 8, 160, 2, 2.5, 4, 50};
+  WorkerBaseline baseline;
+  const auto a = worker_samples("w-1", first, baseline);
+  CHECK(value_of(a, worker_metric("in_flight")) == 3.0);
+  CHECK(value_of(a, worker_metric("queued")) == 1.0);
+  CHECK(value_of(a, worker_metric("capacity")) == 8.0);
+  CHECK(value_of(a, worker_metric("RequestsServed")) == std::nullopt);  // first: a baseline
+  CHECK(value_of(a, worker_metric("RequestsRejected")) == std::nullopt);
+  const auto b = worker_samples("w-1", second, baseline);
+  CHECK(value_of(b, worker_metric("RequestsServed")) == 60.0);
+  CHECK(value_of(b, worker_metric("RequestsRejected")) == 0.0);
+  CHECK(value_of(b, kCpu).value_or(-1) == doctest::Approx(100.0 * 2 / 8));
+  // Without `rejected`: no counters, and the baseline stays for the next complete reading.
+  WorkerReading partial = second;
+  partial.served = 170;
+  partial.rejected.reset();
+  const auto c = worker_samples("w-1", partial, baseline);
+  CHECK(value_of(c, worker_metric("RequestsServed")) == std::nullopt);
+  CHECK(value_of(c, worker_metric("in_flight")) == 0.0);
+  WorkerReading third = second;
+  third.served = 175;
+  third.rejected = 5;
+  const auto d = worker_samples("w-1", third, baseline);
+  CHECK(value_of(d, worker_metric("RequestsServed")) == 15.0);
+  CHECK(value_of(d, worker_metric("RequestsRejected")) == 3.0);
+  // Restarted: counters went down, so they count from zero.
+  WorkerReading restarted{1, 0, 8, 9, 1, 0.1, 1, 10};
+  const auto e = worker_samples("w-1", restarted, baseline);
+  CHECK(value_of(e, worker_metric("RequestsServed")) == 9.0);
+  CHECK(value_of(e, worker_metric("RequestsRejected")) == 1.0);
+  CHECK(value_of(e, kCpu).value_or(-1) == doctest::Approx(100.0 * 0.1 / 8));
+  // An empty reading publishes nothing.
+  WorkerBaseline fresh;
+  CHECK(worker_samples("w-1", WorkerReading{}, fresh).empty());
+}
+
+TEST_CASE("worker_samples: a model's status gives the same samples as its /metrics JSON") {
+  WorkerProfile profile;
+  profile.capacity = 2;
+  profile.queue_limit = 1;
+  profile.boot_time = 1s;
+  WorkerModel model(profile);
+  WorkerBaseline live, simulated;
+  auto same = [&](Time now) {
+    const WorkerStatus status = model.status(now);
+    const auto reading = parse_worker_reading(worker_status_json("w-1", status));
+    REQUIRE(reading);
+    CHECK(*reading == worker_reading(status));
+    const auto from_json = worker_samples("w-1", *reading, live);
+    const auto from_model = worker_samples("w-1", worker_reading(status), simulated);
+    REQUIRE(from_json.size() == from_model.size());
+    for (std::size_t i = 0; i < from_json.size(); ++i) {
+      CAPTURE(from_json[i].id.to_string());
+      CHECK(from_json[i].id == from_model[i].id);
+      CHECK(from_json[i].value == from_model[i].value);
+    }
+    return from_model;
+  };
+  model.admit(500ms);  // booting: rejected
+  same(900ms);
+  CHECK(model.admit(1s) == Admission::kServe);
+  CHECK(model.admit(1300ms) == Admission::kServe);
+  CHECK(model.admit(1400ms) == Admission::kQueued);
+  CHECK(model.finish(1700ms));
+  const auto samples = same(3s);
+  // Since the reading at 0.9 s: slot one busy 1 s - 3 s (its work, then the queued one), slot two
+  // 1.3 s - 3 s: 3.7 of 2 x 2.1 slot-seconds.
+  const auto cpu = value_of(samples, kCpu);
+  REQUIRE(cpu);
+  CHECK(*cpu == doctest::Approx(100.0 * 3.7 / 4.2));
+  CHECK(value_of(samples, worker_metric("RequestsServed")) == 1.0);
+  CHECK(value_of(samples, worker_metric("RequestsRejected")) == 0.0);
 }
 
 TEST_CASE("latency_increase_seconds: the interval's responses from two cumulative snapshots") {

@@ -115,6 +115,9 @@ TEST_CASE("server: requests beyond capacity wait in a FIFO queue") {
   CHECK(m["worker_id"] == "w-cap");
   CHECK(m["cpu_utilization"].get<double>() > 0);
   CHECK(m["cpu_utilization"].get<double>() <= 100);
+  // Four services of at least 400 ms each, within two slots' uptime.
+  CHECK(m["busy_seconds"].get<double>() >= 1.6);
+  CHECK(m["busy_seconds"].get<double>() <= 2 * m["uptime_seconds"].get<double>());
 }
 
 TEST_CASE("server: beyond queue_limit requests are answered 503 at once and counted") {

@@ -1,0 +1,97 @@
+#include "worker/worker_model.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace flotilla {
+
+std::string_view to_string(Admission a) {
+  switch (a) {
+    case Admission::kServe:
+      return "serve";
+    case Admission::kQueued:
+      return "queued";
+    case Admission::kRejectedBooting:
+      return "booting";
+    case Admission::kRejectedQueueFull:
+      return "over capacity";
+    case Admission::kRejectedShuttingDown:
+      return "shutting down";
+  }
+  return "?";
+}
+
+std::string_view to_string(WorkerHealth h) {
+  switch (h) {
+    case WorkerHealth::kBooting:
+      return "booting";
+    case WorkerHealth::kHealthy:
+      return "ok";
+    case WorkerHealth::kShuttingDown:
+      return "shutting down";
+  }
+  return "?";
+}
+
+WorkerModel::WorkerModel(const WorkerProfile& profile, Time started)
+    : capacity_(profile.capacity),
+      queue_limit_(profile.queue_limit),
+      started_(started),
+      boot_at_(started + std::max(profile.boot_time, Duration::zero())),
+      utilization_(profile.cpu_window, profile.capacity) {
+  assert(capacity_ >= 1 && queue_limit_ >= 0);
+}
+
+Admission WorkerModel::reject(Admission why) {
+  ++rejected_;
+  return why;
+}
+
+Admission WorkerModel::admit(Time now, Arrival arrival) {
+  if (shutting_down_ && arrival == Arrival::kNew) return reject(Admission::kRejectedShuttingDown);
+  if (!booted(now)) return reject(Admission::kRejectedBooting);
+  if (in_flight_ < capacity_) {
+    ++in_flight_;
+    utilization_.acquire(now);
+    return Admission::kServe;
+  }
+  if (queued_ < queue_limit_) {
+    ++queued_;
+    return Admission::kQueued;
+  }
+  return reject(Admission::kRejectedQueueFull);
+}
+
+bool WorkerModel::finish(Time now) {
+  assert(in_flight_ > 0);
+  ++served_;
+  if (queued_ > 0) {
+    // The slot passes straight to the queue's front: busy slots do not change.
+    --queued_;
+    return true;
+  }
+  --in_flight_;
+  utilization_.release(now);
+  return false;
+}
+
+WorkerHealth WorkerModel::health(Time now) const {
+  if (shutting_down_) return WorkerHealth::kShuttingDown;
+  return booted(now) ? WorkerHealth::kHealthy : WorkerHealth::kBooting;
+}
+
+WorkerStatus WorkerModel::status(Time now) const {
+  WorkerStatus s;
+  s.in_flight = in_flight_;
+  s.queued = queued_;
+  s.served = served_;
+  s.rejected = rejected_;
+  s.capacity = capacity_;
+  s.booted = booted(now);
+  s.cpu_utilization = utilization_.percent(now);
+  s.busy_time = utilization_.total_busy_time(now);
+  s.uptime = now - started_;
+  return s;
+}
+
+}  // namespace flotilla

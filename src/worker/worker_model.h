@@ -1,0 +1,108 @@
+#pragma once
+// WorkerModel: what a simulated server of limited capacity does with work, apart from any IO. The
+// live server (worker/server.h) and a simulator drive the same model:
+//
+// - `capacity` slots serve at once; with every slot busy work waits in a FIFO queue of at most
+//   `queue_limit`; beyond that it is rejected (503).
+// - Before `boot_time` has passed since `started` every request is rejected and health is
+//   kBooting.
+// - begin_shutdown(): health is kShuttingDown and new work is rejected; work in service and
+//   queued still finishes. drained() says when nothing is left.
+// - Counters: served (finished), rejected (every rejection); busy slot-time, windowed over
+//   `cpu_window` (cpu_utilization) and cumulative since `started` (busy_time).
+//
+// The model does not own the work: admit() says what the caller does with a request (serve it
+// now, put it at the back of the caller's own queue, or reject it and why) and finish() says
+// whether the caller starts the front of its queue now. The caller draws service times (e.g. a
+// ServiceTimeSampler) and keeps the queue (a live server: its sessions; a simulator: request
+// ids); the model only counts it. Nothing is allocated per request once the busy-time window has
+// seen its busiest window.
+//
+// Pure: time is an argument (since the caller's epoch), never read; no IO.
+// Threading: one thread. Timestamps passed to it never go backwards.
+#include <cstdint>
+#include <string_view>
+
+#include "core/time.h"
+#include "worker/profile.h"
+#include "worker/utilization.h"
+
+namespace flotilla {
+
+// What admit() decided. The rejections come last (is_rejected).
+enum class Admission : std::uint8_t {
+  kServe,                 // a slot was free: it is busy from now; serve the request now
+  kQueued,                // every slot busy: the request waits at the back of the caller's queue
+  kRejectedBooting,       // before boot_time
+  kRejectedQueueFull,     // every slot busy and queue_limit requests waiting
+  kRejectedShuttingDown,  // new work after begin_shutdown()
+};
+inline bool is_rejected(Admission a) { return a >= Admission::kRejectedBooting; }
+std::string_view to_string(Admission a);
+
+// Whether a request is new work, or had begun to arrive before begin_shutdown() (a live server
+// gives a connection caught mid-request a grace to complete it): such a request is admitted as
+// it would have been before the shutdown.
+enum class Arrival : std::uint8_t { kNew, kBeforeShutdown };
+
+enum class WorkerHealth : std::uint8_t { kBooting, kHealthy, kShuttingDown };
+std::string_view to_string(WorkerHealth h);
+
+// One reading of the model: what a worker's /metrics reports.
+struct WorkerStatus {
+  int in_flight = 0;  // requests in service
+  int queued = 0;
+  std::uint64_t served = 0;
+  std::uint64_t rejected = 0;
+  int capacity = 0;
+  bool booted = false;
+  double cpu_utilization = 0;  // 0-100, busy slot-time over the last cpu_window / capacity
+  Duration busy_time{};        // busy slot-time since started
+  Duration uptime{};           // since started
+};
+
+class WorkerModel {
+ public:
+  // Uses the profile's capacity, queue_limit, boot_time and cpu_window (the service time is the
+  // caller's). `profile` must be valid (as parse_worker_profile returns it).
+  explicit WorkerModel(const WorkerProfile& profile, Time started = Time::zero());
+
+  // A request arrives at `now`.
+  Admission admit(Time now, Arrival arrival = Arrival::kNew);
+  // A request in service finishes at `now`. True when a queued request takes the slot at `now`:
+  // the caller then serves the front of its queue.
+  bool finish(Time now);
+  // Idempotent.
+  void begin_shutdown() { shutting_down_ = true; }
+
+  bool booted(Time now) const { return now >= boot_at_; }
+  bool shutting_down() const { return shutting_down_; }
+  WorkerHealth health(Time now) const;
+  // Shutting down with nothing in service or queued: a worker may exit.
+  bool drained() const { return shutting_down_ && in_flight_ == 0 && queued_ == 0; }
+
+  int capacity() const { return capacity_; }
+  int in_flight() const { return in_flight_; }
+  int queued() const { return queued_; }
+  std::uint64_t served() const { return served_; }
+  std::uint64_t rejected() const { return rejected_; }
+  double cpu_utilization(Time now) const { return utilization_.percent(now); }
+  Duration busy_time(Time now) const { return utilization_.total_busy_time(now); }
+  WorkerStatus status(Time now) const;
+
+ private:
+  Admission reject(Admission why);
+
+  const int capacity_;
+  const int queue_limit_;
+  const Time started_;
+  const Time boot_at_;
+  UtilizationWindow utilization_;
+  bool shutting_down_ = false;
+  int in_flight_ = 0;
+  int queued_ = 0;
+  std::uint64_t served_ = 0;
+  std::uint64_t rejected_ = 0;
+};
+
+}  // namespace flotilla
