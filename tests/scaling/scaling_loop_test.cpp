@@ -7,6 +7,7 @@
 #include "core/virtual_scheduler.h"
 #include "fake_provider.h"
 #include "metrics/collector.h"
+#include "replay_support.h"
 #include "scaling/scaling_loop.h"
 #include "scaling/scheduled.h"
 #include "scaling/step_scaling.h"
@@ -269,6 +270,48 @@ TEST_CASE("ScalingLoop: combines with each policy's role and may_scale_in") {
     CHECK((rec.clamped_by == std::vector<std::string>{kClampOtherPolicies}) == r.held);
     if (r.want != 4) CHECK(group.activities().back().cause == rec.reason);
   }
+}
+
+// Two shipped policy files of two types on one group: target tracking on CPU that may not scale
+// in, and a step policy that removes a worker while CPU is low (scenarios/tracking-and-step.json
+// runs the same pair live). The old rule (scale in only if every policy says in) never let the
+// step policy scale in: the tracking policy never says in.
+TEST_CASE("ScalingLoop: a scale-out-only target tracking policy and a step scale-in policy") {
+  using flotilla::testing::Replay;
+  flotilla::testing::Series series;
+  // 2 workers at 10%, a spike to 80% each, then back to the first load.
+  for (int i = 0; i < 10; ++i) series.cpu_demand.push_back(20);
+  for (int i = 0; i < 20; ++i) series.cpu_demand.push_back(160);
+  for (int i = 0; i < 25; ++i) series.cpu_demand.push_back(20);
+  series.requests = series.cpu_demand;
+  GroupConfig gc = flotilla::testing::replay_group_config();
+  gc.min = 2;
+  const std::string dir = std::string(FLOTILLA_SOURCE_DIR) + "/policies/";
+  Replay replay({dir + "cpu-target-50-out-only.json", dir + "step-cpu-low.json"}, series, gc);
+  replay.run();
+
+  int outs = 0, ins = 0;
+  for (const Activity& a : replay.group().activities()) {
+    if (a.from == 0) continue;  // the group's creation
+    if (a.to > a.from) {
+      ++outs;
+      CHECK(a.cause.find("cpu-target-50-out-only: ") == 0);
+    } else if (a.to < a.from) {
+      ++ins;
+      CHECK(a.cause.find("step-cpu-low: ") == 0);
+      CHECK(a.cause.find("the only policy that triggered") != std::string::npos);
+    }
+  }
+  CHECK(outs >= 1);
+  CHECK(ins >= 1);
+  int peak = 0;
+  for (const DecisionRecord& r : replay.loop().records()) peak = std::max(peak, r.desired_after);
+  CHECK(peak == 4);                      // ceil(2 x 80 / 50)
+  CHECK(replay.group().desired() == 2);  // back to min, one worker per period
+  // The tracking policy saw low CPU but had no say: nothing was held back for it.
+  int held = 0;
+  for (const DecisionRecord& r : replay.loop().records()) held += !r.clamped_by.empty();
+  CHECK(held == 0);
 }
 
 TEST_CASE("ScalingLoop: the decision log is bounded") {
