@@ -120,6 +120,8 @@ class HpaPolicy final : public ScalingPolicy {
   const std::string& name() const override { return config_.name; }
   const std::string& type() const override;
   std::vector<MetricRequest> metrics() const override;
+  PolicyRole role() const override { return PolicyRole::tracking; }
+  bool may_scale_in() const override { return config_.scale_down.select != HpaSelect::disabled; }
   Decision decide(const MetricsSnapshot& metrics, const GroupState& group, Time now) override;
   const HpaConfig& config() const { return config_; }
 

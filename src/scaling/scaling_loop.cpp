@@ -187,6 +187,8 @@ void ScalingLoop::tick_at(Time now) {
     PolicyEvaluation ev;
     ev.policy = p->name();
     ev.type = p->type();
+    ev.role = p->role();
+    ev.may_scale_in = p->may_scale_in();
     ev.decision = p->decide(snap, state, end);
     if (!ev.decision.datapoints.empty()) {
       ev.values = ev.decision.datapoints;
@@ -196,68 +198,17 @@ void ScalingLoop::tick_at(Time now) {
     rec.policies.push_back(std::move(ev));
   }
 
-  // Scheduled actions first: new limits, then their desired capacity as is.
-  const PolicyEvaluation* scheduled = nullptr;
-  for (const PolicyEvaluation& ev : rec.policies) {
-    const Decision& d = ev.decision;
-    if (!d.min && !d.max && !d.overrides) continue;
-    scheduled = &ev;
-    if (d.min || d.max) {
-      const GroupState now_state = group_.state();
-      const int new_min = d.min.value_or(now_state.min);
-      const int new_max = std::max(d.max.value_or(now_state.max), new_min);
-      group_.set_limits(new_min, new_max, ev.policy + ": " + d.reason);
-      rec.min_after = new_min;
-      rec.max_after = new_max;
-    }
+  CombinedDecision c = combine_decisions(state, rec.policies);
+  for (const LimitChange& l : c.limits) {
+    group_.set_limits(l.min, l.max, l.cause);
+    rec.min_after = l.min;
+    rec.max_after = l.max;
   }
-  if (scheduled) {
-    rec.reason = scheduled->policy + ": " + scheduled->decision.reason;
-    if (scheduled->decision.desired) {
-      rec.combined = scheduled->decision.desired;
-      rec.desired_after = group_.set_desired(*rec.combined, rec.reason);
-    } else {
-      rec.desired_after = group_.desired();
-    }
-  } else {
-    const PolicyEvaluation* best_out = nullptr;
-    const PolicyEvaluation* best_in = nullptr;
-    std::size_t ins = 0;
-    for (const PolicyEvaluation& ev : rec.policies) {
-      const auto& d = ev.decision.desired;
-      if (d && *d > state.desired && (!best_out || *d > *best_out->decision.desired))
-        best_out = &ev;
-      if (d && *d < state.desired) {
-        ++ins;
-        if (!best_in || *d > *best_in->decision.desired) best_in = &ev;
-      }
-    }
-    const PolicyEvaluation* chosen = nullptr;
-    if (best_out) {
-      chosen = best_out;
-    } else if (best_in && ins == rec.policies.size()) {
-      chosen = best_in;
-    }
-    if (chosen) {
-      rec.combined = chosen->decision.desired;
-      rec.reason = chosen->policy + ": " + chosen->decision.reason;
-      rec.desired_after = group_.set_desired(*rec.combined, rec.reason);
-    } else {
-      rec.desired_after = state.desired;
-      if (rec.policies.empty()) {
-        rec.reason = "no scaling policies";
-      } else {
-        if (best_in) {
-          rec.reason = "scale-in needs every policy to agree; ";
-          rec.clamped_by.push_back(kClampOtherPolicies);
-        }
-        for (std::size_t i = 0; i < rec.policies.size(); ++i) {
-          if (i > 0) rec.reason += "; ";
-          rec.reason += rec.policies[i].policy + ": " + rec.policies[i].decision.reason;
-        }
-      }
-    }
-  }
+  rec.combined = c.desired;
+  rec.reason = std::move(c.reason);
+  rec.clamped_by = std::move(c.clamped_by);
+  rec.desired_after =
+      rec.combined ? group_.set_desired(*rec.combined, rec.reason) : group_.desired();
   if (rec.combined && rec.desired_after != *rec.combined)
     rec.clamped_by.push_back(*rec.combined > rec.desired_after ? kClampMax : kClampMin);
 

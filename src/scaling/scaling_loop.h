@@ -18,11 +18,12 @@
 //   CPUUtilization{AutoScalingGroupName} reads the group average gathered above.
 // Dimensions AutoScalingGroupName and TargetGroup (custom metrics, alarms) are replaced by the
 // running group's and target group's names: an AWS file names its own.
-// Decide: every policy's decide(). Combine (AWS's rule for several policies): scale out if any
-//   policy says out, to the largest; scale in only if every policy says in, to the largest of them.
-//   A scheduled action (Decision::overrides) is applied as is, after its new limits, and the
-//   other policies' results wait for the next tick (they saw the old limits).
-// Act: group.set_limits / group.set_desired(combined, "<policy>: <reason>").
+// Decide: every policy's decide(). Combine: combine_decisions() (scaling/combine.h, AWS's rule
+//   for several policies: scheduled actions as they are, else the largest capacity of the
+//   policies that triggered, a tracking policy's scale-in only with every tracking policy's
+//   agreement).
+// Act: group.set_limits for each scheduled action's limits, then group.set_desired(combined,
+//   the combined reason: "<policy>: <reason>", and with several policies the rule that applied).
 // Record: a DecisionRecord per tick; AWS/AutoScaling GroupDesiredCapacity,
 //   GroupInServiceInstances, GroupPendingInstances, GroupTerminatingInstances (draining and
 //   terminating), GroupTotalInstances, GroupMinSize, GroupMaxSize{AutoScalingGroupName} are
@@ -44,6 +45,7 @@
 #include "core/scheduler.h"
 #include "metrics/alarm.h"
 #include "metrics/metric_store.h"
+#include "scaling/combine.h"
 #include "scaling/group.h"
 #include "scaling/scaling_policy.h"
 
@@ -58,15 +60,6 @@ struct ScalingLoopConfig {
   std::string target_group;
 };
 
-struct PolicyEvaluation {
-  std::string policy;
-  std::string type;
-  // The datapoints decide() used (Decision::datapoints), else the first requested metric's
-  // periods as decide() saw them.
-  std::vector<PeriodValue> values;
-  Decision decision;  // the raw result
-};
-
 struct DecisionRecord {
   Time t{};                         // tick time
   Time period_end{};                // evaluation time: t - evaluation_delay
@@ -75,9 +68,10 @@ struct DecisionRecord {
   std::vector<PolicyEvaluation> policies;
   std::optional<int> combined;  // what the combination asked for; nullopt: no change
   int desired_after = 0;        // after the group clamped it
-  std::string reason;
-  // What held the combined result back or cut it: kClampOtherPolicies (a scale-in that not
-  // every policy agreed to), kClampMin / kClampMax (the group clamped it).
+  std::string reason;           // CombinedDecision::reason
+  // What held the combined result back or cut it: kClampOtherPolicies (a tracking policy's
+  // scale-in that another tracking policy did not agree to, CombinedDecision::clamped_by),
+  // kClampMin / kClampMax (the group clamped it).
   std::vector<std::string> clamped_by;
   // New limits a scheduled action set this tick.
   std::optional<int> min_after;

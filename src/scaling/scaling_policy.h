@@ -13,6 +13,8 @@
 // - A Decision without `desired` means "no change"; `reason` always says why, in words a user
 //   can check against the numbers ("CPUUtilization 78.2 > 50 for 3 periods: desired 2 -> 4
 //   (ceil(2 x 78.2 / 50))"). `desired`, when set, already lies within [group.min, group.max].
+// - role() and may_scale_in() say how the decision counts among several policies on one group
+//   (scaling/combine.h); like metrics(), they do not change over the policy's life.
 //
 // Threading: control plane only.
 #include <optional>
@@ -34,8 +36,20 @@ inline constexpr const char* kClampStabilization = "stabilization_window";
 inline constexpr const char* kClampDisableScaleIn = "disable_scale_in";
 // The HPA's scaling policies (Pods/Percent per periodSeconds) or selectPolicy Disabled.
 inline constexpr const char* kClampRate = "rate_limit";
-// The loop: scale-in needs every policy to agree.
+// Combining several policies (scaling/combine.h): a tracking policy's scale-in that another
+// tracking policy that may scale in did not agree to.
 inline constexpr const char* kClampOtherPolicies = "other_policies";
+
+// What kind of say a policy's decision has when several policies act on one group.
+enum class PolicyRole {
+  // Target tracking and the Kubernetes HPA: a scale-out counts on its own, a scale-in only when
+  // every tracking policy that may scale in asks for less capacity too.
+  tracking,
+  // Step and simple scaling: counts, in either direction, when its own alarm fires.
+  alarm,
+  // Scheduled actions: applied as they are, with their limits, before the other policies.
+  scheduled,
+};
 
 struct Decision {
   std::optional<int> desired;  // nullopt: no change
@@ -80,6 +94,11 @@ class ScalingPolicy {
   virtual std::vector<AlarmConfig> alarms() const { return {}; }
   // Scenario time 0 (when traffic started), for policies that read a schedule.
   virtual void set_origin(Time /*origin*/) {}
+  virtual PolicyRole role() const = 0;
+  // False when the configuration forbids the policy to remove capacity on its own metric
+  // (target tracking's disable_scale_in, an HPA whose scale-down selectPolicy is Disabled): such
+  // a tracking policy has no say in another tracking policy's scale-in.
+  virtual bool may_scale_in() const { return true; }
   virtual Decision decide(const MetricsSnapshot& metrics, const GroupState& group, Time now) = 0;
 };
 

@@ -90,6 +90,7 @@ class ScheduledPolicy final : public ScalingPolicy {
   const std::string& type() const override;
   std::vector<MetricRequest> metrics() const override { return {}; }
   void set_origin(Time origin) override { origin_ = origin; }
+  PolicyRole role() const override { return PolicyRole::scheduled; }
   Decision decide(const MetricsSnapshot& metrics, const GroupState& group, Time now) override;
   const ScheduledConfig& config() const { return config_; }
 

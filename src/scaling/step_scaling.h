@@ -106,6 +106,7 @@ class StepScalingPolicy final : public ScalingPolicy {
   const std::string& type() const override;
   std::vector<MetricRequest> metrics() const override { return {}; }
   std::vector<AlarmConfig> alarms() const override { return {alarm_}; }
+  PolicyRole role() const override { return PolicyRole::alarm; }
   Decision decide(const MetricsSnapshot& metrics, const GroupState& group, Time now) override;
   const StepScalingConfig& config() const { return config_; }
   const AlarmConfig& alarm() const { return alarm_; }
@@ -122,6 +123,7 @@ class SimpleScalingPolicy final : public ScalingPolicy {
   const std::string& type() const override;
   std::vector<MetricRequest> metrics() const override { return {}; }
   std::vector<AlarmConfig> alarms() const override { return {alarm_}; }
+  PolicyRole role() const override { return PolicyRole::alarm; }
   Decision decide(const MetricsSnapshot& metrics, const GroupState& group, Time now) override;
   const SimpleScalingConfig& config() const { return config_; }
   const AlarmConfig& alarm() const { return alarm_; }

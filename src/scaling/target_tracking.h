@@ -57,6 +57,8 @@ class TargetTrackingPolicy final : public ScalingPolicy {
   const std::string& name() const override { return config_.name; }
   const std::string& type() const override;
   std::vector<MetricRequest> metrics() const override;
+  PolicyRole role() const override { return PolicyRole::tracking; }
+  bool may_scale_in() const override { return !config_.disable_scale_in; }
   Decision decide(const MetricsSnapshot& metrics, const GroupState& group, Time now) override;
 
   const TargetTrackingConfig& config() const { return config_; }

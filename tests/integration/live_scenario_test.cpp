@@ -92,8 +92,8 @@ TEST_CASE("run: scale-in under steady load costs the client no errors") {
 
 namespace {
 // Runs a shipped scenario live and checks that its expectations held and that the scaling
-// policy left its decisions in the report.
-void run_policy_scenario(const std::string& name) {
+// policy left its decisions in the report; returns the report.
+nlohmann::json run_policy_scenario(const std::string& name) {
   const auto out = fresh_temp_dir("policy-" + name);
   const auto scenario = (kSource / "scenarios" / (name + ".json")).string();
   const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 150s);
@@ -104,6 +104,7 @@ void run_policy_scenario(const std::string& name) {
   CHECK(report["decisions"].size() >= 1);
   CHECK(report["requests"]["errors"].get<long>() <= report["requests"]["sent"].get<long>() / 100);
   fs::remove_all(out);
+  return report;
 }
 }  // namespace
 
@@ -120,4 +121,24 @@ TEST_CASE("run: scheduled actions set capacity on their cron and at times live")
 }
 TEST_CASE("run: simple scaling adds a worker per alarm and waits out its cooldown live") {
   run_policy_scenario("simple-scaling");
+}
+TEST_CASE("run: scale-out-only target tracking and a step scale-in policy both act live") {
+  // AWS's rule for several policies: the step policy's scale-in needs no tracking policy's
+  // agreement (the old rule, in only if every policy says in, never scaled in here).
+  const auto report = run_policy_scenario("tracking-and-step");
+  int outs = 0, ins = 0;
+  for (const auto& a : report["activities"]) {
+    if (a["t"].get<double>() < 0) continue;  // the group's creation
+    const auto cause = a["cause"].get<std::string>();
+    CAPTURE(cause);
+    if (a["to"].get<int>() > a["from"].get<int>()) {
+      ++outs;
+      CHECK(cause.rfind("cpu-target-50-out-only: ", 0) == 0);
+    } else if (a["to"].get<int>() < a["from"].get<int>()) {
+      ++ins;
+      CHECK(cause.rfind("step-cpu-low: ", 0) == 0);
+    }
+  }
+  CHECK(outs >= 1);
+  CHECK(ins >= 1);
 }

@@ -138,6 +138,7 @@ TEST_CASE("policy registry: new types dispatch on \"type\"") {
     const std::string& name() const override { return name_; }
     const std::string& type() const override { return name_; }
     std::vector<MetricRequest> metrics() const override { return {}; }
+    PolicyRole role() const override { return PolicyRole::alarm; }
     Decision decide(const MetricsSnapshot&, const GroupState&, Time) override {
       Decision d;
       d.desired = 3;

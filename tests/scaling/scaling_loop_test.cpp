@@ -7,6 +7,7 @@
 #include "core/virtual_scheduler.h"
 #include "fake_provider.h"
 #include "metrics/collector.h"
+#include "replay_support.h"
 #include "scaling/scaling_loop.h"
 #include "scaling/scheduled.h"
 #include "scaling/step_scaling.h"
@@ -192,11 +193,14 @@ namespace {
 
 class FixedPolicy final : public ScalingPolicy {
  public:
-  FixedPolicy(std::string name, std::optional<int> desired)
-      : name_(std::move(name)), desired_(desired) {}
+  FixedPolicy(std::string name, std::optional<int> desired, PolicyRole role = PolicyRole::alarm,
+              bool may_scale_in = true)
+      : name_(std::move(name)), desired_(desired), role_(role), may_scale_in_(may_scale_in) {}
   const std::string& name() const override { return name_; }
   const std::string& type() const override { return name_; }
   std::vector<MetricRequest> metrics() const override { return {}; }
+  PolicyRole role() const override { return role_; }
+  bool may_scale_in() const override { return may_scale_in_; }
   Decision decide(const MetricsSnapshot&, const GroupState&, Time) override {
     Decision d;
     d.desired = desired_;
@@ -208,27 +212,37 @@ class FixedPolicy final : public ScalingPolicy {
  private:
   std::string name_;
   std::optional<int> desired_;
+  PolicyRole role_;
+  bool may_scale_in_;
 };
 
 }  // namespace
 
-TEST_CASE("ScalingLoop: out if any policy says out and in only if all say in") {
+// The rule itself is combine_test.cpp's table; this checks that the loop hands each policy's
+// role and may_scale_in to it and applies its result.
+TEST_CASE("ScalingLoop: combines with each policy's role and may_scale_in") {
   struct Row {
     const char* name;
-    std::optional<int> a, b;
+    PolicyRole a_role;
+    std::optional<int> a;
+    PolicyRole b_role;
+    bool b_may_scale_in;
+    std::optional<int> b;
     int want;  // desired after, starting from 4 (min 1, max 8)
     const char* reason;
+    bool held;  // kClampOtherPolicies
   };
   const auto none = std::nullopt;
+  const auto tracking = PolicyRole::tracking;
+  const auto alarm = PolicyRole::alarm;
   const Row rows[] = {
-      {"one out, one no change", 6, none, 6, "a: wants 6"},
-      {"two out: the larger", 5, 7, 7, "b: wants 7"},
-      {"out beats in", 2, 6, 6, "b: wants 6"},
-      {"one in, one no change: no change", 2, none, 4,
-       "scale-in needs every policy to agree; a: wants 2; b: no opinion"},
-      {"both in: the larger", 2, 3, 3, "b: wants 3"},
-      {"both no change", none, none, 4, "a: no opinion; b: no opinion"},
-      {"same as desired counts as no change", 4, 2, 4, "scale-in needs every policy to agree"},
+      {"out beats in", tracking, 2, alarm, true, 6, 6, "b: wants 6", false},
+      {"tracking in, an idle tracking policy: held", tracking, 2, tracking, true, none, 4,
+       "needs every tracking policy that may scale in to agree, and b did not", true},
+      {"tracking in, an idle one that may not scale in: in", tracking, 2, tracking, false, none, 2,
+       "a: wants 2; the only policy that triggered", false},
+      {"step in, an idle tracking policy: in", alarm, 3, tracking, true, none, 3,
+       "a: wants 3; the only policy that triggered", false},
   };
   for (const Row& r : rows) {
     const std::string row = r.name;
@@ -242,15 +256,62 @@ TEST_CASE("ScalingLoop: out if any policy says out and in only if all say in") {
     Group group(sched, provider, gc);
     group.start();
     ScalingLoop loop(sched, store, group, ScalingLoopConfig{});
-    loop.add_policy(std::make_unique<FixedPolicy>("a", r.a));
-    loop.add_policy(std::make_unique<FixedPolicy>("b", r.b));
+    loop.add_policy(std::make_unique<FixedPolicy>("a", r.a, r.a_role));
+    loop.add_policy(std::make_unique<FixedPolicy>("b", r.b, r.b_role, r.b_may_scale_in));
     loop.tick();
     CHECK(group.desired() == r.want);
     REQUIRE(loop.records().size() == 1);
-    CHECK(loop.records()[0].desired_after == r.want);
-    CAPTURE(loop.records()[0].reason);
-    CHECK(loop.records()[0].reason.find(r.reason) != std::string::npos);
+    const DecisionRecord& rec = loop.records()[0];
+    CHECK(rec.desired_after == r.want);
+    CHECK(rec.policies[1].role == r.b_role);
+    CHECK(rec.policies[1].may_scale_in == r.b_may_scale_in);
+    CAPTURE(rec.reason);
+    CHECK(rec.reason.find(r.reason) != std::string::npos);
+    CHECK((rec.clamped_by == std::vector<std::string>{kClampOtherPolicies}) == r.held);
+    if (r.want != 4) CHECK(group.activities().back().cause == rec.reason);
   }
+}
+
+// Two shipped policy files of two types on one group: target tracking on CPU that may not scale
+// in, and a step policy that removes a worker while CPU is low (scenarios/tracking-and-step.json
+// runs the same pair live). The old rule (scale in only if every policy says in) never let the
+// step policy scale in: the tracking policy never says in.
+TEST_CASE("ScalingLoop: a scale-out-only target tracking policy and a step scale-in policy") {
+  using flotilla::testing::Replay;
+  flotilla::testing::Series series;
+  // 2 workers at 10%, a spike to 80% each, then back to the first load.
+  for (int i = 0; i < 10; ++i) series.cpu_demand.push_back(20);
+  for (int i = 0; i < 20; ++i) series.cpu_demand.push_back(160);
+  for (int i = 0; i < 25; ++i) series.cpu_demand.push_back(20);
+  series.requests = series.cpu_demand;
+  GroupConfig gc = flotilla::testing::replay_group_config();
+  gc.min = 2;
+  const std::string dir = std::string(FLOTILLA_SOURCE_DIR) + "/policies/";
+  Replay replay({dir + "cpu-target-50-out-only.json", dir + "step-cpu-low.json"}, series, gc);
+  replay.run();
+
+  int outs = 0, ins = 0;
+  for (const Activity& a : replay.group().activities()) {
+    if (a.from == 0) continue;  // the group's creation
+    if (a.to > a.from) {
+      ++outs;
+      CHECK(a.cause.find("cpu-target-50-out-only: ") == 0);
+    } else if (a.to < a.from) {
+      ++ins;
+      CHECK(a.cause.find("step-cpu-low: ") == 0);
+      CHECK(a.cause.find("the only policy that triggered") != std::string::npos);
+    }
+  }
+  CHECK(outs >= 1);
+  CHECK(ins >= 1);
+  int peak = 0;
+  for (const DecisionRecord& r : replay.loop().records()) peak = std::max(peak, r.desired_after);
+  CHECK(peak == 4);                      // ceil(2 x 80 / 50)
+  CHECK(replay.group().desired() == 2);  // back to min, one worker per period
+  // The tracking policy saw low CPU but had no say: nothing was held back for it.
+  int held = 0;
+  for (const DecisionRecord& r : replay.loop().records()) held += !r.clamped_by.empty();
+  CHECK(held == 0);
 }
 
 TEST_CASE("ScalingLoop: the decision log is bounded") {
