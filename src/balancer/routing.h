@@ -27,12 +27,11 @@
 #include <string_view>
 #include <vector>
 
+#include "balancer/data_plane.h"  // kDefaultTargetGroup
+
 namespace flotilla {
 
 class ConfigNode;
-
-// The target group that a balancer without routing rules forwards to (set_targets()).
-inline constexpr std::string_view kDefaultTargetGroup = "default";
 
 enum class ConditionField { kPathPattern, kHostHeader, kHttpHeader, kHttpRequestMethod };
 

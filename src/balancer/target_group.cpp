@@ -341,11 +341,6 @@ struct TargetGroup::Impl {
 
   void on_load_tick() {
     if (!load_source) return;
-    const std::map<std::string, TargetLoad> loads = load_source();
-    auto load_of = [&](const std::string& id) {
-      auto it = loads.find(id);
-      return it == loads.end() ? TargetLoad{} : it->second;
-    };
     const Time now = scheduler.now();
 
     // A target deregistered within the last poll may still be picked by an IO thread that has
@@ -354,7 +349,7 @@ struct TargetGroup::Impl {
     for (const auto& t : targets) {
       if (t->info.state == TargetState::kDraining &&
           now >= t->draining_since + config.load_poll_interval &&
-          load_of(t->info.id).outstanding <= 0)
+          load_source(t->info.id).outstanding <= 0)
         idle.emplace_back(t->info.id, t->serial);
     }
     for (const auto& [id, serial] : idle) release(id, serial);
@@ -363,7 +358,7 @@ struct TargetGroup::Impl {
     std::vector<OutlierObservation> observations;
     for (const auto& t : targets) {
       if (!in_group(t->info.state)) continue;
-      observations.push_back({t->info.id, load_of(t->info.id).consecutive_failures,
+      observations.push_back({t->info.id, load_source(t->info.id).consecutive_failures,
                               t->info.state == TargetState::kHealthy});
     }
     const auto changes = detector.update(now, observations);

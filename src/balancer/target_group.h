@@ -18,24 +18,23 @@
 // - Routable = the healthy targets that are not ejected. When there is none: with fail_open
 //   (AWS's behaviour), every registered target that is not draining; without, none (the
 //   balancer answers 503). Callbacks::publish gets the routable set each time it changes (ids,
-//   endpoints or weights); the orchestrator connects it to Balancer::set_targets.
+//   endpoints or weights); the orchestrator connects it to DataPlane::set_targets.
 // - The data plane's view (per-target in-flight requests and consecutive failures) comes from a
-//   LoadSource polled every load_poll_interval; without one, draining lasts deregistration_delay
-//   and nothing is ejected.
+//   LoadSource asked for the targets it matters to every load_poll_interval; without one,
+//   draining lasts deregistration_delay and nothing is ejected.
 //
 // Threading: single-threaded control plane. Every call and every callback happens on the thread
 // that runs the scheduler (and, for real health checks, the io_context they use).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "balancer/balancer.h"
+#include "balancer/data_plane.h"
 #include "balancer/http_client.h"
 #include "balancer/outlier_detection.h"
 #include "core/endpoint.h"
@@ -188,20 +187,15 @@ TargetHealthCounts count_targets(const std::vector<TargetInfo>& targets);
 
 // ---- the group ----
 
-// What the data plane knows about one target (Balancer::stats().targets).
-struct TargetLoad {
-  std::int64_t outstanding = 0;            // requests in flight to it now
-  std::uint64_t consecutive_failures = 0;  // failed in a row (max over IO threads)
-};
-
 class TargetGroup {
  public:
   // Performs one health check and calls `done` once with its result (inline or later).
   using Probe = std::function<void(const Endpoint& endpoint, const std::string& path,
                                    Duration timeout, std::function<void(HttpGetResult)> done)>;
-  // The data plane's per-target counts by target id; a target it does not list has nothing in
-  // flight and no failures.
-  using LoadSource = std::function<std::map<std::string, TargetLoad>()>;
+  // The data plane's counts for one target id (DataPlane::target_load); a target it does not
+  // know reads as TargetLoad{}: nothing in flight and no failures. Asked on each load poll for
+  // each target that is draining (after its first poll) or, with outlier detection, routable.
+  using LoadSource = std::function<TargetLoad(const std::string& id)>;
   struct Callbacks {
     std::function<void(const std::string& id, TargetState old_state, TargetState new_state,
                        std::string_view reason)>

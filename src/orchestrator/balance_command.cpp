@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <map>
 #include <memory>
 #include <ostream>
 
@@ -41,12 +40,7 @@ std::unique_ptr<TargetGroup> make_group(const StaticTargetGroup& config, Schedul
   };
   group->set_callbacks(std::move(callbacks));
   // Outlier detection reads the data plane's per-target failures in a row.
-  group->set_load_source([&balancer] {
-    std::map<std::string, TargetLoad> loads;
-    for (const auto& [id, t] : balancer.stats().targets)
-      loads[id] = TargetLoad{t.outstanding, t.consecutive_failures};
-    return loads;
-  });
+  group->set_load_source([&balancer](const std::string& id) { return balancer.target_load(id); });
   return group;
 }
 

@@ -27,12 +27,12 @@
 // (a restarted balancer) counts from zero.
 //
 // Threading: control plane; collect() answers inline. The callbacks are called on that thread
-// (Balancer::stats() may be called from any thread but an IO thread).
+// (DataPlane::stats() is a control-thread call).
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "balancer/balancer.h"
+#include "balancer/data_plane.h"
 #include "metrics/metric_source.h"
 
 namespace flotilla {

@@ -101,12 +101,7 @@ void LiveSystem::wire() {
         return HostCounts{static_cast<int>(targets_->healthy_host_count()),
                           static_cast<int>(targets_->unhealthy_host_count())};
       }));
-  targets_->set_load_source([this] {
-    std::map<std::string, TargetLoad> loads;
-    for (const auto& [id, stats] : balancer_->stats().targets)
-      loads[id] = TargetLoad{stats.outstanding, stats.consecutive_failures};
-    return loads;
-  });
+  targets_->set_load_source([this](const std::string& id) { return balancer_->target_load(id); });
 }
 
 void LiveSystem::start() {

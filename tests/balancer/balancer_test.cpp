@@ -982,3 +982,43 @@ TEST_CASE("a request header and body arriving in several pieces are forwarded wh
   CHECK(r->status == 200);
   CHECK(r->body == "hello");
 }
+
+TEST_CASE("a removed target is reported while a request is in flight to it, then dropped") {
+  Fleet fleet;
+  fleet.add("a");
+  fleet.add("hang", TestBackend::Mode::kHang);
+  Balancer balancer(BalancerConfig{});
+  balancer.start();
+  balancer.set_targets({fleet.target(1)});
+  TestClient stuck(balancer.port());
+  REQUIRE(stuck.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+  REQUIRE(eventually([&] { return balancer.target_load("hang").outstanding == 1; }));
+
+  balancer.set_targets({fleet.target(0)});
+  wait_routable(balancer);  // the IO thread routes by the new set
+  const auto during = balancer.stats();
+  REQUIRE(during.targets.count("hang") == 1);
+  CHECK(during.targets.at("hang").outstanding == 1);
+  CHECK(during.groups.at("default").targets.count("hang") == 1);
+  CHECK(balancer.stats().targets.count("hang") == 1);  // reading changed nothing
+  CHECK(balancer.target_load("hang").outstanding == 1);
+  CHECK(eventually([&] { return balancer.target_load("a") == TargetLoad{}; }));
+  CHECK(balancer.target_load("unknown") == TargetLoad{});
+
+  // The target dies holding the request: retried on "a".
+  fleet.backends[1]->stop();
+  const auto r = stuck.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->header("x-backend") == "a");
+  CHECK(eventually([&] { return balancer.target_load("hang") == TargetLoad{}; }));
+  CHECK(balancer.stats().targets.count("hang") == 0);
+
+  // The next set change frees its counters: added back, it starts from zero.
+  balancer.set_targets({fleet.target(0)});
+  balancer.set_targets({fleet.target(0), fleet.target(1)});
+  const auto after = balancer.stats();
+  REQUIRE(after.targets.count("hang") == 1);
+  CHECK(after.targets.at("hang").requests == 0);
+  CHECK(after.targets.at("hang").errors == 0);
+}

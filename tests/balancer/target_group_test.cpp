@@ -440,6 +440,7 @@ namespace {
 struct Harness {
   FakeFleet fleet;
   std::map<std::string, TargetLoad> loads;
+  std::vector<std::string> asked;  // by the load source, in order
   Recorder rec;
   std::vector<std::string> released;
   std::vector<std::string> ejections;
@@ -460,7 +461,13 @@ struct Harness {
       ejections.push_back(id + (ejected ? " out until " + format_duration(until) : " back"));
     };
     group->set_callbacks(callbacks);
-    if (with_load_source) group->set_load_source([this] { return loads; });
+    if (with_load_source) {
+      group->set_load_source([this](const std::string& id) {
+        asked.push_back(id);
+        const auto it = loads.find(id);
+        return it == loads.end() ? TargetLoad{} : it->second;
+      });
+    }
   }
 
   void add(const char* id, std::uint16_t port, int status = 200) {
@@ -500,6 +507,33 @@ TEST_CASE("draining: released when the data plane has nothing in flight, after a
   CHECK(h.rec.changes.back() == "b draining->unused Target.NotRegistered");
   h.run_for(10s);
   CHECK(h.released.size() == 1);  // the delay's timer does not release it again
+}
+
+TEST_CASE("load source: asked per poll for the targets that poll needs, and only those") {
+  Harness h(TargetGroupConfig{});
+  h.add("a", 1);
+  h.add("b", 2);
+  h.run_for(1500ms);
+  h.asked.clear();
+  h.run_for(250ms);  // outlier detection asks for every target in the group
+  CHECK(h.asked == std::vector<std::string>{"a", "b"});
+
+  h.loads["b"].outstanding = 1;
+  h.run_for(100ms);  // deregister between two polls
+  h.group->deregister_target("b");
+  h.asked.clear();
+  h.run_for(250ms);  // the poll right after: b's count is not trusted yet
+  CHECK(h.asked == std::vector<std::string>{"a"});
+  h.asked.clear();
+  h.run_for(250ms);
+  CHECK(h.asked == std::vector<std::string>{"b", "a"});  // draining first, then the group
+
+  TargetGroupConfig no_outliers;
+  no_outliers.outlier_detection.consecutive_5xx = 0;
+  Harness quiet(no_outliers);
+  quiet.add("a", 1);
+  quiet.run_for(5s);
+  CHECK(quiet.asked.empty());  // nothing draining, nothing to eject
 }
 
 TEST_CASE("draining: an idle target waits one poll, so the IO threads have switched sets") {
