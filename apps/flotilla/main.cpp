@@ -1,5 +1,5 @@
 // flotilla: the CLI. Parses flags and calls src/; stays thin.
-//   flotilla run SCENARIO [--out DIR] [--seed N] [--quiet]
+//   flotilla run SCENARIO [--sim] [--out DIR] [--seed N] [--quiet] [--worker PATH]
 //   flotilla validate FILE...
 //   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
 //                    [--config FILE] [--health-check-path PATH]
@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   run->add_option("--out", run_options.out_dir, "output folder (default runs/<name>-<time>/)");
   auto* seed_option = run->add_option("--seed", seed, "seed, overrides the scenario's");
   run->add_flag("--quiet", run_options.quiet, "no live progress line");
+  run->add_flag("--sim", run_options.simulated,
+                "run in virtual time with modelled workers: no process, no socket");
   run->add_option("--worker", run_options.worker_executable,
                   "flotilla-worker executable (default: beside flotilla)");
 

@@ -139,9 +139,6 @@ struct TargetCounters {
   int threads;
 };
 
-// `from` added into `into`: sums, and the larger consecutive_failures.
-void add_target_stats(BalancerTargetStats& into, const BalancerTargetStats& from);
-
 // The control side's record of every target's counters, by id and group. IO threads hold
 // shared references to the counters they write (through the published target sets) and never
 // touch the registry; its lock is taken only on the control side and by stats readers.

@@ -109,6 +109,10 @@ struct BalancerStats {
   std::map<std::string, BalancerGroupStats> groups;  // every configured group, "default" too
 };
 
+// `from` added into `into`, as stats() sums one target over IO threads or groups: sums, and the
+// larger consecutive_failures.
+void add_target_stats(BalancerTargetStats& into, const BalancerTargetStats& from);
+
 // What the data plane knows about one target, over every group it is in.
 struct TargetLoad {
   std::int64_t outstanding = 0;            // requests in flight to it now (summed)

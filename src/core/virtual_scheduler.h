@@ -20,6 +20,8 @@ class VirtualScheduler final : public Scheduler {
 
   // Runs the earliest pending event; returns false if there was none.
   bool step();
+  // Runs the earliest pending event if it is due at or before `limit`; false if none is.
+  bool step(Time limit) { return run_next(limit); }
   // Runs every event due at or before `until`, then sets now() to `until`.
   void run_until(Time until);
   void run_for(Duration span) { run_until(now_ + span); }

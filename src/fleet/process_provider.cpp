@@ -126,12 +126,6 @@ std::optional<Endpoint> parse_announce(std::string_view line) {
   return Endpoint{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
-WorkerId format_worker_id(std::string_view prefix, std::uint64_t sequence) {
-  char digits[32];
-  std::snprintf(digits, sizeof digits, "%017llx", static_cast<unsigned long long>(sequence));
-  return std::string(prefix) + digits;
-}
-
 struct ProcessProvider::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, Options opts)
       : io_(io),

@@ -56,9 +56,6 @@ struct ProcessProviderOptions {
 // starts the line or follows a space; PORT is 1..65535). Exposed for tests.
 std::optional<Endpoint> parse_announce(std::string_view line);
 
-// Formats a worker id: prefix + `sequence` as 17 zero-padded lowercase hex digits.
-WorkerId format_worker_id(std::string_view prefix, std::uint64_t sequence);
-
 class ProcessProvider final : public Provider {
  public:
   using Options = ProcessProviderOptions;

@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -28,6 +29,10 @@ namespace flotilla {
 
 // AWS-style instance id: "i-" and 17 hex digits, "i-00000000000000001".
 using WorkerId = std::string;
+
+// Formats a worker id: prefix + `sequence` as 17 zero-padded lowercase hex digits. Every provider
+// numbers its workers this way, so ids read alike live and simulated.
+WorkerId format_worker_id(std::string_view prefix, std::uint64_t sequence);
 
 struct LaunchSpec {
   std::string executable;         // e.g. build/bin/flotilla-worker

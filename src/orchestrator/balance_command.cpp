@@ -1,28 +1,24 @@
 #include "orchestrator/balance_command.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <limits>
 #include <memory>
 #include <ostream>
 
-#include "balancer/balancer.h"
 #include "balancer/target_group.h"
 #include "core/errors.h"
-#include "core/live_scheduler.h"
+#include "orchestrator/environment.h"
 
 namespace flotilla {
 
 namespace {
 
 // One target group of static targets, health-checked on the control thread, publishing its
-// routable set to the balancer's group of the same name.
-std::unique_ptr<TargetGroup> make_group(const StaticTargetGroup& config, Scheduler& scheduler,
-                                        boost::asio::io_context& io, Balancer& balancer) {
-  auto group = std::make_unique<TargetGroup>(scheduler, io, config.config);
+// routable set to the data plane's group of the same name.
+std::unique_ptr<TargetGroup> make_group(const StaticTargetGroup& config, Environment& env) {
+  auto group =
+      std::make_unique<TargetGroup>(env.scheduler(), env.health_probe(), config.config);
   TargetGroup::Callbacks callbacks;
   callbacks.on_state_change = [name = config.name](const std::string& id, TargetState from,
                                                    TargetState to, std::string_view reason) {
@@ -35,12 +31,13 @@ std::unique_ptr<TargetGroup> make_group(const StaticTargetGroup& config, Schedul
                 "target group {}: target {} {}", name, id,
                 ejected ? "ejected (outlier detection)" : "back from ejection");
   };
-  callbacks.publish = [&balancer, name = config.name](std::vector<BalancerTarget> routable) {
-    balancer.set_target_group(name, std::move(routable));
+  DataPlane& plane = env.data_plane();
+  callbacks.publish = [&plane, name = config.name](std::vector<BalancerTarget> routable) {
+    plane.set_target_group(name, std::move(routable));
   };
   group->set_callbacks(std::move(callbacks));
   // Outlier detection reads the data plane's per-target failures in a row.
-  group->set_load_source([&balancer](const std::string& id) { return balancer.target_load(id); });
+  group->set_load_source([&plane](const std::string& id) { return plane.target_load(id); });
   return group;
 }
 
@@ -48,36 +45,26 @@ std::unique_ptr<TargetGroup> make_group(const StaticTargetGroup& config, Schedul
 
 int run_balance(const BalanceFlags& flags, std::ostream& out) {
   const BalanceConfig config = resolve_balance_config(flags);
+  LiveOptions options;
+  options.balancer = config.balancer_config();
+  std::unique_ptr<Environment> env = make_live(std::move(options));
 
-  boost::asio::io_context io;
-  LiveScheduler scheduler(io);
-  // Installed before the IO threads start, so a signal that arrives during start-up is not lost.
-  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-
-  Balancer balancer(config.balancer_config());
   std::vector<std::unique_ptr<TargetGroup>> groups;
-  for (const auto& g : config.target_groups)
-    groups.push_back(make_group(g, scheduler, io, balancer));
+  for (const auto& g : config.target_groups) groups.push_back(make_group(g, *env));
 
-  balancer.start();
+  env->data_plane().start();
   // Targets start in `initial`; with none healthy yet a group fails open and routes to all.
   for (std::size_t i = 0; i < groups.size(); ++i)
     for (const auto& target : config.target_groups[i].targets)
       groups[i]->register_target(target.endpoint.to_string(), target.endpoint, target.weight);
 
-  out << "flotilla balance listening on " << config.balancer.host << ":" << balancer.port()
-      << std::endl;
+  out << "flotilla balance listening on " << env->balancer_address() << std::endl;
 
-  int received = 0;
-  stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    received = signal_number;
-    io.stop();
-  });
-  io.run();
-  spdlog::info("flotilla balance: signal {}, stopping", received);
+  // Until SIGINT or SIGTERM.
+  env->run_until([] { return false; }, Duration::max() / 2);
+  spdlog::info("flotilla balance: signal received, stopping");
   groups.clear();
-  balancer.stop();
+  env->data_plane().stop();
   return 0;
 }
 

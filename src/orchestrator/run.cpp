@@ -1,11 +1,5 @@
 #include "orchestrator/run.h"
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -15,26 +9,13 @@
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
-#include "core/live_scheduler.h"
-#include "core/random.h"
-#include "orchestrator/live_system.h"
-#include "scaling/decision_log.h"
-#include "scaling/policy_file.h"
-#include "scenario/load_generator.h"
+#include "orchestrator/scenario_run.h"
 #include "scenario/report.h"
 #include "scenario/scenario.h"
-#include "worker/profile.h"
 
 namespace flotilla {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// How long the initial workers may take to pass their health checks before traffic starts.
-constexpr Duration kFleetReadyTimeout = 60s;
-// Stopping every worker at the end: SIGTERM, the group's stop grace, SIGKILL.
-constexpr Duration kShutdownDeadline = 15s;
 
 std::string utc_stamp(const char* format) {
   const std::time_t now = std::time(nullptr);
@@ -45,11 +26,9 @@ std::string utc_stamp(const char* format) {
   return out.str();
 }
 
-double seconds_since(Time t, Time origin) { return to_seconds(t - origin); }
-
-std::string prepare_out_dir(const RunOptions& options, const Scenario& scenario) {
-  std::string dir = options.out_dir;
-  if (dir.empty()) dir = "runs/" + scenario.name + "-" + utc_stamp("%Y%m%d-%H%M%S");
+std::string prepare_out_dir(const std::string& given, const std::string& name) {
+  std::string dir = given;
+  if (dir.empty()) dir = "runs/" + name + "-" + utc_stamp("%Y%m%d-%H%M%S");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir))
@@ -57,25 +36,6 @@ std::string prepare_out_dir(const RunOptions& options, const Scenario& scenario)
                     ec.message() + ")");
   return dir;
 }
-
-std::string check_worker_executable(const RunOptions& options) {
-  std::string exe =
-      options.worker_executable.empty() ? default_worker_executable() : options.worker_executable;
-  if (::access(exe.c_str(), X_OK) != 0)
-    throw UserError("--worker " + exe +
-                    ": expected the flotilla-worker executable (build it with `make`)");
-  return exe;
-}
-
-// What the timeline samples once a second, beside the load generator's own figures.
-struct FleetSample {
-  int in_service = 0;
-  int pending = 0;
-  int desired = 0;
-  std::optional<double> cpu;
-};
-
-}  // namespace
 
 std::string default_worker_executable() {
   std::error_code ec;
@@ -87,240 +47,33 @@ std::string default_worker_executable() {
 int run_scenario(const RunOptions& options, std::ostream& out) {
   // Everything the user wrote is checked before anything starts.
   const Scenario scenario = load_scenario(options.scenario_path);
-  const WorkerProfile profile = load_worker_profile(scenario.fleet.profile);
-  LiveSystemConfig config;
-  const double time_scale = scenario.effective_time_scale();
-  for (const auto& path : scenario.policies)
-    config.policies.push_back(load_policy_file(path, time_scaled(time_scale)));
-  const std::string worker = check_worker_executable(options);
-  const std::uint64_t seed = options.seed.value_or(scenario.seed);
-  const std::string out_dir = prepare_out_dir(options, scenario);
+  ScenarioRunSpec spec;
+  spec.simulated = options.simulated;
+  spec.seed = options.seed.value_or(scenario.seed);
+  spec.worker_executable =
+      options.worker_executable.empty() ? default_worker_executable() : options.worker_executable;
+  spec.progress = !options.quiet;
+  spec.output_dir = prepare_out_dir(options.out_dir, scenario.name);
+  spec.started_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
 
-  config.balancer.algorithm = scenario.balancer.algorithm;
-  config.balancer.seed = seed;
-  config.target_group.health_check.interval = 500ms;
-  config.target_group.health_check.timeout = 400ms;
-  config.metrics_period = scenario.metrics_period;
-  config.group.name = scenario.name;
-  config.group.min = scenario.fleet.min;
-  config.group.max = scenario.fleet.max;
-  config.group.desired = scenario.fleet.desired;
-  config.group.launch = LaunchSpec{
-      worker, {"--profile", scenario.fleet.profile, "--port", "0", "--seed", std::to_string(seed)}};
-  config.group.health_check_grace =
-      scenario.fleet.health_check_grace_period.value_or(profile.boot_time + 10s);
-  if (scenario.fleet.health_check_type == "EC2")
-    config.group.health_check_type = HealthCheckType::kEc2;
-  if (scenario.fleet.termination_policy == "OldestInstance")
-    config.group.termination_policy = TerminationPolicy::kOldestInstance;
-  if (scenario.fleet.termination_policy == "NewestInstance")
-    config.group.termination_policy = TerminationPolicy::kNewestInstance;
-  config.group.new_workers_protected = scenario.fleet.new_instances_protected_from_scale_in;
-  config.group.stop_grace = 5s;
-  // A worker leaving service is stopped once its target is released: idle, or after the
-  // target group's deregistration delay (LiveSystem keeps the group's own timer above that).
-  config.target_group.deregistration_delay = 5s;
-
-  boost::asio::io_context io;
-  LiveScheduler scheduler(io);
-  LiveSystem system(io, scheduler, std::move(config));
-  SeededRandom random(seed);
-
-  bool interrupted = false;
-  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-  stop_signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) interrupted = true;
-  });
-
-  const bool live = !options.quiet;
-  const bool tty = live && ::isatty(STDOUT_FILENO);
-  bool line_open = false;  // a progress line without its newline is on the terminal
-  auto say = [&](const std::string& text) {
-    if (!live) return;
-    if (line_open) out << "\r\033[K";
-    out << text << "\n" << std::flush;
-    line_open = false;
-  };
-
-  const std::string started_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
-  say("flotilla: scenario " + scenario.name + " (" + format_duration(scenario.duration) +
-      ", seed " + std::to_string(seed) + ", time scale " + format_number(time_scale, 4) +
-      "), output " + out_dir);
-  system.start();
-  say("balancer listening on 127.0.0.1:" + std::to_string(system.balancer().port()) +
-      "; launching " + std::to_string(scenario.fleet.desired) + " workers (" + profile.name + ")");
-
-  const int initial_desired = scenario.fleet.desired;
-  const bool ready = system.run_until(
-      [&] { return interrupted || system.group().state().in_service >= initial_desired; },
-      kFleetReadyTimeout + profile.boot_time);
-  if (!ready || interrupted) {
-    std::cerr << "flotilla: "
-              << (interrupted ? "interrupted"
-                              : "the initial workers did not become healthy in time")
-              << "\n";
-    system.shutdown(kShutdownDeadline);
+  if (spec.progress)
+    out << "flotilla: scenario " << scenario.name << " (" << format_duration(scenario.duration)
+        << ", seed " << spec.seed << ", time scale "
+        << format_number(scenario.effective_time_scale(), 4)
+        << (spec.simulated ? ", simulated" : "") << "), output " << spec.output_dir << "\n"
+        << std::flush;
+  ScenarioRunResult result = run_scenario_once(scenario, spec, out);
+  if (result.broke && result.record.timeseries.empty()) {
+    std::cerr << "flotilla: " << result.why << "\n";
     return kExitFailed;
   }
-
-  // Traffic starts now; every time in the report counts from here.
-  const Time origin = scheduler.now();
-  std::size_t activities_shown = system.group().activities().size();
-  say("fleet ready: " + std::to_string(initial_desired) + " in service; traffic starts");
-  system.on_event = [&](const SystemEvent& e) {
-    std::ostringstream line;
-    line << "  " << std::fixed << std::setprecision(1) << seconds_since(e.t, origin) << "s  "
-         << e.kind << ": " << e.detail;
-    say(line.str());
-  };
-
-  LoadConfig load_config;
-  load_config.target = Endpoint{"127.0.0.1", system.balancer().port()};
-  load_config.path = scenario.traffic.path;
-  load_config.schedule = scenario.rate_schedule();
-  load_config.arrivals = scenario.traffic.arrivals;
-  load_config.seed = seed;
-  LoadGenerator load(load_config);
-  load.start();
-
-  for (const auto& fault : scenario.faults) {
-    scheduler.schedule_at(origin + fault.at, [&, fault] {
-      const auto killed = system.kill_in_service(fault.count, random);
-      std::string ids;
-      for (const auto& id : killed) ids += (ids.empty() ? "" : ", ") + id;
-      system.record_event(std::string(kEventFault), fault.describe() + ": SIGKILL " +
-                                                        (ids.empty() ? "none in service" : ids));
-    });
-  }
-
-  std::vector<FleetSample> fleet_samples;  // index k: the state at the end of second k
-  int max_in_service = initial_desired;
-  int min_in_service = initial_desired;
-  auto sample_fleet = [&] {
-    const GroupState state = system.group().state();
-    max_in_service = std::max(max_in_service, state.in_service);
-    min_in_service = std::min(min_in_service, state.in_service);
-    return FleetSample{state.in_service, state.pending, state.desired, system.group_cpu()};
-  };
-
-  bool load_finished = false;
-  std::size_t decisions_shown = 0;
-  std::string last_held;
-  system.scaling_loop().set_origin(origin);
-  PeriodicTask timeline(scheduler, 1s, [&] {
-    fleet_samples.push_back(sample_fleet());
-    // The decision log: every change of desired capacity, and a held-back wish once per streak.
-    const auto& records = system.scaling_loop().records();
-    for (; decisions_shown < records.size(); ++decisions_shown) {
-      const DecisionRecord& r = records[decisions_shown];
-      if (!r.logged()) {
-        last_held.clear();
-        continue;
-      }
-      const std::string line = format_decision_line(r, origin);
-      if (r.desired_after == r.desired_before) {
-        // The same wish held back by the same limits is shown once, not every period.
-        std::string held = std::to_string(r.combined.value_or(r.desired_before));
-        for (const auto& p : r.policies)
-          held += "|" + p.policy + ":" + std::to_string(p.decision.desired.value_or(-1));
-        for (const auto& c : r.clamped_by) held += "|" + c;
-        if (held == last_held) continue;
-        last_held = std::move(held);
-      } else {
-        last_held.clear();
-      }
-      say("  " + line);
-    }
-    // Activities the policies did not cause: replacements and failed launches.
-    const auto& activities = system.group().activities();
-    for (; activities_shown < activities.size(); ++activities_shown) {
-      const auto& a = activities[activities_shown];
-      if (a.from != a.to) continue;
-      std::ostringstream line;
-      line << "  " << std::fixed << std::setprecision(1) << seconds_since(a.t, origin) << "s  "
-           << (a.failed ? "FAILED " : "") << a.cause;
-      say(line.str());
-    }
-    const LoadSnapshot snap = load.snapshot(2);
-    load_finished = snap.finished;
-    if (!live) return;
-    ProgressLine progress;
-    progress.elapsed = std::min(scheduler.now() - origin, scenario.duration);
-    progress.total = scenario.duration;
-    // The last complete second.
-    if (snap.seconds.size() >= 2) {
-      const SecondStats& s = snap.seconds[snap.seconds.size() - 2];
-      progress.offered_rps = s.offered;
-      progress.ok = s.ok;
-      progress.errors = s.errors;
-      if (s.latency.count > 0) progress.p99_ms = to_millis(s.latency.p99);
-    }
-    progress.in_service = fleet_samples.back().in_service;
-    progress.desired = fleet_samples.back().desired;
-    const std::string text = format_progress_line(progress);
-    if (tty) {
-      out << "\r\033[K" << text << std::flush;
-      line_open = true;
-    } else {
-      out << text << "\n" << std::flush;
-    }
-  });
-  timeline.start(origin + 1s);
-
-  // The load generator ends by itself once its schedule is sent and answered (bounded by its
-  // request timeout).
-  system.run_until([&] { return interrupted || load_finished; },
-                   scenario.duration + load_config.request_timeout + 5s);
-  timeline.stop();
-  if (!load_finished) load.stop();
-  fleet_samples.push_back(sample_fleet());
-  const GroupState final_state = system.group().state();
-  say(interrupted ? "interrupted: stopping the fleet" : "traffic done: stopping the fleet");
-
-  RunRecord record;
-  record.scenario = scenario.name;
-  record.description = scenario.description;
-  record.seed = seed;
-  record.duration = scenario.duration;
-  record.started_at = started_at;
-  record.output_dir = out_dir;
-  const LoadSnapshot final_load = load.snapshot();
-  fill_requests(record, final_load);
-  record.timeseries = load_timeseries(final_load);
-  for (std::size_t k = 0; k < record.timeseries.size(); ++k) {
-    // Row k covers second k; the fleet was sampled at its end.
-    const FleetSample& f = fleet_samples[std::min(k, fleet_samples.size() - 1)];
-    auto& row = record.timeseries[k];
-    row.in_service = f.in_service;
-    row.pending = f.pending;
-    row.desired = f.desired;
-    row.cpu_avg = f.cpu ? *f.cpu : std::nan("");
-  }
-  record.capacity.initial = initial_desired;
-  record.capacity.max_in_service = max_in_service;
-  record.capacity.min_in_service = min_in_service;
-  record.capacity.final_in_service = final_state.in_service;
-  for (const auto& a : system.group().activities())
-    record.activities.push_back({seconds_since(a.t, origin), a.from, a.to, a.cause, a.failed});
-  for (const auto& e : system.events())
-    record.events.push_back({seconds_since(e.t, origin), e.kind, e.detail});
-  for (const auto& a : system.group().activities())
-    if (a.from == a.to && !a.failed)
-      record.events.push_back(
-          {seconds_since(a.t, origin), std::string(kEventWorkerReplaced), a.cause});
-  std::sort(record.events.begin(), record.events.end(),
-            [](const RunEvent& a, const RunEvent& b) { return a.t < b.t; });
-  record.decisions = decisions_json(system.scaling_loop().records(), origin);
-  record.time_scale = time_scale;
-
-  system.shutdown(kShutdownDeadline);
-
+  RunRecord& record = result.record;
   evaluate_expectations(scenario.expect, record);
-  if (interrupted) record.passed = false;
-  write_report_json((fs::path(out_dir) / "report.json").string(), record);
-  write_timeseries_csv((fs::path(out_dir) / "timeseries.csv").string(), record);
+  if (result.broke) record.passed = false;
+  write_report_json((fs::path(spec.output_dir) / "report.json").string(), record);
+  write_timeseries_csv((fs::path(spec.output_dir) / "timeseries.csv").string(), record);
   print_summary(out, record);
-  out << "report: " << (fs::path(out_dir) / "report.json").string() << "\n";
+  out << "report: " << (fs::path(spec.output_dir) / "report.json").string() << "\n";
   return record.passed ? kExitOk : kExitFailed;
 }
 

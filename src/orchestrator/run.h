@@ -1,8 +1,8 @@
 #pragma once
-// `flotilla run`: assembles one live system (balancer + target group + group + collector +
-// policies) from a scenario, replays its traffic and faults, checks its expectations and writes
-// the report. Returns the process exit code (0: every expectation held; 1: one failed or the
-// run broke). User mistakes throw flotilla::UserError.
+// `flotilla run`: one scenario, live (real workers, the real balancer) or with --sim in virtual
+// time (scenario_run.h), then its expectations, report.json, timeseries.csv and the summary.
+// Returns the process exit code (0: every expectation held; 1: one failed or the run broke).
+// User mistakes throw flotilla::UserError.
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
@@ -13,8 +13,9 @@ namespace flotilla {
 struct RunOptions {
   std::string scenario_path;
   std::string out_dir;                // empty: runs/<name>-<time>/
-  std::optional<std::uint64_t> seed;  // overrides the scenario's seed
+  std::optional<std::uint64_t> seed;  // overrides the scenario's
   bool quiet = false;                 // no live progress line
+  bool simulated = false;             // --sim: virtual time, modelled workers
   std::string worker_executable;      // empty: flotilla-worker beside this executable
 };
 
@@ -22,5 +23,10 @@ int run_scenario(const RunOptions& options, std::ostream& out);
 
 // The flotilla-worker executable beside the running flotilla binary (/proc/self/exe).
 std::string default_worker_executable();
+
+// "runs/<name>-<UTC time>" unless `dir` is given; created (UserError if it cannot be).
+std::string prepare_out_dir(const std::string& dir, const std::string& name);
+// The wall clock in UTC, e.g. utc_stamp("%Y-%m-%dT%H:%M:%SZ").
+std::string utc_stamp(const char* format);
 
 }  // namespace flotilla

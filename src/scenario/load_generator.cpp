@@ -474,26 +474,13 @@ LoadSnapshot LoadGenerator::snapshot(std::optional<std::size_t> recent_seconds) 
   const Duration total = m.config.schedule.duration();
   snap.elapsed = std::min<Duration>(until - m.epoch, total);
 
-  // The seconds that have begun: [0, current].
-  const std::int64_t last_second =
-      total > Duration::zero() ? second_of(total - Duration(1)) : std::int64_t{-1};
-  const std::int64_t current = std::min(second_of(snap.elapsed), last_second);
-  std::int64_t first = 0;
-  if (recent_seconds)
-    first = std::max<std::int64_t>(0, current - static_cast<std::int64_t>(*recent_seconds) + 1);
-
   Figures& f = *m.figures;
   std::lock_guard lock(f.mu);
   // A second is done once it has nothing in flight and a whole second has passed since its end
   // (its requests have all been handed out by then); all of them once the run is over.
   f.seconds.close_before(snap.finished ? std::numeric_limits<std::int64_t>::max()
                                        : second_of(snap.elapsed) - 1);
-  for (std::int64_t s = first; s <= current; ++s) {
-    SecondStats stats = f.seconds.at(s);
-    stats.offered =
-        m.config.schedule.expected_requests(std::chrono::seconds(s), std::chrono::seconds(s + 1));
-    snap.seconds.push_back(std::move(stats));
-  }
+  snap.seconds = snapshot_seconds(f.seconds, m.config.schedule, snap.elapsed, recent_seconds);
   snap.sent = f.sent;
   snap.ok = f.ok;
   snap.by_kind = f.by_kind;

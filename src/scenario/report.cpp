@@ -115,6 +115,7 @@ nlohmann::json to_json(const RunRecord& r) {
   json j;
   j["scenario"] = r.scenario;
   j["description"] = r.description;
+  j["mode"] = r.mode;
   j["seed"] = r.seed;
   j["duration_s"] = to_seconds(r.duration);
   j["started_at"] = r.started_at;
@@ -186,7 +187,7 @@ void print_summary(std::ostream& out, const RunRecord& r) {
   };
   out << "Scenario " << r.scenario;
   if (!r.description.empty()) out << ": " << r.description;
-  out << "\n  seed " << r.seed << ", duration " << format_duration(r.duration);
+  out << "\n  " << r.mode << ", seed " << r.seed << ", duration " << format_duration(r.duration);
   if (!r.started_at.empty()) out << ", started " << r.started_at;
   if (!r.output_dir.empty()) out << ", output " << r.output_dir;
   out << "\n\n";

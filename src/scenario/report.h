@@ -4,7 +4,8 @@
 // live progress line. The orchestrator fills a RunRecord; this file only evaluates and writes.
 //
 // report.json keys (a contract; add freely, rename none):
-//   scenario, description, seed, duration_s, started_at, output_dir, time_scale, passed,
+//   scenario, description, mode ("live" or "simulated"), seed, duration_s, started_at,
+//   output_dir, time_scale, passed,
 //   requests {sent, ok, errors, error_rate, by_kind {http_5xx, ...}},
 //   latency_ms {p50, p90, p99, max}            (null when no request succeeded)
 //   capacity {initial, max_in_service, min_in_service, final},
@@ -21,7 +22,7 @@
 #include <vector>
 
 #include "core/time.h"
-#include "scenario/load_generator.h"
+#include "scenario/traffic.h"
 #include "scenario/scenario.h"
 
 namespace flotilla {
@@ -90,6 +91,7 @@ struct ExpectationResult {
 struct RunRecord {
   std::string scenario;  // the scenario's name
   std::string description;
+  std::string mode = "live";  // or "simulated"
   std::uint64_t seed = 0;
   Duration duration{};
   std::string started_at;  // wall clock, e.g. "2024-05-01T12:00:00Z"

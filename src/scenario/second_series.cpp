@@ -5,6 +5,27 @@
 
 namespace flotilla {
 
+std::vector<SecondStats> snapshot_seconds(const SecondSeries& series, const RateSchedule& schedule,
+                                          Duration elapsed, std::optional<std::size_t> recent) {
+  auto second_of = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  };
+  const Duration total = schedule.duration();
+  const std::int64_t last_second =
+      total > Duration::zero() ? second_of(total - Duration(1)) : std::int64_t{-1};
+  const std::int64_t current = std::min<std::int64_t>(second_of(elapsed), last_second);
+  std::int64_t first = 0;
+  if (recent) first = std::max<std::int64_t>(0, current - static_cast<std::int64_t>(*recent) + 1);
+  std::vector<SecondStats> out;
+  out.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, current - first + 1)));
+  for (std::int64_t s = first; s <= current; ++s) {
+    SecondStats stats = series.at(s);
+    stats.offered = schedule.expected_requests(std::chrono::seconds(s), std::chrono::seconds(s + 1));
+    out.push_back(std::move(stats));
+  }
+  return out;
+}
+
 SecondStats& SecondSeries::stats(std::int64_t s) {
   const auto i = static_cast<std::size_t>(std::max<std::int64_t>(s, 0));
   while (stats_.size() <= i) {

@@ -14,11 +14,20 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "scenario/rate_schedule.h"
 #include "scenario/traffic.h"
 
 namespace flotilla {
+
+class SecondSeries;
+
+// The seconds a snapshot reports: from second 0 (or only the last `recent` ones) to the one
+// `elapsed` is in, never past the schedule's end, each with the schedule's offered rate.
+std::vector<SecondStats> snapshot_seconds(const SecondSeries& series, const RateSchedule& schedule,
+                                          Duration elapsed, std::optional<std::size_t> recent);
 
 class SecondSeries {
  public:

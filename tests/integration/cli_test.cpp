@@ -5,17 +5,12 @@
 #include <fstream>
 
 #include "support/files.h"
+#include "support/paths.h"
 #include "support/subprocess.h"
 
 using namespace flotilla::test;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-namespace {
-const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
-const fs::path kSource = FLOTILLA_SOURCE_DIR;
-
-}  // namespace
 
 TEST_CASE("validate: every shipped file in fleet/, policies/ and scenarios/ is valid") {
   std::vector<std::string> argv = {kFlotilla, "validate"};

@@ -9,17 +9,12 @@
 #include <sstream>
 
 #include "support/files.h"
+#include "support/paths.h"
 #include "support/subprocess.h"
 
 using namespace flotilla::test;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-namespace {
-const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
-const fs::path kSource = FLOTILLA_SOURCE_DIR;
-
-}  // namespace
 
 TEST_CASE("run: a short live scenario passes and writes report.json and timeseries.csv") {
   const auto out = fresh_temp_dir("live");

@@ -1,8 +1,9 @@
 #pragma once
-// LiveSystem: one running Flotilla: the balancer (data plane, its own IO threads), the target
-// group with health checks, the Auto Scaling group over local worker processes, the collector
-// and the scaling loop, wired together on one control-plane io_context. `flotilla run` drives it
-// from a scenario's timeline; a later `serve` drives it from a config.
+// System: one running Flotilla, in whatever world its Environment is (environment.h): the data
+// plane (the balancer, or its model), the target group with health checks, the Auto Scaling
+// group over the environment's workers, the collector and the scaling loop. `run` and `compare`
+// drive it from a scenario's timeline; the coming `serve` from a config. It never asks which
+// world it is in.
 //
 // Wiring (the scaling engine and the balancer never include each other; this file connects them):
 //   group.on_listening      -> target_group.register_target + a metrics source for the worker
@@ -10,10 +11,12 @@
 //   target unhealthy        -> group.replace_unhealthy (once it was in service)
 //   group.on_leaving_service, on_terminated -> target_group.deregister_target
 //   target_group.on_released -> group.target_released (the worker is stopped once idle)
-//   target_group.publish    -> balancer.set_targets
-//   balancer.stats().targets -> target_group load source (draining, outlier detection)
+//   target_group.publish    -> data_plane.set_targets
+//   data_plane.target_load  -> target group load source (draining, outlier detection)
+//   data_plane.stats        -> the collector's AWS/ApplicationELB metrics
 //
-// Threading: construct, call and destroy on the control-plane thread, the one that runs `io`.
+// Threading: construct, call and destroy on the control-plane thread, the one that runs the
+// environment. The environment must outlive the system.
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,25 +24,18 @@
 #include <string>
 #include <vector>
 
-#include "balancer/balancer.h"
 #include "balancer/target_group.h"
 #include "core/random.h"
 #include "core/scheduler.h"
 #include "metrics/collector.h"
 #include "metrics/metric_store.h"
+#include "orchestrator/environment.h"
 #include "scaling/group.h"
 #include "scaling/scaling_loop.h"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace flotilla {
 
-class ProcessProvider;
-
-struct LiveSystemConfig {
-  BalancerConfig balancer;
+struct SystemConfig {
   // Health checks, deregistration delay, slow start, fail open, outlier detection. The group's
   // drain_delay is raised above deregistration_delay: the target group says when to stop.
   TargetGroupConfig target_group;
@@ -55,33 +51,28 @@ struct SystemEvent {
   std::string detail;
 };
 
-class LiveSystem {
+class System {
  public:
-  LiveSystem(boost::asio::io_context& io, Scheduler& scheduler, LiveSystemConfig config);
-  ~LiveSystem();
-  LiveSystem(const LiveSystem&) = delete;
-  LiveSystem& operator=(const LiveSystem&) = delete;
+  System(Environment& environment, SystemConfig config);
+  ~System();
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
 
-  // Starts the balancer (UserError if its port is in use), launches the group to desired and
+  // Starts the data plane (UserError if its port is in use), launches the group to desired and
   // starts the collector and the scaling loop.
   void start();
   // Takes every worker out of service and stops it (SIGTERM, then SIGKILL after the group's stop
-  // grace), then stops the balancer. Returns once no worker runs; runs `io` meanwhile, at most
-  // for `deadline`.
+  // grace), then stops the data plane. Returns once no worker runs, at most `deadline` later.
   void shutdown(Duration deadline);
-
-  // Runs `io` until `done()` holds or `deadline` passes; true if it held.
-  bool run_until(const std::function<bool()>& done, Duration deadline);
 
   // SIGKILLs `count` in-service workers chosen at random; returns their ids.
   std::vector<WorkerId> kill_in_service(int count, Random& random);
 
-  Balancer& balancer() { return *balancer_; }
+  Environment& environment() { return env_; }
   Group& group() { return *group_; }
   TargetGroup& targets() { return *targets_; }
   MetricStore& store() { return store_; }
   ScalingLoop& scaling_loop() { return *loop_; }
-  Provider& provider();
   // The group's average CPUUtilization of the last period gathered by the scaling loop.
   std::optional<double> group_cpu() const;
   const std::vector<SystemEvent>& events() const { return events_; }
@@ -96,11 +87,9 @@ class LiveSystem {
  private:
   void wire();
 
-  boost::asio::io_context& io_;
+  Environment& env_;
   Scheduler& scheduler_;
-  LiveSystemConfig config_;
-  std::unique_ptr<ProcessProvider> provider_;
-  std::unique_ptr<Balancer> balancer_;
+  SystemConfig config_;
   std::unique_ptr<TargetGroup> targets_;
   MetricStore store_;
   std::unique_ptr<Collector> collector_;

@@ -1,27 +1,23 @@
-#include "orchestrator/live_system.h"
+#include "orchestrator/system.h"
 
 #include <signal.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
 
 #include "core/duration.h"
-#include "fleet/process_provider.h"
 #include "orchestrator/balancer_metrics_source.h"
-#include "orchestrator/worker_metrics_source.h"
 
 namespace flotilla {
 
-LiveSystem::LiveSystem(boost::asio::io_context& io, Scheduler& scheduler, LiveSystemConfig config)
-    : io_(io), scheduler_(scheduler), config_(std::move(config)) {
-  provider_ = std::make_unique<ProcessProvider>(io_);
-  balancer_ = std::make_unique<Balancer>(config_.balancer);
-  targets_ = std::make_unique<TargetGroup>(scheduler_, io_, config_.target_group);
+System::System(Environment& environment, SystemConfig config)
+    : env_(environment), scheduler_(environment.scheduler()), config_(std::move(config)) {
+  targets_ =
+      std::make_unique<TargetGroup>(scheduler_, env_.health_probe(), config_.target_group);
   // The group's own timer is only a backstop for a target group that never releases.
   config_.group.drain_delay =
       std::max(config_.group.drain_delay, config_.target_group.deregistration_delay + 1s);
   collector_ = std::make_unique<Collector>(scheduler_, store_, config_.metrics_period);
-  group_ = std::make_unique<Group>(scheduler_, *provider_, config_.group);
+  group_ = std::make_unique<Group>(scheduler_, env_.provider(), config_.group);
   ScalingLoopConfig loop_config;
   loop_config.period = config_.metrics_period;
   // Worker /metrics answers arrive within the collector's HTTP timeout (a quarter period);
@@ -33,31 +29,28 @@ LiveSystem::LiveSystem(boost::asio::io_context& io, Scheduler& scheduler, LiveSy
   wire();
 }
 
-LiveSystem::~LiveSystem() {
-  // Order: nothing may call into a component after it is gone.
+System::~System() {
+  // Order: nothing may call into a component after it is gone. The environment's provider
+  // SIGKILLs whatever still runs when the environment goes.
   loop_.reset();
   collector_.reset();
   group_.reset();
   targets_.reset();
-  if (balancer_) balancer_->stop();
-  provider_.reset();  // SIGKILLs whatever still runs
+  env_.data_plane().stop();
 }
 
-Provider& LiveSystem::provider() { return *provider_; }
-
-void LiveSystem::record_event(std::string kind, std::string detail) {
+void System::record_event(std::string kind, std::string detail) {
   events_.push_back({scheduler_.now(), std::move(kind), std::move(detail)});
   if (on_event) on_event(events_.back());
 }
 
-void LiveSystem::wire() {
+void System::wire() {
   const Duration metrics_timeout = std::min<Duration>(config_.metrics_period / 4, 1s);
   Group::Callbacks group_callbacks;
   group_callbacks.on_listening = [this, metrics_timeout](const WorkerId& id,
                                                          const Endpoint& endpoint) {
     targets_->register_target(id, endpoint);
-    auto source = std::make_shared<WorkerMetricsSource>(io_, id, endpoint, metrics_timeout);
-    sources_[id] = collector_->add_source(std::move(source));
+    sources_[id] = collector_->add_source(env_.worker_metrics(id, endpoint, metrics_timeout));
   };
   group_callbacks.on_leaving_service = [this](const WorkerId& id) {
     targets_->deregister_target(id);
@@ -83,7 +76,7 @@ void LiveSystem::wire() {
     }
   };
   target_callbacks.publish = [this](std::vector<BalancerTarget> routable) {
-    balancer_->set_targets(std::move(routable));
+    env_.data_plane().set_targets(std::move(routable));
   };
   target_callbacks.on_released = [this](const std::string& id) { group_->target_released(id); };
   target_callbacks.on_ejection = [this](const std::string& id, bool ejected, Time until) {
@@ -96,16 +89,17 @@ void LiveSystem::wire() {
   BalancerMetricsConfig balancer_metrics;
   balancer_metrics.target_group = group_->name();
   collector_->add_source(std::make_shared<BalancerMetricsSource>(
-      balancer_metrics, [this] { return balancer_->stats(); },
+      balancer_metrics, [this] { return env_.data_plane().stats(); },
       [this] {
         return HostCounts{static_cast<int>(targets_->healthy_host_count()),
                           static_cast<int>(targets_->unhealthy_host_count())};
       }));
-  targets_->set_load_source([this](const std::string& id) { return balancer_->target_load(id); });
+  targets_->set_load_source(
+      [this](const std::string& id) { return env_.data_plane().target_load(id); });
 }
 
-void LiveSystem::start() {
-  balancer_->start();
+void System::start() {
+  env_.data_plane().start();
   group_->start();
   // One grid for both: the loop evaluates the period the collector just stamped.
   const Time first = scheduler_.now() + config_.metrics_period;
@@ -113,7 +107,7 @@ void LiveSystem::start() {
   loop_->start(first + loop_->config().evaluation_delay);
 }
 
-int LiveSystem::replaced_workers() const {
+int System::replaced_workers() const {
   // The group records a replacement as an activity that keeps the desired capacity; a failed
   // launch is such an activity too, but replaces nothing.
   return static_cast<int>(
@@ -121,13 +115,13 @@ int LiveSystem::replaced_workers() const {
                     [](const Activity& a) { return a.from == a.to && !a.failed; }));
 }
 
-std::optional<double> LiveSystem::group_cpu() const {
+std::optional<double> System::group_cpu() const {
   const auto& records = loop_->records();
   if (records.empty()) return std::nullopt;
   return records.back().group_cpu;
 }
 
-std::vector<WorkerId> LiveSystem::kill_in_service(int count, Random& random) {
+std::vector<WorkerId> System::kill_in_service(int count, Random& random) {
   std::vector<WorkerId> candidates;
   for (const auto& w : group_->state().workers)
     if (w.state == LifecycleState::in_service) candidates.push_back(w.id);
@@ -137,26 +131,17 @@ std::vector<WorkerId> LiveSystem::kill_in_service(int count, Random& random) {
     killed.push_back(candidates[pick]);
     candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(pick));
   }
-  for (const auto& id : killed) provider_->signal(id, SIGKILL);
+  for (const auto& id : killed) env_.provider().signal(id, SIGKILL);
   return killed;
 }
 
-bool LiveSystem::run_until(const std::function<bool()>& done, Duration deadline) {
-  const Time end = scheduler_.now() + deadline;
-  while (!done()) {
-    if (scheduler_.now() >= end) return false;
-    io_.restart();
-    io_.run_one_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
-void LiveSystem::shutdown(Duration deadline) {
+void System::shutdown(Duration deadline) {
   loop_->stop();
   collector_->stop();
   group_->shut_down("run finished");
-  run_until([this] { return provider_->running() == 0; }, deadline);
-  balancer_->stop();
+  Provider& provider = env_.provider();
+  env_.run_until([&provider] { return provider.running() == 0; }, deadline);
+  env_.data_plane().stop();
 }
 
 }  // namespace flotilla

@@ -1,0 +1,83 @@
+#pragma once
+// Environment: what differs between the live and the simulated world, and only that. The
+// assembled system (system.h), `run`, `balance`, `compare` and the coming `serve` take one and
+// never ask which world they are in; make_live() and make_simulated() are the only places that
+// choose.
+//
+//                    live (make_live)                      simulated (make_simulated)
+//   scheduler        Asio timers on the wall clock         virtual time (an event queue)
+//   provider         flotilla-worker child processes       modelled workers (sim/sim_fleet.h)
+//   data plane       the balancer: an HTTP proxy           requests as events (sim/sim_data_plane.h)
+//   health probe     GET /health over TCP                  the modelled worker's answer
+//   worker metrics   GET /metrics over TCP                 the modelled worker's numbers
+//   traffic          the load generator's HTTP requests    arrivals in virtual time
+//   run_until        runs the io_context                   runs the event queue
+//
+// The group, scaling loop, collector, metric store, alarms, policies, target group and pickers
+// are the same objects and code in both.
+//
+// Threading: the control-plane thread (the one that calls run_until).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "balancer/balancer.h"
+#include "balancer/data_plane.h"
+#include "balancer/target_group.h"
+#include "core/scheduler.h"
+#include "fleet/provider.h"
+#include "metrics/metric_source.h"
+#include "scenario/traffic.h"
+#include "worker/profile.h"
+
+namespace flotilla {
+
+inline constexpr std::string_view kModeLive = "live";
+inline constexpr std::string_view kModeSimulated = "simulated";
+
+class Environment {
+ public:
+  virtual ~Environment() = default;
+
+  // kModeLive or kModeSimulated (report.json's "mode").
+  virtual std::string_view mode() const = 0;
+  virtual Scheduler& scheduler() = 0;
+  virtual Provider& provider() = 0;
+  virtual DataPlane& data_plane() = 0;
+  // The target groups' health checks.
+  virtual TargetGroup::Probe health_probe() = 0;
+  // The collector's source of one worker's own numbers (AWS/EC2 CPUUtilization ...).
+  virtual std::shared_ptr<MetricSource> worker_metrics(const WorkerId& id,
+                                                       const Endpoint& endpoint,
+                                                       Duration timeout) = 0;
+  // A load generator whose requests reach this world's data plane (`config.target` is set
+  // here). One at a time.
+  virtual std::unique_ptr<Traffic> make_traffic(LoadConfig config) = 0;
+  // Where clients reach the balancer ("127.0.0.1:8080"; "simulated" when they cannot).
+  virtual std::string balancer_address() const = 0;
+
+  // Runs the world until done() holds or `deadline` of the world's own time has passed; true if
+  // done() held. Returns false at once when interrupted. done() is asked after every event:
+  // keep it cheap.
+  virtual bool run_until(const std::function<bool()>& done, Duration deadline) = 0;
+  // SIGINT or SIGTERM arrived since the environment was made.
+  virtual bool interrupted() const = 0;
+};
+
+struct LiveOptions {
+  BalancerConfig balancer;
+};
+std::unique_ptr<Environment> make_live(LiveOptions options);
+
+struct SimulatedOptions {
+  // The data plane takes the listener's algorithm, seed and retry settings; addresses,
+  // threads, timeouts and limits have no meaning without sockets.
+  BalancerConfig balancer;
+  WorkerProfile profile;  // every simulated worker's
+  std::uint64_t seed = 1;
+};
+std::unique_ptr<Environment> make_simulated(SimulatedOptions options);
+
+}  // namespace flotilla

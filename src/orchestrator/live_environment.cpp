@@ -1,0 +1,94 @@
+// make_live(): the real world. The only place that builds a LiveScheduler, a ProcessProvider and
+// the Balancer for the assembled system.
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "balancer/http_client.h"
+#include "core/live_scheduler.h"
+#include "fleet/process_provider.h"
+#include "orchestrator/environment.h"
+#include "orchestrator/worker_metrics_source.h"
+#include "scenario/load_generator.h"
+
+namespace flotilla {
+
+namespace {
+
+class LiveEnvironment final : public Environment {
+ public:
+  explicit LiveEnvironment(LiveOptions options)
+      : scheduler_(io_),
+        provider_(io_),
+        host_(options.balancer.host),
+        balancer_(std::move(options.balancer)),
+        signals_(io_, SIGINT, SIGTERM) {
+    // Installed before anything starts, so a signal during start-up is not lost.
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) interrupted_ = true;
+    });
+  }
+
+  ~LiveEnvironment() override {
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    balancer_.stop();
+  }
+
+  std::string_view mode() const override { return kModeLive; }
+  Scheduler& scheduler() override { return scheduler_; }
+  Provider& provider() override { return provider_; }
+  DataPlane& data_plane() override { return balancer_; }
+
+  TargetGroup::Probe health_probe() override {
+    return [this](const Endpoint& endpoint, const std::string& path, Duration timeout,
+                  std::function<void(HttpGetResult)> done) {
+      http_get(io_, endpoint, path, timeout, std::move(done));
+    };
+  }
+
+  std::shared_ptr<MetricSource> worker_metrics(const WorkerId& id, const Endpoint& endpoint,
+                                               Duration timeout) override {
+    return std::make_shared<WorkerMetricsSource>(io_, id, endpoint, timeout);
+  }
+
+  std::unique_ptr<Traffic> make_traffic(LoadConfig config) override {
+    config.target = Endpoint{host_, balancer_.port()};
+    return std::make_unique<LoadGenerator>(std::move(config));
+  }
+
+  std::string balancer_address() const override {
+    return host_ + ":" + std::to_string(balancer_.port());
+  }
+
+  bool run_until(const std::function<bool()>& done, Duration deadline) override {
+    const Time end = scheduler_.now() + deadline;
+    while (!done()) {
+      if (interrupted_ || scheduler_.now() >= end) return false;
+      io_.restart();
+      io_.run_one_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+
+  bool interrupted() const override { return interrupted_; }
+
+ private:
+  // Order matters: the provider and the balancer go before the io_context they use.
+  boost::asio::io_context io_;
+  LiveScheduler scheduler_;
+  ProcessProvider provider_;
+  std::string host_;
+  Balancer balancer_;
+  boost::asio::signal_set signals_;
+  bool interrupted_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Environment> make_live(LiveOptions options) {
+  return std::make_unique<LiveEnvironment>(std::move(options));
+}
+
+}  // namespace flotilla

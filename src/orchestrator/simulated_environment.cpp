@@ -1,0 +1,122 @@
+// make_simulated(): the simulated world. The only place that builds a VirtualScheduler and the
+// modelled fleet, data plane and traffic for the assembled system. No process is started and no
+// socket is opened.
+#include <signal.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "core/virtual_scheduler.h"
+#include "orchestrator/environment.h"
+#include "orchestrator/worker_metrics_source.h"
+#include "sim/sim_data_plane.h"
+#include "sim/sim_fleet.h"
+#include "sim/sim_traffic.h"
+
+namespace flotilla {
+
+namespace {
+
+// SIGINT and SIGTERM stop a long simulation as they stop a live run. A flag, not Asio: the
+// simulator runs no io_context.
+volatile std::sig_atomic_t g_interrupted = 0;
+void on_signal(int) { g_interrupted = 1; }
+
+// A worker's own numbers straight from its model, published as the live worker's /metrics are.
+class SimWorkerMetrics final : public MetricSource {
+ public:
+  SimWorkerMetrics(SimFleet& fleet, WorkerId id) : fleet_(fleet), id_(std::move(id)) {}
+  void collect(Time now, Done done) override {
+    const SimWorker* w = fleet_.find(id_);
+    if (w == nullptr || w->exited()) return done({});
+    done(worker_samples(id_, worker_reading(w->status(now)), baseline_));
+  }
+
+ private:
+  SimFleet& fleet_;
+  WorkerId id_;
+  WorkerBaseline baseline_;
+};
+
+SimDataPlaneConfig data_plane_config(const BalancerConfig& b) {
+  SimDataPlaneConfig c;
+  c.algorithm = b.algorithm;
+  c.seed = b.seed;
+  c.retry.max_retries = b.max_retries;
+  c.retry.budget_percent = b.retry_budget_percent;
+  c.retry.budget_min_concurrency = b.retry_budget_min_concurrency;
+  return c;
+}
+
+class SimulatedEnvironment final : public Environment {
+ public:
+  explicit SimulatedEnvironment(SimulatedOptions options)
+      : fleet_(scheduler_, std::move(options.profile), options.seed),
+        data_plane_(scheduler_, fleet_, data_plane_config(options.balancer)) {
+    fleet_.set_worker_client(data_plane_);
+    g_interrupted = 0;
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
+  }
+
+  ~SimulatedEnvironment() override {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+
+  std::string_view mode() const override { return kModeSimulated; }
+  Scheduler& scheduler() override { return scheduler_; }
+  Provider& provider() override { return fleet_; }
+  DataPlane& data_plane() override { return data_plane_; }
+
+  TargetGroup::Probe health_probe() override {
+    return [this](const Endpoint& endpoint, const std::string& path, Duration timeout,
+                  std::function<void(HttpGetResult)> done) {
+      fleet_.probe(endpoint, path, timeout, done);
+    };
+  }
+
+  std::shared_ptr<MetricSource> worker_metrics(const WorkerId& id, const Endpoint&,
+                                               Duration) override {
+    return std::make_shared<SimWorkerMetrics>(fleet_, id);
+  }
+
+  std::unique_ptr<Traffic> make_traffic(LoadConfig config) override {
+    return std::make_unique<SimTraffic>(scheduler_, data_plane_, std::move(config));
+  }
+
+  std::string balancer_address() const override { return std::string(kModeSimulated); }
+
+  bool run_until(const std::function<bool()>& done, Duration deadline) override {
+    const Time end = scheduler_.now() + deadline;
+    while (!done()) {
+      if (g_interrupted != 0) return false;
+      if (!scheduler_.step(end)) {
+        // Nothing more happens before the deadline.
+        scheduler_.run_until(end);
+        return done();
+      }
+    }
+    return true;
+  }
+
+  bool interrupted() const override { return g_interrupted != 0; }
+
+ private:
+  VirtualScheduler scheduler_;
+  SimFleet fleet_;
+  SimDataPlane data_plane_;
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+}  // namespace
+
+std::unique_ptr<Environment> make_simulated(SimulatedOptions options) {
+  return std::make_unique<SimulatedEnvironment>(std::move(options));
+}
+
+}  // namespace flotilla

@@ -1,0 +1,118 @@
+#include "sim/sim_fleet.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+
+namespace flotilla {
+
+namespace {
+
+// splitmix64: a worker's own seed from the run's seed and its launch number.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+SimFleet::SimFleet(Scheduler& scheduler, WorkerProfile profile, std::uint64_t seed)
+    : scheduler_(scheduler), profile_(std::move(profile)), seed_(seed) {}
+
+SimFleet::~SimFleet() { *alive_ = false; }
+
+WorkerId SimFleet::launch(const LaunchSpec&) {
+  assert(client_ != nullptr);
+  const std::uint64_t sequence = next_sequence_++;
+  const WorkerId id = format_worker_id("i-", sequence);
+  // Ports cycle through 1..65535 over a long run; a port is reused only once its worker exited.
+  std::uint16_t port = static_cast<std::uint16_t>(1 + (sequence - 1) % 65535);
+  while (by_port_.count(port) != 0) port = static_cast<std::uint16_t>(port % 65535 + 1);
+  const Endpoint endpoint{kSimHost, port};
+  auto worker = std::make_unique<SimWorker>(
+      scheduler_, profile_, id, endpoint, mix(seed_ ^ mix(sequence)), *client_,
+      [this, id] {
+        if (SimWorker* w = find(id); w != nullptr && !w->exited())
+          exit(*w, WorkerExit{0, 0});
+      });
+  by_port_[port] = worker.get();
+  workers_[id] = std::move(worker);
+  ++running_;
+  scheduler_.schedule_at(scheduler_.now(), [this, alive = alive_, id, endpoint] {
+    if (!*alive) return;
+    const SimWorker* w = find(id);
+    if (w == nullptr || w->exited()) return;
+    if (callbacks_.on_listening) callbacks_.on_listening(id, endpoint);
+  });
+  return id;
+}
+
+SimWorker* SimFleet::find(const WorkerId& id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second.get();
+}
+
+SimWorker* SimFleet::at(const Endpoint& endpoint) const {
+  if (endpoint.host != kSimHost) return nullptr;
+  auto it = by_port_.find(endpoint.port);
+  return it == by_port_.end() ? nullptr : it->second;
+}
+
+void SimFleet::exit(SimWorker& worker, WorkerExit how) {
+  if (worker.exited() && by_port_.count(worker.endpoint().port) == 0) return;
+  worker.mark_exited();
+  by_port_.erase(worker.endpoint().port);
+  --running_;
+  scheduler_.schedule_at(scheduler_.now(), [this, alive = alive_, id = worker.id(), how] {
+    if (!*alive) return;
+    if (callbacks_.on_exit) callbacks_.on_exit(id, how);
+  });
+}
+
+void SimFleet::stop(const WorkerId& id, Duration grace) {
+  SimWorker* w = find(id);
+  if (w == nullptr || w->exited()) return;
+  if (w->shutting_down()) return;  // stop() again does nothing
+  w->begin_shutdown(scheduler_.now());
+  if (w->exited()) return;  // drained at once
+  scheduler_.schedule_after(grace, [this, alive = alive_, id] {
+    if (!*alive) return;
+    signal(id, SIGKILL);
+  });
+}
+
+void SimFleet::signal(const WorkerId& id, int sig) {
+  SimWorker* w = find(id);
+  if (w == nullptr || w->exited()) return;
+  switch (sig) {
+    case SIGKILL:
+      w->kill(scheduler_.now());
+      exit(*w, WorkerExit{-1, SIGKILL});
+      return;
+    case SIGTERM:
+      w->begin_shutdown(scheduler_.now());
+      return;
+    default:
+      spdlog::warn("simulated worker {}: signal {} is not modelled; ignored", id, sig);
+      return;
+  }
+}
+
+void SimFleet::probe(const Endpoint& endpoint, const std::string&, Duration,
+                     const std::function<void(HttpGetResult)>& done) const {
+  HttpGetResult result;
+  const SimWorker* w = at(endpoint);
+  if (w == nullptr || !w->accepting()) {
+    result.error = "connection refused";
+  } else {
+    result.ok = true;
+    result.status = w->health_status(scheduler_.now());
+    result.body = result.status == 200 ? "ok\n" : "booting\n";
+  }
+  done(std::move(result));
+}
+
+}  // namespace flotilla

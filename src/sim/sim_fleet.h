@@ -1,0 +1,86 @@
+#pragma once
+// SimFleet: the simulated world's workers and the Provider that launches them (AWS: the EC2
+// side of the Auto Scaling group, in virtual time). It also answers the target group's health
+// checks, the way the live workers answer GET /health.
+//
+// What it adds to the Provider contract (provider.h):
+// - Every worker runs the fleet's profile; a LaunchSpec's executable and arguments are not
+//   used. A worker's service times are drawn from a stream of its own (the run's seed and the
+//   worker's launch number), so runs replay exactly.
+// - Ids are those of the process provider ("i-" and 17 hex digits, sequential); a worker's
+//   endpoint is {"sim", N}: no socket is ever opened. pid() is always nullopt (no process).
+// - on_listening comes right after launch (in the next event, never inside launch()); on_exit
+//   right after the worker ends: exit 0 once a stopped worker has drained, signal 9 when it is
+//   killed (also by stop()'s grace running out).
+// - signal(): SIGKILL kills, SIGTERM shuts down gracefully; other signals are not modelled yet
+//   (logged and ignored).
+//
+// Health checks (probe()): a worker that is gone or shutting down refuses the connection (as a
+// closed listener does), a booting one answers 503, a booted one 200; the answer is given
+// inline.
+//
+// Threading: the simulator's one thread.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "balancer/http_client.h"
+#include "core/scheduler.h"
+#include "fleet/provider.h"
+#include "sim/sim_worker.h"
+#include "worker/profile.h"
+
+namespace flotilla {
+
+// The host of every simulated endpoint.
+inline constexpr const char* kSimHost = "sim";
+
+class SimFleet final : public Provider {
+ public:
+  SimFleet(Scheduler& scheduler, WorkerProfile profile, std::uint64_t seed);
+  ~SimFleet() override;
+  SimFleet(const SimFleet&) = delete;
+  SimFleet& operator=(const SimFleet&) = delete;
+
+  // Where workers send their responses (the simulated data plane). Set before the first launch.
+  void set_worker_client(SimWorker::Client& client) { client_ = &client; }
+
+  void set_callbacks(Callbacks callbacks) override { callbacks_ = std::move(callbacks); }
+  WorkerId launch(const LaunchSpec& spec) override;
+  void stop(const WorkerId& id, Duration grace) override;
+  void signal(const WorkerId& id, int sig) override;
+  std::optional<int> pid(const WorkerId&) const override { return std::nullopt; }
+  std::size_t running() const override { return running_; }
+
+  // The live worker at `endpoint`, or null (unknown, or exited).
+  SimWorker* at(const Endpoint& endpoint) const;
+  SimWorker* find(const WorkerId& id) const;
+  // GET `path` on the worker at `endpoint` (a TargetGroup::Probe).
+  void probe(const Endpoint& endpoint, const std::string& path, Duration timeout,
+             const std::function<void(HttpGetResult)>& done) const;
+  const WorkerProfile& profile() const { return profile_; }
+  // Workers launched so far.
+  std::uint64_t launched() const { return next_sequence_ - 1; }
+
+ private:
+  void exit(SimWorker& worker, WorkerExit how);
+
+  Scheduler& scheduler_;
+  const WorkerProfile profile_;
+  const std::uint64_t seed_;
+  SimWorker::Client* client_ = nullptr;
+  Callbacks callbacks_;
+  std::uint64_t next_sequence_ = 1;
+  std::size_t running_ = 0;
+  // Every worker launched, alive or not, by id; exited ones stay for late lookups (their
+  // pending service events still point at them).
+  std::map<WorkerId, std::unique_ptr<SimWorker>> workers_;
+  std::unordered_map<std::uint16_t, SimWorker*> by_port_;  // alive workers
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace flotilla

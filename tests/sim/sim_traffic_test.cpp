@@ -1,0 +1,96 @@
+// The simulated traffic: the live load generator's schedule and outcome rules, in virtual time.
+#include "sim/sim_traffic.h"
+
+#include <doctest/doctest.h>
+
+#include "sim_world.h"
+
+namespace flotilla {
+namespace {
+
+struct World : testing::SimWorld {
+  explicit World(WorkerProfile p, int workers = 1) : SimWorld(workers, std::move(p)) {}
+};
+
+WorkerProfile constant(int capacity, Duration service) {
+  return testing::constant_profile(capacity, service, 100000);
+}
+
+LoadConfig load(RateSchedule schedule) {
+  LoadConfig c;
+  c.schedule = std::move(schedule);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("SimTraffic: sends exactly the schedule, latency from the scheduled time") {
+  World w(constant(1000, 20ms));
+  SimTraffic traffic(w.sched, w.plane, load(RateSchedule(0, {{2s, 200}})));  // 200 requests
+  traffic.start();
+  CHECK_FALSE(traffic.snapshot().finished);
+  w.sched.run();
+  const LoadSnapshot s = traffic.snapshot();
+  CHECK(s.finished);
+  CHECK(s.sent == 200);
+  CHECK(s.ok == 200);
+  CHECK(s.errors == 0);
+  CHECK(s.in_flight == 0);
+  CHECK(s.latency.min() == 20ms);
+  CHECK(s.latency.max() == 20ms);
+  REQUIRE(s.seconds.size() == 2);
+  CHECK(s.seconds[0].sent == 50);  // the ramp's first half
+  CHECK(s.seconds[1].sent == 150);
+  CHECK(s.seconds[1].offered == doctest::Approx(150));
+  CHECK(s.seconds[1].latency.p99 == 20ms);
+  // The same arrivals as the live load generator's iterator.
+  const RateSchedule schedule(0, {{2s, 200}});
+  ArrivalIterator it(schedule, Arrivals::kUniform);
+  std::uint64_t expected = 0;
+  while (it.next()) ++expected;
+  CHECK(s.sent == expected);
+}
+
+TEST_CASE("SimTraffic: a slow server shows as latency, then as timeouts, never as fewer sends") {
+  World w(constant(1, 300ms));  // one slot: each request waits for the ones before it
+  LoadConfig c = load(RateSchedule(10, {{1s, 10}}));
+  c.request_timeout = 2s;
+  SimTraffic traffic(w.sched, w.plane, c);
+  traffic.start();
+  w.sched.run();
+  const LoadSnapshot s = traffic.snapshot();
+  CHECK(s.sent == 10);
+  // Request k leaves at 50 + 100 k ms and ends at 50 + 300 (k + 1) ms: latency 300 + 200 k.
+  CHECK(s.ok == 9);  // k = 9 waits 2.1 s
+  CHECK(s.by_kind[LoadErrorKind::kTimeout] == 1);
+  CHECK(s.latency.min() == 300ms);
+  CHECK(s.latency.max() == 1900ms);
+}
+
+TEST_CASE("SimTraffic: more in flight than max_connections is an overload error at once") {
+  World w(constant(1000, 5s));
+  LoadConfig c = load(RateSchedule(100, {{1s, 100}}));
+  c.max_connections = 30;
+  SimTraffic traffic(w.sched, w.plane, c);
+  traffic.start();
+  w.sched.run();
+  const LoadSnapshot s = traffic.snapshot();
+  CHECK(s.sent == 100);
+  CHECK(s.ok == 30);
+  CHECK(s.by_kind[LoadErrorKind::kOverload] == 70);
+}
+
+TEST_CASE("SimTraffic: stop() abandons what is in flight") {
+  World w(constant(1000, 5s));
+  SimTraffic traffic(w.sched, w.plane, load(RateSchedule(10, {{10s, 10}})));
+  traffic.start();
+  w.sched.run_until(1s);
+  traffic.stop();
+  w.sched.run();
+  const LoadSnapshot s = traffic.snapshot();
+  CHECK(s.finished);
+  CHECK(s.sent == 10);
+  CHECK(s.ok + s.errors == 0);
+}
+
+}  // namespace flotilla
