@@ -80,8 +80,8 @@ struct TrafficSpec {
   Arrivals arrivals = Arrivals::kUniform;
   std::string path = "/";  // the request target the load generator sends
 
-  // "3 stages", "trace diurnal-day.csv (1440 rows, 24h, peak 2514 rps) at speedup 60, scale 0.1",
-  // "sine 1000 +- 800 rps, period 24h".
+  // For people: "3 stages", "sine 1000 +- 800 rps, period 86400s",
+  // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1".
   std::string describe() const;
 };
 
