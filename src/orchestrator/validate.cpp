@@ -52,7 +52,8 @@ std::string validate_file(const std::string& path) {
               << ".." << s.fleet.max << " workers (" << profile.name << "), " << s.policies.size()
               << " polic" << (s.policies.size() == 1 ? "y" : "ies") << ", " << s.faults.size()
               << " fault" << (s.faults.size() == 1 ? "" : "s") << ", " << s.expect.size()
-              << " expectation" << (s.expect.size() == 1 ? "" : "s");
+              << " expectation" << (s.expect.size() == 1 ? "" : "s")
+              << "; traffic: " << s.traffic.describe();
       break;
     }
     case FileKind::profile: {

@@ -1,6 +1,7 @@
 #include "scenario/scenario.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -16,6 +17,8 @@ namespace {
 constexpr int kMaxFleetSize = 1000;
 constexpr double kMaxRps = 100000;
 const Duration kMaxScenario = std::chrono::hours(24);
+// A weekly cycle is the longest that means anything over a scenario of at most a day.
+const Duration kMaxSinePeriod = std::chrono::hours(24 * 7);
 
 bool valid_name(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -51,19 +54,71 @@ FleetSpec parse_fleet(const ConfigNode& node) {
   return fleet;
 }
 
-TrafficSpec parse_traffic(const ConfigNode& node) {
-  node.only_keys({"start_rps", "stages", "arrivals", "path"});
-  TrafficSpec traffic;
-  if (auto start = node.get("start_rps")) traffic.start_rps = start->as_number(0, kMaxRps);
-  const ConfigNode stages = node.at("stages");
+std::vector<Stage> parse_stages(const ConfigNode& stages) {
   const auto items = stages.items();
   if (items.empty()) stages.fail("a non-empty array of stages ({\"duration\", \"target\"})");
+  std::vector<Stage> out;
   for (const auto& item : items) {
     item.only_keys({"duration", "target"});
     Stage stage;
     stage.duration = item.at("duration").as_duration(Duration::zero(), kMaxScenario);
     stage.target = item.at("target").as_number(0, kMaxRps);
-    traffic.stages.push_back(stage);
+    out.push_back(stage);
+  }
+  return out;
+}
+
+TracePlayback parse_trace_playback(const ConfigNode& node) {
+  node.only_keys({"file", "speedup", "scale", "offset"});
+  TracePlayback p;
+  p.trace = load_trace(node.at("file").as_path());
+  if (auto speedup = node.get("speedup")) p.speedup = speedup->as_number(1e-3, 1e6);
+  if (auto scale = node.get("scale")) {
+    p.scale = scale->as_number(0, kMaxRps);
+    if (p.trace.peak.rps * p.scale > kMaxRps)
+      scale->fail("a scale that keeps the trace's peak (" + format_number(p.trace.peak.rps) +
+                  " requests/s at t_seconds " + format_number(p.trace.peak.t_s) + ") at most " +
+                  format_number(kMaxRps) + " requests/s");
+  } else if (p.trace.peak.rps > kMaxRps) {
+    node.child_pointer_only("scale").fail(
+        "a scale below 1: the trace's peak (" + format_number(p.trace.peak.rps) +
+        " requests/s) is above " + format_number(kMaxRps) + " requests/s");
+  }
+  if (auto offset = node.get("offset")) {
+    p.offset = offset->as_duration();
+    const Duration length = from_seconds(p.trace.length_s());
+    if (p.offset >= length)
+      offset->fail("a duration before the trace's end (" + format_duration(length) + ")");
+  }
+  return p;
+}
+
+Sine parse_sine(const ConfigNode& node) {
+  node.only_keys({"base", "amplitude", "period"});
+  Sine sine;
+  sine.base = node.at("base").as_number(0, kMaxRps);
+  const ConfigNode amplitude = node.at("amplitude");
+  sine.amplitude = amplitude.as_number(0, kMaxRps);
+  if (sine.base + sine.amplitude > kMaxRps)
+    amplitude.fail("a number <= " + format_number(kMaxRps - sine.base) +
+                   " (base + amplitude <= " + format_number(kMaxRps) + ")");
+  sine.period = node.at("period").as_duration(std::chrono::seconds(1), kMaxSinePeriod);
+  return sine;
+}
+
+TrafficSpec parse_traffic(const ConfigNode& node) {
+  node.only_keys({"start_rps", "stages", "trace", "sine", "arrivals", "path"});
+  TrafficSpec traffic;
+  if (node.has("stages") + node.has("trace") + node.has("sine") != 1)
+    node.fail("exactly one of \"stages\", \"trace\" and \"sine\"");
+  if (auto stages = node.get("stages")) {
+    traffic.stages = parse_stages(*stages);
+    if (auto start = node.get("start_rps")) traffic.start_rps = start->as_number(0, kMaxRps);
+  } else {
+    if (auto start = node.get("start_rps"))
+      start->fail("no start_rps beside \"trace\" or \"sine\" (it is where the first stage starts)");
+    if (auto trace = node.get("trace")) traffic.trace = parse_trace_playback(*trace);
+    if (auto sine = node.get("sine")) traffic.sine = parse_sine(*sine);
   }
   if (auto arrivals = node.get("arrivals"))
     traffic.arrivals = arrivals->as_enum({"uniform", "poisson"}) == "poisson" ? Arrivals::kPoisson
@@ -74,6 +129,48 @@ TrafficSpec parse_traffic(const ConfigNode& node) {
       path->fail("a request path starting with '/' and without spaces");
   }
   return traffic;
+}
+
+// The scenario's length: as given, else what the traffic shape implies (see scenario.h).
+Duration parse_scenario_duration(const ConfigNode& root, const TrafficSpec& traffic) {
+  const std::optional<ConfigNode> given = root.get("duration");
+  std::optional<Duration> duration;
+  if (given) duration = given->as_duration(std::chrono::milliseconds(1), kMaxScenario);
+  const ConfigNode missing = root.child_pointer_only("duration");
+  if (traffic.trace) {
+    const Duration playable = traffic.trace->playable();
+    if (duration) {
+      if (*duration > playable)
+        given->fail("a duration <= " + format_duration(playable) +
+                    " (how long the trace plays after offset and speedup), or no duration");
+      return *duration;
+    }
+    if (playable > kMaxScenario)
+      missing.fail("a duration of at most " + format_duration(kMaxScenario) + " (the trace plays " +
+                   format_duration(playable) + " after offset and speedup)");
+    if (playable < std::chrono::milliseconds(1))
+      missing.fail("a duration (the trace plays under 1ms after offset and speedup)");
+    return playable;
+  }
+  if (traffic.sine) {
+    if (duration) return *duration;
+    if (traffic.sine->period > kMaxScenario)
+      missing.fail("a duration of at most " + format_duration(kMaxScenario) +
+                   " (it defaults to one period, " + format_duration(traffic.sine->period) + ")");
+    return traffic.sine->period;
+  }
+  Duration stage_total{};
+  for (const auto& stage : traffic.stages) stage_total += stage.duration;
+  const ConfigNode stages = root.at("traffic").at("stages");
+  if (duration) {
+    if (stage_total > *duration)
+      given->fail("a duration >= the stages' total (" + format_duration(stage_total) +
+                  "), or no duration");
+    return *duration;
+  }
+  if (stage_total <= Duration::zero()) stages.fail("stages whose durations add up to more than 0s");
+  if (stage_total > kMaxScenario) stages.fail("stages that add up to at most 24h");
+  return stage_total;
 }
 
 Fault parse_fault(const ConfigNode& node, Duration duration) {
@@ -131,7 +228,27 @@ std::string Expectation::text() const {
   return metric;
 }
 
+std::string TrafficSpec::describe() const {
+  if (trace) {
+    const Trace& t = trace->trace;
+    std::string out = "trace " + std::filesystem::path(t.file).filename().string() + " (" +
+                      std::to_string(t.rows.size()) + " rows, " +
+                      format_duration(from_seconds(t.length_s())) + ", peak " +
+                      format_number(t.peak.rps) + " rps)";
+    if (trace->offset > Duration::zero()) out += " from " + format_duration(trace->offset);
+    out += " at speedup " + format_number(trace->speedup, 3) + ", scale " +
+           format_number(trace->scale, 3);
+    return out;
+  }
+  if (sine)
+    return "sine " + format_number(sine->base) + " +- " + format_number(sine->amplitude) +
+           " rps, period " + format_duration(sine->period);
+  return std::to_string(stages.size()) + (stages.size() == 1 ? " stage" : " stages");
+}
+
 RateSchedule Scenario::rate_schedule() const {
+  if (traffic.trace) return RateSchedule(traffic.trace->points(duration), duration);
+  if (traffic.sine) return RateSchedule(*traffic.sine, duration);
   return RateSchedule(traffic.start_rps, traffic.stages, duration);
 }
 
@@ -165,20 +282,7 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
   if (auto scale = root.get("time_scale")) s.time_scale = scale->as_number(1e-4, 1e4);
 
   s.traffic = parse_traffic(root.at("traffic"));
-  Duration stage_total{};
-  for (const auto& stage : s.traffic.stages) stage_total += stage.duration;
-  if (auto d = root.get("duration")) {
-    s.duration = d->as_duration(std::chrono::milliseconds(1), kMaxScenario);
-    if (stage_total > s.duration)
-      d->fail("a duration >= the stages' total (" + format_duration(stage_total) +
-              "), or no duration");
-  } else {
-    if (stage_total <= Duration::zero())
-      root.at("traffic").at("stages").fail("stages whose durations add up to more than 0s");
-    if (stage_total > kMaxScenario)
-      root.at("traffic").at("stages").fail("stages that add up to at most 24h");
-    s.duration = stage_total;
-  }
+  s.duration = parse_scenario_duration(root, s.traffic);
 
   if (auto faults = root.get("faults"))
     for (const auto& f : faults->items()) s.faults.push_back(parse_fault(f, s.duration));

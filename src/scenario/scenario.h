@@ -14,20 +14,30 @@
 //     "faults": [ { "at": "45s", "kill": { "count": 1 } } ],
 //     "expect": [ { "metric": "error_rate", "max": 0.01 } ] }
 //
-// Required: name, fleet.profile, fleet.min, fleet.max, traffic.stages. Defaults: description "",
-// duration = the stages' total, seed 1, fleet.desired = fleet.min, balancer.algorithm
-// "round_robin", policies [] (a fixed-size group), metrics.period 5s, traffic.start_rps 0 (as
-// k6's startRate: the first stage ramps up from 0), traffic.arrivals "uniform", traffic.path "/",
-// faults [], expect [], time_scale = metrics.period / 60 s (AWS durations in seconds in AWS-format
-// policies shrink by it). The name is letters, digits, '-', '_' and '.' (it names output folders).
+// Required: name, fleet.profile, fleet.min, fleet.max, and exactly one traffic shape:
+//   "stages": [...]                                    k6's ramping-arrival-rate stages
+//   "trace": { "file": "scenarios/traces/x.csv", "speedup": 1, "scale": 1, "offset": "0s" }
+//                                                      a recorded rate (trace.h)
+//   "sine": { "base": 1000, "amplitude": 800, "period": "24h" }
+//                                                      max(0, base + amplitude sin(2 pi t/period))
+// Defaults: description "", duration = the stages' total, or how long the trace plays
+// ((length - offset) / speedup), or one period of the sine; seed 1, fleet.desired = fleet.min,
+// balancer.algorithm "round_robin", policies [] (a fixed-size group), metrics.period 5s,
+// traffic.start_rps 0 (stages only; as k6's startRate: the first stage ramps up from 0),
+// traffic.arrivals "uniform", traffic.path "/", trace speedup 1, scale 1, offset 0s, faults [],
+// expect [], time_scale = metrics.period / 60 s (AWS durations in seconds in AWS-format policies
+// shrink by it). The name is letters, digits, '-', '_' and '.' (it names output folders).
 //
 // Stages shorter than the duration: the last target holds to the end. Stages longer than the
 // duration are an error (at /duration), not silently cut: a cut ramp is rarely what was meant.
+// A trace is the other way round: a duration shorter than the trace plays its start, a longer
+// one is an error (at /duration): a trace does not loop, and holding its last rate for hours
+// would invent traffic. A sine runs for any duration.
 //
 // Every mistake is a UserError naming the file and the field as a JSON pointer; unknown fields
-// are mistakes. Paths (fleet profile, policies) resolve relative to the scenario file's folder or
-// an ancestor (the repository root), and must exist; their contents are checked by their own
-// parsers.
+// are mistakes. Paths (fleet profile, policies, trace file) resolve relative to the scenario
+// file's folder or an ancestor (the repository root), and must exist; their contents are checked
+// by their own parsers (the trace's at load time, naming its line).
 #include <array>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
@@ -38,6 +48,7 @@
 
 #include "core/time.h"
 #include "scenario/rate_schedule.h"
+#include "scenario/trace.h"
 
 namespace flotilla {
 
@@ -60,11 +71,18 @@ struct BalancerSpec {
   std::string algorithm = "round_robin";
 };
 
+// Exactly one shape: non-empty `stages`, `trace` or `sine`.
 struct TrafficSpec {
-  double start_rps = 0;
+  double start_rps = 0;  // stages only
   std::vector<Stage> stages;
+  std::optional<TracePlayback> trace;
+  std::optional<Sine> sine;
   Arrivals arrivals = Arrivals::kUniform;
   std::string path = "/";  // the request target the load generator sends
+
+  // For people: "3 stages", "sine 1000 +- 800 rps, period 86400s",
+  // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1".
+  std::string describe() const;
 };
 
 enum class FaultKind {

@@ -4,10 +4,12 @@
 
 #include <unistd.h>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/errors.h"
 
@@ -52,6 +54,23 @@ json valid_document() {
     "expect": [ { "metric": "error_rate", "max": 0.01 },
                 { "metric": "max_in_service", "min": 3 },
                 { "metric": "p99_ms", "min": 1, "max": 250 } ] })");
+}
+
+// What parse_scenario says about a document: the UserError's pointer, what it expected and its
+// whole message (pointer "<no error>" if it accepts the document).
+struct Outcome {
+  std::string pointer = "<no error>";
+  std::string expected;
+  std::string message;
+};
+Outcome parse_outcome(const json& doc, const std::string& path) {
+  Outcome out;
+  try {
+    parse_scenario(doc, path);
+  } catch (const UserError& e) {
+    out = {e.pointer(), e.expected(), e.what()};
+  }
+  return out;
 }
 
 }  // namespace
@@ -166,8 +185,8 @@ TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
        "the stages' total (25500ms)"},
       {"no stages", [](json& d) { d["traffic"]["stages"] = json::array(); }, "/traffic/stages",
        "non-empty"},
-      {"missing stages", [](json& d) { d["traffic"].erase("stages"); }, "/traffic/stages",
-       "a value"},
+      {"no traffic shape", [](json& d) { d["traffic"].erase("stages"); }, "/traffic",
+       "exactly one of \"stages\", \"trace\" and \"sine\""},
       {"negative target", [](json& d) { d["traffic"]["stages"][2]["target"] = -1; },
        "/traffic/stages/2/target", "a number between 0 and 100000"},
       {"target not a number", [](json& d) { d["traffic"]["stages"][2]["target"] = "lots"; },
@@ -204,19 +223,258 @@ TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
     CAPTURE(what);
     json doc = valid_document();
     row.edit(doc);
-    std::string pointer = "<no error>", expected, message;
-    try {
-      parse_scenario(doc, repo.scenario_path());
-    } catch (const UserError& e) {
-      pointer = e.pointer();
-      expected = e.expected();
-      message = e.what();
-    }
-    CAPTURE(message);
-    CHECK(pointer == row.pointer);
-    CHECK(expected.find(row.expected) != std::string::npos);
-    CHECK(message.rfind(repo.scenario_path() + ": " + row.pointer + ": expected", 0) == 0);
+    const Outcome o = parse_outcome(doc, repo.scenario_path());
+    CAPTURE(o.message);
+    CHECK(o.pointer == row.pointer);
+    CHECK(o.expected.find(row.expected) != std::string::npos);
+    CHECK(o.message.rfind(repo.scenario_path() + ": " + row.pointer + ": expected", 0) == 0);
   }
+}
+
+namespace {
+
+// 100 rps for 10 min, a ramp to 400 over 5 min, 400 for the last 5-minute step: 20 min.
+constexpr const char* kTraceText = "t_seconds,rps\n0,100\n600,100\n900,400\n";
+
+std::string write_trace(const TempRepo& repo, const char* text = kTraceText) {
+  fs::create_directories(repo.root / "scenarios/traces");
+  const fs::path path = repo.root / "scenarios/traces/day.csv";
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+json shaped_document(const json& traffic) {
+  json doc = json::parse(R"({ "name": "shaped",
+    "fleet": { "profile": "fleet/p.json", "min": 1, "max": 3 } })");
+  doc["traffic"] = traffic;
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("parse_scenario: traffic from a trace") {
+  TempRepo repo;
+  const std::string csv = write_trace(repo);
+  struct Row {
+    const char* what;
+    json trace;
+    double speedup, scale;
+    Duration offset, duration;
+  };
+  const Row rows[] = {
+      {"defaults, path from the repository root",
+       {{"file", "scenarios/traces/day.csv"}},
+       1,
+       1,
+       0s,
+       1200s},
+      {"path relative to the scenario's folder", {{"file", "traces/day.csv"}}, 1, 1, 0s, 1200s},
+      {"speedup, scale and offset",
+       {{"file", "traces/day.csv"}, {"speedup", 60}, {"scale", 0.5}, {"offset", "10m"}},
+       60,
+       0.5,
+       600s,
+       10s},
+      {"slowed down", {{"file", "traces/day.csv"}, {"speedup", 0.5}}, 0.5, 1, 0s, 2400s},
+  };
+  for (const auto& row : rows) {
+    const std::string what = row.what;
+    CAPTURE(what);
+    const Scenario s =
+        parse_scenario(shaped_document({{"trace", row.trace}}), repo.scenario_path());
+    REQUIRE(s.traffic.trace.has_value());
+    const TracePlayback& p = *s.traffic.trace;
+    CHECK(fs::equivalent(p.trace.file, csv));
+    CHECK(p.trace.rows.size() == 3);
+    CHECK(p.speedup == row.speedup);
+    CHECK(p.scale == row.scale);
+    CHECK(p.offset == row.offset);
+    CHECK(s.traffic.stages.empty());
+    CHECK_FALSE(s.traffic.sine.has_value());
+    CHECK(s.duration == row.duration);  // (length - offset) / speedup
+    const RateSchedule schedule = s.rate_schedule();
+    CHECK(schedule.duration() == s.duration);
+    for (Duration t = 0s; t < s.duration; t += s.duration / 40) {
+      CAPTURE(to_seconds(t));
+      CHECK(schedule.rate_at(t) ==
+            doctest::Approx(row.scale * p.trace.rate_at(to_seconds(row.offset + t) +
+                                                        to_seconds(t) * (row.speedup - 1))));
+    }
+  }
+  // A duration shorter than the trace plays its start.
+  json doc = shaped_document({{"trace", {{"file", "traces/day.csv"}}}});
+  doc["duration"] = "5m";
+  const Scenario part = parse_scenario(doc, repo.scenario_path());
+  CHECK(part.duration == 5min);
+  CHECK(part.rate_schedule().expected_total() == doctest::Approx(100 * 300));
+  CHECK(part.traffic.describe() ==
+        "trace day.csv (3 rows, 1200s, peak 400 rps) at speedup 1, scale 1");
+}
+
+TEST_CASE("parse_scenario: traffic from a sine") {
+  TempRepo repo;
+  const json sine = {{"base", 1000}, {"amplitude", 800}, {"period", "24h"}};
+  const Scenario s = parse_scenario(shaped_document({{"sine", sine}}), repo.scenario_path());
+  REQUIRE(s.traffic.sine.has_value());
+  CHECK(*s.traffic.sine == Sine{1000, 800, 24h});
+  CHECK(s.duration == 24h);  // one period
+  CHECK(s.rate_schedule().rate_at(6h) == doctest::Approx(1800).epsilon(1e-5));
+  CHECK(s.traffic.describe() == "sine 1000 +- 800 rps, period 86400s");
+  json doc = shaped_document({{"sine", sine}, {"arrivals", "poisson"}, {"path", "/day"}});
+  doc["duration"] = "36h";
+  CHECK(parse_outcome(doc, repo.scenario_path()).pointer == "/duration");  // at most 24h
+  doc["duration"] = "12h";
+  const Scenario half = parse_scenario(doc, repo.scenario_path());
+  CHECK(half.duration == 12h);
+  CHECK(half.traffic.arrivals == Arrivals::kPoisson);
+  CHECK(half.traffic.path == "/day");
+  // Within 0.01 requests a second of the sine's integral (rate_schedule.h).
+  CHECK(std::abs(half.rate_schedule().expected_total() - (1000.0 * 43200 + 800 * 86400 / M_PI)) <=
+        0.01 * 43200);
+}
+
+TEST_CASE("parse_scenario: each traffic shape's mistakes name their JSON pointer") {
+  TempRepo repo;
+  write_trace(repo);
+  const json trace = {{"file", "traces/day.csv"}};
+  const json sine = {{"base", 1000}, {"amplitude", 800}, {"period", "24h"}};
+  const json stages = json::array({{{"duration", "10s"}, {"target", 5}}});
+  struct Row {
+    const char* what;
+    json traffic;
+    std::optional<std::string> duration;
+    const char* pointer;
+    const char* expected;  // a fragment of what was expected
+  };
+  const Row rows[] = {
+      {"stages and a trace",
+       {{"stages", stages}, {"trace", trace}},
+       {},
+       "/traffic",
+       "exactly one of \"stages\", \"trace\" and \"sine\""},
+      {"a trace and a sine", {{"trace", trace}, {"sine", sine}}, {}, "/traffic", "exactly one of"},
+      {"all three",
+       {{"stages", stages}, {"trace", trace}, {"sine", sine}},
+       {},
+       "/traffic",
+       "exactly one of"},
+      {"start_rps with a trace",
+       {{"trace", trace}, {"start_rps", 5}},
+       {},
+       "/traffic/start_rps",
+       "no start_rps beside"},
+      {"start_rps with a sine",
+       {{"sine", sine}, {"start_rps", 5}},
+       {},
+       "/traffic/start_rps",
+       "no start_rps beside"},
+      {"trace without a file", {{"trace", json::object()}}, {}, "/traffic/trace/file", "a value"},
+      {"trace file not found",
+       {{"trace", {{"file", "traces/none.csv"}}}},
+       {},
+       "/traffic/trace/file",
+       "existing file"},
+      {"unknown trace field",
+       {{"trace", {{"file", "traces/day.csv"}, {"loop", true}}}},
+       {},
+       "/traffic/trace/loop",
+       "known fields"},
+      {"speedup 0",
+       {{"trace", {{"file", "traces/day.csv"}, {"speedup", 0}}}},
+       {},
+       "/traffic/trace/speedup",
+       "a number between 0.001 and 1e+06"},
+      {"negative scale",
+       {{"trace", {{"file", "traces/day.csv"}, {"scale", -1}}}},
+       {},
+       "/traffic/trace/scale",
+       "a number between 0 and 100000"},
+      {"scale past the rate limit",
+       {{"trace", {{"file", "traces/day.csv"}, {"scale", 300}}}},
+       {},
+       "/traffic/trace/scale",
+       "a scale that keeps the trace's peak (400 requests/s at t_seconds 900) at most 100000"},
+      {"offset at the end",
+       {{"trace", {{"file", "traces/day.csv"}, {"offset", "20m"}}}},
+       {},
+       "/traffic/trace/offset",
+       "a duration before the trace's end (1200s)"},
+      {"bad offset",
+       {{"trace", {{"file", "traces/day.csv"}, {"offset", -5}}}},
+       {},
+       "/traffic/trace/offset",
+       "a duration"},
+      {"duration longer than the trace",
+       {{"trace", trace}},
+       "21m",
+       "/duration",
+       "a duration <= 1200s (how long the trace plays after offset and speedup)"},
+      {"duration longer than the sped-up trace",
+       {{"trace", {{"file", "traces/day.csv"}, {"speedup", 60}}}},
+       "21s",
+       "/duration",
+       "a duration <= 20s"},
+      {"slowed-down trace longer than a day",
+       {{"trace", {{"file", "traces/day.csv"}, {"speedup", 0.01}}}},
+       {},
+       "/duration",
+       "a duration of at most 86400s (the trace plays 120000s after offset and speedup)"},
+      {"sine without base",
+       {{"sine", {{"amplitude", 1}, {"period", "1m"}}}},
+       {},
+       "/traffic/sine/base",
+       "a value"},
+      {"sine without period",
+       {{"sine", {{"base", 1}, {"amplitude", 1}}}},
+       {},
+       "/traffic/sine/period",
+       "a value"},
+      {"negative amplitude",
+       {{"sine", {{"base", 1}, {"amplitude", -1}, {"period", "1m"}}}},
+       {},
+       "/traffic/sine/amplitude",
+       "a number between 0 and 100000"},
+      {"sine past the rate limit",
+       {{"sine", {{"base", 60000}, {"amplitude", 50000}, {"period", "1m"}}}},
+       {},
+       "/traffic/sine/amplitude",
+       "a number <= 40000 (base + amplitude <= 100000)"},
+      {"period too short",
+       {{"sine", {{"base", 1}, {"amplitude", 1}, {"period", "500ms"}}}},
+       {},
+       "/traffic/sine/period",
+       "between 1s and 604800s"},
+      {"period longer than a day, no duration",
+       {{"sine", {{"base", 1}, {"amplitude", 1}, {"period", "48h"}}}},
+       {},
+       "/duration",
+       "a duration of at most 86400s (it defaults to one period, 172800s)"},
+      {"unknown sine field",
+       {{"sine", {{"base", 1}, {"amplitude", 1}, {"period", "1m"}, {"phase", 1}}}},
+       {},
+       "/traffic/sine/phase",
+       "known fields"},
+      {"sine not an object", {{"sine", 1000}}, {}, "/traffic/sine", "an object"},
+  };
+  for (const auto& row : rows) {
+    const std::string what = row.what;
+    CAPTURE(what);
+    json doc = shaped_document(row.traffic);
+    if (row.duration) doc["duration"] = *row.duration;
+    const Outcome o = parse_outcome(doc, repo.scenario_path());
+    CAPTURE(o.message);
+    CHECK(o.pointer == row.pointer);
+    CHECK(o.expected.find(row.expected) != std::string::npos);
+    CHECK(o.message.rfind(repo.scenario_path() + ": " + row.pointer + ": expected", 0) == 0);
+  }
+}
+
+TEST_CASE("parse_scenario: a bad trace names the trace file and its line") {
+  TempRepo repo;
+  const std::string csv = write_trace(repo, "t_seconds,rps\n0,10\n120,10\n60,10\n");
+  const Outcome o = parse_outcome(shaped_document({{"trace", {{"file", "traces/day.csv"}}}}),
+                                  repo.scenario_path());
+  CHECK(o.message == csv + ": line 4: expected t_seconds after 120 (time going forwards), got 60");
 }
 
 TEST_CASE("load_scenario: a missing or malformed file is a UserError") {
