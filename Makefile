@@ -9,7 +9,7 @@ DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev 
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps bench-deps build test demo bench clean
+.PHONY: all deps bench-deps build test demo bench bench-sim clean
 
 all: build
 
@@ -41,6 +41,14 @@ demo: build
 # Side by side with HAProxy and nginx on loopback (about 10 minutes). Knobs: see bench/run.sh.
 bench: build bench-deps
 	FLOTILLA=$(abspath $(BUILD_DIR))/bin/flotilla bench/run.sh
+
+# The simulator's speed against a bare event loop of the same model (bench/sim/), then a day of
+# traffic (86 million requests) with its wall time and peak memory.
+bench-sim: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target flotilla-sim-bench
+	$(BUILD_DIR)/bin/flotilla-sim-bench
+	@echo "a day at AWS's time scale (scenarios/aws-day.json, --sim):"
+	@/usr/bin/time -f "  wall %e s, peak RSS %M KB" $(BUILD_DIR)/bin/flotilla run scenarios/aws-day.json --sim --quiet --out $(BUILD_DIR)/bench-sim-day | tail -3
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,5 +1,6 @@
 // flotilla: the CLI. Parses flags and calls src/; stays thin.
 //   flotilla run SCENARIO [--sim] [--out DIR] [--seed N] [--quiet] [--worker PATH]
+//   flotilla compare SCENARIO --policy FILE... [--sim] [--json] [--out DIR] [--seed N]
 //   flotilla validate FILE...
 //   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
 //                    [--config FILE] [--health-check-path PATH]
@@ -13,6 +14,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "orchestrator/balance_command.h"
+#include "orchestrator/compare.h"
 #include "orchestrator/policy_command.h"
 #include "orchestrator/run.h"
 #include "orchestrator/validate.h"
@@ -23,7 +25,8 @@ int run_validate(const std::vector<std::string>& files) {
   int code = flotilla::kExitOk;
   for (const auto& file : files) {
     try {
-      std::cout << "ok   " << file << ": " << flotilla::validate_file(file) << "\n";
+      const std::string summary = flotilla::validate_file(file);
+      std::cout << "ok   " << file << ": " << summary << "\n";
     } catch (const flotilla::UserError& e) {
       std::cout << "FAIL " << e.what() << "\n";
       code = flotilla::kExitUsage;
@@ -54,6 +57,24 @@ int main(int argc, char** argv) {
                 "run in virtual time with modelled workers: no process, no socket");
   run->add_option("--worker", run_options.worker_executable,
                   "flotilla-worker executable (default: beside flotilla)");
+
+  flotilla::CompareOptions compare_options;
+  std::uint64_t compare_seed = 0;
+  auto* compare = app.add_subcommand(
+      "compare", "run a scenario once per policy and compare cost against the SLO");
+  compare->add_option("scenario", compare_options.scenario_path, "scenario file (JSON)")
+      ->required();
+  compare->add_option("--policy", compare_options.policies,
+                      "policy file (native, AWS JSON or HPA); repeat for each policy")
+      ->required();
+  compare->add_flag("--sim", compare_options.simulated, "run in virtual time (both cores)");
+  compare->add_flag("--json", compare_options.json, "print the comparison as JSON");
+  compare->add_option("--out", compare_options.out_dir,
+                      "write each run's report and compare.json/.csv here");
+  auto* compare_seed_option =
+      compare->add_option("--seed", compare_seed, "seed, overrides the scenario's");
+  compare->add_option("--worker", compare_options.worker_executable,
+                      "flotilla-worker executable (default: beside flotilla)");
 
   std::vector<std::string> files;
   auto* validate = app.add_subcommand("validate", "check scenario, profile and policy files");
@@ -104,7 +125,7 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "flotilla: unknown command '" << arg
-                << "'; expected one of: run, validate, balance, policy\n"
+                << "'; expected one of: run, compare, validate, balance, policy\n"
                 << "Run with --help for more information.\n";
       return flotilla::kExitUsage;
     }
@@ -127,6 +148,10 @@ int main(int argc, char** argv) {
     if (*balance) return flotilla::run_balance(balance_flags, std::cout);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);
     if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);
+    if (*compare) {
+      if (*compare_seed_option) compare_options.seed = compare_seed;
+      return flotilla::compare_command(compare_options, std::cout, std::cerr);
+    }
     if (*run) {
       if (*seed_option) run_options.seed = seed;
       return flotilla::run_scenario(run_options, std::cout);

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <queue>
+#include <spdlog/spdlog.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -143,9 +144,10 @@ double run_bare(int workers, double requests) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);
   std::string source = FLOTILLA_SOURCE_DIR;
   double requests = 20e6;
-  int repeats = 3;
+  int repeats = 5;
   std::vector<int> fleets = {20, 100, 1000};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <set>
 
 namespace flotilla {
 
@@ -29,17 +28,32 @@ bool OutlierDetector::may_eject(std::size_t group_size) const {
 
 std::vector<OutlierChange> OutlierDetector::update(Time now,
                                                    const std::vector<OutlierObservation>& targets) {
-  std::set<std::string> present;
-  for (const auto& t : targets) present.insert(t.id);
-  std::erase_if(states_, [&](const auto& entry) { return !present.count(entry.first); });
+  // Mark what is listed, then forget the rest.
+  const std::uint64_t update = ++updates_;
+  listed_.clear();
+  for (const auto& t : targets) {
+    auto it = states_.find(t.id);
+    if (it == states_.end()) it = states_.emplace(std::string(t.id), State{}).first;
+    it->second.seen = update;
+    listed_.push_back(&it->second);
+  }
+  for (auto it = states_.begin(); it != states_.end();) {
+    if (it->second.seen == update) {
+      ++it;
+      continue;
+    }
+    if (it->second.ejected_until) --ejected_;
+    it = states_.erase(it);
+  }
 
   std::vector<OutlierChange> changes;
-  for (const auto& t : targets) {
-    State& s = states_[t.id];
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    State& s = *listed_[i];
     if (s.ejected_until && now >= *s.ejected_until) {
       s.ejected_until.reset();
+      --ejected_;
       s.quiet_since = now;
-      changes.push_back({t.id, false, Time{}, s.ejections});
+      changes.push_back({std::string(targets[i].id), false, Time{}, s.ejections});
     }
     if (!s.ejected_until) {
       while (s.ejections > 0 && now >= s.quiet_since + config_.interval) {
@@ -49,8 +63,9 @@ std::vector<OutlierChange> OutlierDetector::update(Time now,
     }
   }
 
-  for (const auto& t : targets) {
-    State& s = states_[t.id];
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const OutlierObservation& t = targets[i];
+    State& s = *listed_[i];
     s.baseline = std::min(s.baseline, t.consecutive_failures);
     if (!t.routable) {
       s.baseline = t.consecutive_failures;
@@ -62,9 +77,10 @@ std::vector<OutlierChange> OutlierDetector::update(Time now,
     if (!may_eject(targets.size())) continue;
     s.ejections += 1;
     s.ejected_until = now + ejection_duration(config_, s.ejections);
+    ++ejected_;
     s.baseline = t.consecutive_failures;
     s.quiet_since = now;
-    changes.push_back({t.id, true, *s.ejected_until, s.ejections});
+    changes.push_back({std::string(t.id), true, *s.ejected_until, s.ejections});
   }
   return changes;
 }
@@ -82,11 +98,13 @@ int OutlierDetector::ejections(const std::string& id) const {
   return it == states_.end() ? 0 : it->second.ejections;
 }
 
-std::size_t OutlierDetector::ejected_count() const {
-  return static_cast<std::size_t>(std::count_if(
-      states_.begin(), states_.end(), [](const auto& e) { return e.second.ejected_until; }));
-}
+std::size_t OutlierDetector::ejected_count() const { return ejected_; }
 
-void OutlierDetector::forget(const std::string& id) { states_.erase(id); }
+void OutlierDetector::forget(const std::string& id) {
+  auto it = states_.find(id);
+  if (it == states_.end()) return;
+  if (it->second.ejected_until) --ejected_;
+  states_.erase(it);
+}
 
 }  // namespace flotilla

@@ -33,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/time.h"
@@ -53,7 +54,7 @@ struct OutlierDetectionConfig {
 };
 
 struct OutlierObservation {
-  std::string id;
+  std::string_view id;  // the caller's string, alive for the call
   // Failures in a row that the data plane counted for this target (max over IO threads).
   std::uint64_t consecutive_failures = 0;
   // Taking traffic by health (healthy, not draining); others are never ejected and their
@@ -96,12 +97,17 @@ class OutlierDetector {
     std::optional<Time> ejected_until;
     Time
         quiet_since{};  // last ejection or return or decrement: when the next decrement counts from
+    std::uint64_t seen = 0;  // the last update() that listed it
   };
 
   bool may_eject(std::size_t group_size) const;
 
   OutlierDetectionConfig config_;
-  std::map<std::string, State> states_;
+  // Looked up by string_view (std::less<>): a poll copies no id.
+  std::map<std::string, State, std::less<>> states_;
+  std::uint64_t updates_ = 0;
+  std::vector<State*> listed_;  // update()'s, reused
+  std::size_t ejected_ = 0;     // states with ejected_until
 };
 
 }  // namespace flotilla

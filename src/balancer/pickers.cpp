@@ -45,18 +45,43 @@ class LeastOutstandingPicker final : public Picker {
     const std::size_t n = candidates.size();
     if (n == 0) return std::nullopt;
     const std::size_t start = static_cast<std::size_t>(cursor_ % n);
-    std::optional<std::size_t> best;
-    std::uint32_t best_outstanding = std::numeric_limits<std::uint32_t>::max();
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t index = (start + i) % n;
-      const PickCandidate& c = candidates[index];
-      if (!routable(c)) continue;
-      if (!best || c.outstanding < best_outstanding) {
-        best = index;
-        best_outstanding = c.outstanding;
+    // One key per candidate, smallest wins: above everything, whether it cannot be used (bit
+    // 52); then what is in flight to it; then its place in the rotation from the cursor, so that
+    // ties go to the first after the last pick. A plain minimum compiles to conditional moves,
+    // with no branch on the data: which candidate wins is unpredictable, and the simulator makes
+    // millions of picks a second.
+    constexpr int kPositionBits = 20;
+    constexpr std::uint64_t kBlocked = std::uint64_t{1} << (32 + kPositionBits);
+    std::size_t best = n;
+    if (n < (std::size_t{1} << kPositionBits)) {
+      std::uint64_t best_key = kBlocked;
+      auto scan = [&](std::size_t from, std::size_t to, std::size_t position) {
+        for (std::size_t i = from; i < to; ++i, ++position) {
+          const PickCandidate& c = candidates[i];
+          const std::uint64_t blocked = static_cast<std::uint64_t>(c.excluded | (c.weight == 0));
+          const std::uint64_t key = (blocked << (32 + kPositionBits)) |
+                                    (std::uint64_t{c.outstanding} << kPositionBits) | position;
+          best_key = std::min(best_key, key);
+        }
+      };
+      scan(start, n, 0);
+      scan(0, start, n - start);
+      if (best_key < kBlocked) {
+        const std::size_t position = best_key & ((std::uint64_t{1} << kPositionBits) - 1);
+        best = (start + position) % n;
+      }
+    } else {
+      std::uint32_t least = std::numeric_limits<std::uint32_t>::max();
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t i = (start + k) % n;
+        if (routable(candidates[i]) && (best == n || candidates[i].outstanding < least)) {
+          best = i;
+          least = candidates[i].outstanding;
+        }
       }
     }
-    if (best) cursor_ = *best + 1;
+    if (best == n) return std::nullopt;
+    cursor_ = best + 1;
     return best;
   }
 

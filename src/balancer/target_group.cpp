@@ -306,8 +306,10 @@ struct TargetGroup::Impl {
         next_health(t.info.state, t.info.reason, t.info.counters,
                     classify(result, config.health_check.matcher), config.health_check);
     t.info.counters = step.counters;
+    const TargetState before = t.info.state;
     set_state(t, step.state, step.reason);
-    maybe_publish();
+    // Only a change of state can change the routable set (weights move on the ramp's ticks).
+    if (t.info.state != before) maybe_publish();
   }
 
   std::vector<TargetInfo> infos() const {
@@ -355,7 +357,8 @@ struct TargetGroup::Impl {
     for (const auto& [id, serial] : idle) release(id, serial);
 
     if (!config.outlier_detection.enabled()) return;
-    std::vector<OutlierObservation> observations;
+    std::vector<OutlierObservation>& observations = observations_;
+    observations.clear();
     for (const auto& t : targets) {
       if (!in_group(t->info.state)) continue;
       observations.push_back({t->info.id, load_source(t->info.id).consecutive_failures,
@@ -378,6 +381,7 @@ struct TargetGroup::Impl {
   Scheduler& scheduler;
   Probe probe;
   TargetGroupConfig config;
+  std::vector<OutlierObservation> observations_;  // on_load_tick's, reused
   Callbacks callbacks;
   LoadSource load_source;
   OutlierDetector detector;

@@ -1,5 +1,6 @@
 #include "core/event_queue.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace flotilla {
@@ -31,6 +32,12 @@ void EventQueue::push_event(Time when, EventHandler& handler, std::uint64_t arg)
   ++live_;
 }
 
+void EventQueue::push_event_in_order(Time when, EventHandler& handler, std::uint64_t arg) {
+  assert(lane_head_ == lane_.size() || lane_.back().when <= when);
+  lane_.push_back(Entry{when, seq_++, &handler, arg});
+  ++live_;
+}
+
 bool EventQueue::cancel(Scheduler::TimerId id) {
   if ((id & 0xffffffffu) == 0) return false;
   const std::uint32_t slot = slot_of(id);
@@ -57,7 +64,12 @@ void EventQueue::drop_stale() {
 
 std::optional<Time> EventQueue::next_time() {
   drop_stale();
-  if (heap_.empty()) return std::nullopt;
+  const bool lane = lane_head_ < lane_.size();
+  if (heap_.empty()) {
+    if (!lane) return std::nullopt;
+    return lane_[lane_head_].when;
+  }
+  if (lane && lane_[lane_head_].when < heap_.front().when) return lane_[lane_head_].when;
   return heap_.front().when;
 }
 

@@ -25,8 +25,11 @@ class EventQueue {
  public:
   Scheduler::TimerId push(Time when, Scheduler::Callback callback);
   void push_event(Time when, EventHandler& handler, std::uint64_t arg);
+  // A handler event no earlier than the previous one pushed this way (asserted): it waits in a
+  // FIFO beside the heap, and the earlier of the two fronts runs first.
+  void push_event_in_order(Time when, EventHandler& handler, std::uint64_t arg);
   bool cancel(Scheduler::TimerId id);
-  // The time of the earliest pending event.
+  // The time of the earliest pending event (the heap's or the lane's).
   std::optional<Time> next_time();
   // Runs the earliest pending event if it is due at or before `limit`: calls advance(when)
   // first (the virtual clock moves there), then the event. Returns false when none is due.
@@ -43,12 +46,9 @@ class EventQueue {
     EventHandler* handler = nullptr;  // null: a callback; `arg` holds its slot and generation
     std::uint64_t arg = 0;
   };
-  // std::push_heap keeps the largest first; the earliest must be first.
-  struct Later {
-    bool operator()(const Entry& a, const Entry& b) const {
-      return a.when != b.when ? a.when > b.when : a.seq > b.seq;
-    }
-  };
+  static bool earlier(const Entry& a, const Entry& b) {
+    return a.when != b.when ? a.when < b.when : a.seq < b.seq;
+  }
   struct Slot {
     Scheduler::Callback callback;
     std::uint32_t generation = 0;
@@ -66,6 +66,11 @@ class EventQueue {
     const Slot& s = slots_[slot_of(e.arg)];
     return !s.armed || s.generation != generation_of(e.arg);
   }
+  // A binary min-heap on (when, seq), kept by std::push_heap/pop_heap: its pop moves the hole
+  // to a leaf with one compare a level, fewer than a 4-ary heap needs at the sizes seen here.
+  struct Later {
+    bool operator()(const Entry& a, const Entry& b) const { return earlier(b, a); }
+  };
   void pop_top() {
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     heap_.pop_back();
@@ -76,6 +81,9 @@ class EventQueue {
 
   std::uint64_t seq_ = 0;
   std::vector<Entry> heap_;
+  // push_event_in_order's FIFO: lane_[lane_head_...] in time order.
+  std::vector<Entry> lane_;
+  std::size_t lane_head_ = 0;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_ = 0;
@@ -84,9 +92,21 @@ class EventQueue {
 template <typename Advance>
 bool EventQueue::run_next(Time limit, Advance&& advance) {
   drop_stale();
-  if (heap_.empty() || heap_.front().when > limit) return false;
-  const Entry e = heap_.front();
-  pop_top();
+  Entry e;
+  const bool from_lane = lane_head_ < lane_.size() &&
+                         (heap_.empty() || earlier(lane_[lane_head_], heap_.front()));
+  if (from_lane) {
+    if (lane_[lane_head_].when > limit) return false;
+    e = lane_[lane_head_++];
+    if (lane_head_ == lane_.size()) {
+      lane_.clear();
+      lane_head_ = 0;
+    }
+  } else {
+    if (heap_.empty() || heap_.front().when > limit) return false;
+    e = heap_.front();
+    pop_top();
+  }
   --live_;
   advance(e.when);
   if (e.handler != nullptr) {

@@ -13,6 +13,10 @@ void VirtualScheduler::post_event(Time when, EventHandler& handler, std::uint64_
   queue_.push_event(std::max(when, now_), handler, arg);
 }
 
+void VirtualScheduler::post_event_in_order(Time when, EventHandler& handler, std::uint64_t arg) {
+  queue_.push_event_in_order(std::max(when, now_), handler, arg);
+}
+
 bool VirtualScheduler::step() { return run_next(Time::max()); }
 
 void VirtualScheduler::run_until(Time until) {

@@ -17,6 +17,7 @@ class VirtualScheduler final : public Scheduler {
   bool cancel(TimerId id) override { return queue_.cancel(id); }
   // No allocation: the handler and argument go into the queue's entry.
   void post_event(Time when, EventHandler& handler, std::uint64_t arg) override;
+  void post_event_in_order(Time when, EventHandler& handler, std::uint64_t arg) override;
 
   // Runs the earliest pending event; returns false if there was none.
   bool step();

@@ -8,7 +8,17 @@
 
 namespace flotilla {
 
-DatapointRing::DatapointRing(std::size_t capacity) : buffer_(capacity) { assert(capacity > 0); }
+DatapointRing::DatapointRing(std::size_t capacity)
+    : capacity_(capacity), buffer_(std::min<std::size_t>(capacity, 8)) {
+  assert(capacity > 0);
+}
+
+void DatapointRing::grow() {
+  std::vector<Datapoint> bigger(std::min(capacity_, buffer_.size() * 2));
+  for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move(at(i));
+  buffer_ = std::move(bigger);
+  head_ = 0;
+}
 
 std::size_t DatapointRing::first_after(Time after) const {
   std::size_t lo = 0, hi = size_;
@@ -23,6 +33,7 @@ std::size_t DatapointRing::first_after(Time after) const {
 }
 
 void DatapointRing::push(Datapoint d) {
+  if (size_ == buffer_.size() && buffer_.size() < capacity_) grow();
   const std::size_t cap = buffer_.size();
   // Position that keeps the ring sorted; equal times keep arrival order.
   std::size_t pos = first_after(d.t);

@@ -51,13 +51,15 @@ struct Datapoint {
 // first once `capacity` is reached.
 class DatapointRing {
  public:
+  // Storage grows with use up to `capacity` (doubling), so a short-lived series (a worker that
+  // lived minutes) costs what it holds, not the whole retention.
   explicit DatapointRing(std::size_t capacity);
 
   // A datapoint older than the newest is inserted in time order (a late answer); one older than
   // everything in a full ring is dropped.
   void push(Datapoint d);
   std::size_t size() const { return size_; }
-  std::size_t capacity() const { return buffer_.size(); }
+  std::size_t capacity() const { return capacity_; }
   bool empty() const { return size_ == 0; }
   // i = 0 is the oldest.
   const Datapoint& operator[](std::size_t i) const { return buffer_[(head_ + i) % buffer_.size()]; }
@@ -67,7 +69,10 @@ class DatapointRing {
  private:
   Datapoint& at(std::size_t i) { return buffer_[(head_ + i) % buffer_.size()]; }
 
-  std::vector<Datapoint> buffer_;
+  void grow();
+
+  std::size_t capacity_;
+  std::vector<Datapoint> buffer_;  // a ring of buffer_.size() <= capacity_ slots
   std::size_t head_ = 0;
   std::size_t size_ = 0;
 };

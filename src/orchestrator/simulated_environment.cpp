@@ -3,8 +3,8 @@
 // socket is opened.
 #include <signal.h>
 
-#include <atomic>
 #include <csignal>
+#include <mutex>
 
 #include "core/virtual_scheduler.h"
 #include "orchestrator/environment.h"
@@ -18,9 +18,39 @@ namespace flotilla {
 namespace {
 
 // SIGINT and SIGTERM stop a long simulation as they stop a live run. A flag, not Asio: the
-// simulator runs no io_context.
+// simulator runs no io_context. Several simulations may run at once (compare): the first
+// installs the handler, the last restores what was there.
 volatile std::sig_atomic_t g_interrupted = 0;
 void on_signal(int) { g_interrupted = 1; }
+
+class SignalFlag {
+ public:
+  SignalFlag() {
+    std::lock_guard lock(mu_);
+    if (users_++ > 0) return;
+    g_interrupted = 0;
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~SignalFlag() {
+    std::lock_guard lock(mu_);
+    if (--users_ > 0) return;
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  SignalFlag(const SignalFlag&) = delete;
+  SignalFlag& operator=(const SignalFlag&) = delete;
+  bool raised() const { return g_interrupted != 0; }
+
+ private:
+  static inline std::mutex mu_;
+  static inline int users_ = 0;
+  static inline struct sigaction previous_int_ {};
+  static inline struct sigaction previous_term_ {};
+};
 
 // A worker's own numbers straight from its model, published as the live worker's /metrics are.
 class SimWorkerMetrics final : public MetricSource {
@@ -54,17 +84,6 @@ class SimulatedEnvironment final : public Environment {
       : fleet_(scheduler_, std::move(options.profile), options.seed),
         data_plane_(scheduler_, fleet_, data_plane_config(options.balancer)) {
     fleet_.set_worker_client(data_plane_);
-    g_interrupted = 0;
-    struct sigaction action {};
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_int_);
-    sigaction(SIGTERM, &action, &previous_term_);
-  }
-
-  ~SimulatedEnvironment() override {
-    sigaction(SIGINT, &previous_int_, nullptr);
-    sigaction(SIGTERM, &previous_term_, nullptr);
   }
 
   std::string_view mode() const override { return kModeSimulated; }
@@ -93,7 +112,7 @@ class SimulatedEnvironment final : public Environment {
   bool run_until(const std::function<bool()>& done, Duration deadline) override {
     const Time end = scheduler_.now() + deadline;
     while (!done()) {
-      if (g_interrupted != 0) return false;
+      if (signals_.raised()) return false;
       if (!scheduler_.step(end)) {
         // Nothing more happens before the deadline.
         scheduler_.run_until(end);
@@ -103,14 +122,13 @@ class SimulatedEnvironment final : public Environment {
     return true;
   }
 
-  bool interrupted() const override { return g_interrupted != 0; }
+  bool interrupted() const override { return signals_.raised(); }
 
  private:
+  SignalFlag signals_;
   VirtualScheduler scheduler_;
   SimFleet fleet_;
   SimDataPlane data_plane_;
-  struct sigaction previous_int_ {};
-  struct sigaction previous_term_ {};
 };
 
 }  // namespace

@@ -49,7 +49,6 @@ struct Figures {
   std::uint64_t sent = 0;
   std::uint64_t ok = 0;
   ErrorCounts by_kind;
-  LatencyHistogram latency;
   std::uint64_t in_flight = 0;
   std::vector<std::size_t> open;  // connections, per thread
 
@@ -63,7 +62,6 @@ struct Figures {
     std::lock_guard lock(mu);
     ++ok;
     --in_flight;
-    latency.record(latency_value);
     seconds.on_ok(second_of(scheduled), latency_value);
   }
   void on_error(Duration scheduled, LoadErrorKind kind) {
@@ -486,7 +484,7 @@ LoadSnapshot LoadGenerator::snapshot(std::optional<std::size_t> recent_seconds) 
   snap.by_kind = f.by_kind;
   snap.in_flight = f.in_flight;
   for (std::size_t n : f.open) snap.open_connections += n;
-  snap.latency = f.latency;
+  if (!recent_seconds) snap.latency = f.seconds.latency();
   snap.errors = snap.by_kind.total();
   return snap;
 }

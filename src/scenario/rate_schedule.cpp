@@ -86,8 +86,10 @@ RateSchedule::RateSchedule(const std::vector<RatePoint>& points, Duration total)
   double before = 0;
   auto add = [&](double start, double end, double from, double to) {
     if (end <= start) return;
-    segments_.push_back({start, end - start, from, to, before});
-    before += (end - start) * (from + to) / 2.0;
+    const double area = (end - start) * (from + to) / 2.0;
+    segments_.push_back(
+        {start, end - start, from, to, before, before + area, (to - from) / (end - start) / 2.0});
+    before += area;
   };
   segments_.reserve(points.size());
   for (std::size_t i = 0; i + 1 < points.size(); ++i) {
@@ -152,13 +154,15 @@ std::optional<Duration> RateSchedule::time_when_expected_reaches(double n,
   while (i > 0 && segments_[i].before >= n) --i;
   for (; i < segments_.size(); ++i) {
     const Segment& s = segments_[i];
-    const double area = s.length_s * (s.from_rps + s.to_rps) / 2.0;
-    if (s.before + area < n) continue;
+    if (s.through < n) continue;
     if (hint != nullptr) *hint = i;
     // Solve from*x + slope*x^2/2 = rest for x in [0, length]; the form 2c/(b + sqrt(b^2+4ac))
     // is stable for ramps up, ramps down and ramps from zero.
     const double rest = n - s.before;
-    const double a = (s.to_rps - s.from_rps) / s.length_s / 2.0;
+    // A constant rate (most of a trace's or a stage's time) needs no square root.
+    if (s.to_rps == s.from_rps && s.from_rps > 0)
+      return from_seconds(s.start_s + std::min(rest / s.from_rps, s.length_s));
+    const double a = s.half_slope;
     const double b = s.from_rps;
     const double disc = std::max(0.0, b * b + 4.0 * a * rest);
     const double denom = b + std::sqrt(disc);

@@ -88,7 +88,9 @@ class RateSchedule {
     double length_s = 0;  // > 0
     double from_rps = 0;
     double to_rps = 0;
-    double before = 0;  // expected requests before this segment
+    double before = 0;   // expected requests before this segment
+    double through = 0;  // ... and by its end
+    double half_slope = 0;  // (to - from) / length / 2, for solving the ramp's quadratic
   };
   double integral_to(double t_s) const;
 

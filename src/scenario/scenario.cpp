@@ -255,7 +255,7 @@ RateSchedule Scenario::rate_schedule() const {
 Scenario parse_scenario(const nlohmann::json& document, const std::string& file) {
   const ConfigNode root(document, file);
   root.only_keys({"name", "description", "duration", "seed", "fleet", "balancer", "policies",
-                  "metrics", "time_scale", "traffic", "faults", "expect"});
+                  "metrics", "time_scale", "traffic", "faults", "expect", "slo"});
   Scenario s;
   s.file = file;
   const ConfigNode name = root.at("name");
@@ -290,6 +290,12 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
                    [](const Fault& a, const Fault& b) { return a.at < b.at; });
   if (auto expect = root.get("expect"))
     for (const auto& e : expect->items()) s.expect.push_back(parse_expectation(e));
+  if (auto slo = root.get("slo")) {
+    slo->only_keys({"latency", "error_rate"});
+    if (auto latency = slo->get("latency"))
+      s.slo.latency = latency->as_duration(std::chrono::microseconds(1), std::chrono::hours(1));
+    if (auto rate = slo->get("error_rate")) s.slo.error_rate = rate->as_number(0, 1);
+  }
   return s;
 }
 

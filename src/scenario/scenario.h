@@ -125,6 +125,15 @@ struct Expectation {
   std::string text() const;
 };
 
+// The service level a run is held to (`"slo": {"latency": "500ms", "error_rate": 0.01}`): a
+// second violates it when the p99 latency of its successful requests exceeds `latency` or its
+// error rate exceeds `error_rate`; a second with no finished request does not violate it.
+// `flotilla compare` counts the seconds that do.
+struct SloSpec {
+  Duration latency = std::chrono::milliseconds(500);
+  double error_rate = 0.01;
+};
+
 struct Scenario {
   std::string file;  // the file it was loaded from
   std::string name;
@@ -144,6 +153,7 @@ struct Scenario {
   TrafficSpec traffic;
   std::vector<Fault> faults;  // sorted by `at`
   std::vector<Expectation> expect;
+  SloSpec slo;
 
   // The offered load over the whole duration.
   RateSchedule rate_schedule() const;

@@ -64,6 +64,8 @@ void SecondSeries::on_ok(std::int64_t second, Duration latency) {
     assert(o->in_flight > 0);
     --o->in_flight;
     o->latency.record(latency);
+  } else {
+    closed_.record(latency);
   }
 }
 
@@ -85,6 +87,7 @@ void SecondSeries::close_before(std::int64_t second) {
     open_.pop_front();
     if (done) {
       stats(first_open_).latency = summarize(done->latency);
+      closed_.merge(done->latency);
       done->latency.reset();
       spare_.push_back(std::move(done));
     }
@@ -92,6 +95,13 @@ void SecondSeries::close_before(std::int64_t second) {
   }
   // Seconds nothing was recorded for close without an entry.
   if (open_.empty()) first_open_ = std::max(first_open_, second);
+}
+
+LatencyHistogram SecondSeries::latency() const {
+  LatencyHistogram all = closed_;
+  for (const auto& o : open_)
+    if (o) all.merge(o->latency);
+  return all;
 }
 
 SecondStats SecondSeries::at(std::int64_t s) const {

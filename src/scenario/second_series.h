@@ -3,12 +3,12 @@
 //
 // A second is open while it may still change: it has not ended, or requests scheduled in it are
 // in flight. An open second keeps a whole latency histogram (about 16 KB); close_before()
-// summarises the seconds that are done into a SecondStats of about 150 bytes and drops their
-// histograms, so a day of per-second figures takes about 13 MB, not the 1.4 GB that a
-// histogram a second would. Figures recorded for a second already closed (a request that left
-// later than one second after its scheduled second: only a stalled sender does that) still
-// count, but their latency is not in that second's percentiles; it is in the whole run's
-// histogram, which the caller keeps.
+// summarises the seconds that are done into a SecondStats of about 150 bytes and merges their
+// histograms into the whole run's, so a day of per-second figures takes about 13 MB, not the
+// 1.4 GB that a histogram a second would, and each latency is recorded once. Figures recorded
+// for a second already closed (a request that left later than one second after its scheduled
+// second: only a stalled sender does that) still count, but their latency is not in that
+// second's percentiles; it is in the whole run's.
 //
 // Threading: none; the caller serialises.
 #include <cstdint>
@@ -42,6 +42,8 @@ class SecondSeries {
 
   // Second s's figures (offered left 0); a second with no request gives zeros.
   SecondStats at(std::int64_t s) const;
+  // Every successful request's latency so far, whole run.
+  LatencyHistogram latency() const;
   // Seconds with figures: 0 .. seconds() - 1.
   std::int64_t seconds() const { return static_cast<std::int64_t>(stats_.size()); }
   // Seconds still open (for tests and the memory bound).
@@ -60,6 +62,7 @@ class SecondSeries {
   std::deque<std::unique_ptr<Open>> open_;  // seconds first_open_ ...
   std::int64_t first_open_ = 0;
   std::vector<std::unique_ptr<Open>> spare_;  // histograms to reuse
+  LatencyHistogram closed_;                   // of closed seconds, late records included
 };
 
 }  // namespace flotilla

@@ -97,7 +97,9 @@ struct LoadSnapshot {
   ErrorCounts by_kind;
   std::uint64_t in_flight = 0;
   std::size_t open_connections = 0;
-  LatencyHistogram latency;  // whole run, successful requests
+  // Whole run, successful requests; left empty in a snapshot of only the recent seconds (the
+  // progress line's), which does not need it.
+  LatencyHistogram latency;
   // Consecutive seconds up to the current one (elapsed), oldest first; all of them or only the
   // most recent ones, as asked.
   std::vector<SecondStats> seconds;

@@ -88,10 +88,12 @@ std::uint32_t SimDataPlane::allocate() {
     r = static_cast<std::uint32_t>(requests_.size());
     requests_.emplace_back();
   }
+  // Only what a request reads before it writes: `tried` is read up to `attempts` only.
   Request& q = requests_[r];
-  const std::uint32_t generation = q.generation;
-  q = Request{};
-  q.generation = generation;
+  q.target = nullptr;
+  q.attempts = 0;
+  q.last_failure = AttemptFailure::kNone;
+  q.holds_budget_slot = false;
   q.in_use = true;
   return r;
 }

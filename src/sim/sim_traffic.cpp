@@ -37,7 +37,7 @@ void SimTraffic::schedule_next() {
     if (in_flight_ == 0 && !finished_at_) finished_at_ = scheduler_.now();
     return;
   }
-  scheduler_.post_event(epoch_ + *next_, *this, 0);
+  scheduler_.post_event_in_order(epoch_ + *next_, *this, 0);
 }
 
 void SimTraffic::stop() {
@@ -91,7 +91,6 @@ void SimTraffic::on_reply(std::uint64_t token, int status, Time now) {
       record_error(second, LoadErrorKind::kHttp4xx);
     } else {
       ++ok_;
-      latency_.record(latency);
       seconds_.on_ok(second, latency);
     }
   }
@@ -115,7 +114,7 @@ LoadSnapshot SimTraffic::snapshot(std::optional<std::size_t> recent_seconds) con
   snap.errors = by_kind_.total();
   snap.in_flight = in_flight_;
   snap.open_connections = in_flight_;
-  snap.latency = latency_;
+  if (!recent_seconds) snap.latency = seconds_.latency();
   return snap;
 }
 

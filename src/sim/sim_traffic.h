@@ -51,7 +51,6 @@ class SimTraffic final : public Traffic, public EventHandler, public SimDataPlan
   std::uint64_t sent_ = 0;
   std::uint64_t ok_ = 0;
   ErrorCounts by_kind_;
-  LatencyHistogram latency_;
   std::uint64_t in_flight_ = 0;
   std::int64_t current_second_ = 0;
 };

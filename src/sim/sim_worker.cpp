@@ -13,7 +13,7 @@ SimWorker::SimWorker(Scheduler& scheduler, const WorkerProfile& profile, WorkerI
       endpoint_(std::move(endpoint)),
       client_(client),
       on_drained_(std::move(on_drained)),
-      model_(profile, scheduler.now()),
+      model_(profile, scheduler.now(), WorkerModel::CpuWindow::kSinceStart),
       sampler_(profile.service_time, seed),
       in_service_(static_cast<std::size_t>(profile.capacity), 0),
       queue_(static_cast<std::size_t>(profile.queue_limit), 0) {

@@ -10,8 +10,8 @@ constexpr std::size_t kInitialRing = 16;
 }  // namespace
 
 UtilizationWindow::UtilizationWindow(Duration window, int capacity)
-    : window_(window), capacity_(capacity), ring_(kInitialRing) {
-  assert(window > Duration::zero() && capacity >= 1);
+    : window_(window), capacity_(capacity), ring_(window > Duration::zero() ? kInitialRing : 1) {
+  assert(window >= Duration::zero() && capacity >= 1);
 }
 
 void UtilizationWindow::acquire(Time t) { change(t, +1); }
@@ -23,6 +23,15 @@ void UtilizationWindow::release(Time t) {
 
 void UtilizationWindow::change(Time t, int delta) {
   busy_ += delta;
+  if (window_ == Duration::zero()) {
+    // Only the running total: one step, moved forward.
+    Step& only = ring_[0];
+    only.busy_before = size_ == 0 ? Duration::zero() : only.busy_before + (t - only.at) * only.busy;
+    only.at = t;
+    only.busy = busy_;
+    size_ = 1;
+    return;
+  }
   if (size_ > 0) {
     Step& last = step(size_ - 1);
     assert(last.at <= t);
@@ -76,12 +85,14 @@ Duration UtilizationWindow::total_at(Time t) const {
 }
 
 Duration UtilizationWindow::busy_time(Time now) const {
+  if (window_ == Duration::zero()) return Duration::zero();
   return total_at(now) - total_at(now - window_);
 }
 
 Duration UtilizationWindow::total_busy_time(Time now) const { return total_at(now); }
 
 double UtilizationWindow::percent(Time now) const {
+  if (window_ == Duration::zero()) return 0;
   const double value = 100.0 * to_seconds(busy_time(now)) / (to_seconds(window_) * capacity_);
   return std::clamp(value, 0.0, 100.0);
 }

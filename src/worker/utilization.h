@@ -7,6 +7,9 @@
 // Busy slot-time is kept in integer nanoseconds, exact up to 292 slot-years (a capacity of 10,000
 // fully busy for 10 days).
 //
+// A window of zero keeps no history, only the running total (total_busy_time); busy_time and
+// percent are then not available (0). A simulator that publishes CPU from the total uses it.
+//
 // Pure: the caller passes timestamps. The change points within one window are kept in a ring
 // buffer that grows to the most changes seen in a window and is reused after that, so steady
 // use allocates nothing.

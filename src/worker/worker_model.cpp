@@ -33,13 +33,23 @@ std::string_view to_string(WorkerHealth h) {
   return "?";
 }
 
-WorkerModel::WorkerModel(const WorkerProfile& profile, Time started)
+WorkerModel::WorkerModel(const WorkerProfile& profile, Time started, CpuWindow cpu_window)
     : capacity_(profile.capacity),
       queue_limit_(profile.queue_limit),
       started_(started),
       boot_at_(started + std::max(profile.boot_time, Duration::zero())),
-      utilization_(profile.cpu_window, profile.capacity) {
+      utilization_(cpu_window == CpuWindow::kProfile ? profile.cpu_window : Duration::zero(),
+                   profile.capacity),
+      since_start_(cpu_window == CpuWindow::kSinceStart) {
   assert(capacity_ >= 1 && queue_limit_ >= 0);
+}
+
+double WorkerModel::cpu_utilization(Time now) const {
+  if (!since_start_) return utilization_.percent(now);
+  const double up = to_seconds(now - started_);
+  if (up <= 0) return 0;
+  const double value = 100.0 * to_seconds(busy_time(now)) / (up * capacity_);
+  return std::clamp(value, 0.0, 100.0);
 }
 
 Admission WorkerModel::reject(Admission why) {
@@ -88,7 +98,7 @@ WorkerStatus WorkerModel::status(Time now) const {
   s.rejected = rejected_;
   s.capacity = capacity_;
   s.booted = booted(now);
-  s.cpu_utilization = utilization_.percent(now);
+  s.cpu_utilization = cpu_utilization(now);
   s.busy_time = utilization_.total_busy_time(now);
   s.uptime = now - started_;
   return s;

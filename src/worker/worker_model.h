@@ -63,9 +63,15 @@ struct WorkerStatus {
 
 class WorkerModel {
  public:
+  // What cpu_utilization() covers: the profile's cpu_window (as the live worker reports it), or
+  // everything since `started`, which keeps no history per request (a simulator, whose CPU
+  // datapoints come from busy_time, the same either way).
+  enum class CpuWindow { kProfile, kSinceStart };
+
   // Uses the profile's capacity, queue_limit, boot_time and cpu_window (the service time is the
   // caller's). `profile` must be valid (as parse_worker_profile returns it).
-  explicit WorkerModel(const WorkerProfile& profile, Time started = Time::zero());
+  explicit WorkerModel(const WorkerProfile& profile, Time started = Time::zero(),
+                       CpuWindow cpu_window = CpuWindow::kProfile);
 
   // A request arrives at `now`.
   Admission admit(Time now, Arrival arrival = Arrival::kNew);
@@ -86,7 +92,7 @@ class WorkerModel {
   int queued() const { return queued_; }
   std::uint64_t served() const { return served_; }
   std::uint64_t rejected() const { return rejected_; }
-  double cpu_utilization(Time now) const { return utilization_.percent(now); }
+  double cpu_utilization(Time now) const;
   Duration busy_time(Time now) const { return utilization_.total_busy_time(now); }
   WorkerStatus status(Time now) const;
 
@@ -98,6 +104,7 @@ class WorkerModel {
   const Time started_;
   const Time boot_at_;
   UtilizationWindow utilization_;
+  const bool since_start_;
   bool shutting_down_ = false;
   int in_flight_ = 0;
   int queued_ = 0;

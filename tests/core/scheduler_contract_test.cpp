@@ -244,3 +244,25 @@ TEST_CASE("virtual scheduler: cancelled events leave no trace in pending() or th
   CHECK(order == expected);
   CHECK(s.pending() == 0);
 }
+
+TEST_CASE("scheduler: post_event_in_order keeps the one order with every other event") {
+  auto harnesses = both();
+  for (int i = 0; i < 2; ++i) {
+    CAPTURE(name_of(i));
+    auto& h = *harnesses[i];
+    auto& s = h.scheduler();
+    std::vector<std::string> log;
+    Recorder recorder;
+    recorder.log = &log;
+    const Time base = s.now();
+    s.post_event(base + 10ms, recorder, 10);
+    s.post_event_in_order(base + 5ms, recorder, 5);
+    s.post_event_in_order(base + 10ms, recorder, 11);  // a tie: after the earlier-scheduled one
+    s.schedule_at(base + 10ms, [&] { log.push_back("callback 10"); });
+    s.post_event_in_order(base + 20ms, recorder, 20);
+    s.post_event(base + 15ms, recorder, 15);
+    h.run_until([&] { return log.size() == 6; }, 2s);
+    CHECK(log == std::vector<std::string>{"event 5", "event 10", "event 11", "callback 10",
+                                          "event 15", "event 20"});
+  }
+}

@@ -121,3 +121,54 @@ TEST_CASE("run --sim: faithful to a live run of the same scenario") {
   fs::remove_all(live);
   fs::remove_all(sim);
 }
+
+TEST_CASE("compare --sim: one row per policy in the order given, the frontier, the files") {
+  const auto out = fresh_temp_dir("compare");
+  const auto r = run_process(
+      {kFlotilla, "compare", (kSource / "scenarios/flash-sale.json").string(), "--sim", "--json",
+       "--policy", (kSource / "policies/cpu-target-50.json").string(), "--policy",
+       (kSource / "policies/aws-step-cpu.json").string(), "--policy",
+       (kSource / "policies/hpa-cpu.yaml").string(), "--out", out.string()},
+      120s);
+  INFO(r.out, r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& rows = j.at("policies");
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0]["policy"] == "cpu-target-50");
+  CHECK(rows[1]["policy"] == "aws-step-cpu");
+  CHECK(rows[2]["policy"] == "hpa-cpu");
+  for (const auto& row : rows) {
+    for (const char* key : {"policy", "instance_hours", "slo_violation_seconds", "error_rate",
+                            "p99_ms", "scale_out_count", "scale_in_count", "on_frontier"})
+      CHECK_MESSAGE(row.contains(key), key);
+    CHECK(row["instance_hours"].get<double>() > 0);
+  }
+  // The frontier as defined: no row at least as good on both and better on one.
+  for (const auto& a : rows) {
+    bool dominated = false;
+    for (const auto& b : rows) {
+      const double ca = a["instance_hours"], cb = b["instance_hours"];
+      const long va = a["slo_violation_seconds"], vb = b["slo_violation_seconds"];
+      dominated = dominated || (cb <= ca && vb <= va && (cb < ca || vb < va));
+    }
+    CHECK(a["on_frontier"].get<bool>() == !dominated);
+  }
+  for (const char* name : {"cpu-target-50", "aws-step-cpu", "hpa-cpu"}) {
+    CHECK(fs::exists(out / name / "report.json"));
+    CHECK(fs::exists(out / name / "timeseries.csv"));
+  }
+  CHECK(nlohmann::json::parse(read_file(out / "compare.json")) == j);
+  const auto csv = read_file(out / "compare.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);
+  fs::remove_all(out);
+}
+
+TEST_CASE("compare: a bad policy file is refused before anything runs, exit 2") {
+  const auto r = run_process({kFlotilla, "compare", (kSource / "scenarios/flash-sale.json").string(),
+                              "--sim", "--policy", "/nonexistent/policy.json"},
+                             30s);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("/nonexistent/policy.json") != std::string::npos);
+  CHECK(r.out.empty());
+}

@@ -3,6 +3,8 @@
 // socket, no sleep: each run takes well under a second of wall time.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "orchestrator/scenario_run.h"
@@ -80,4 +82,36 @@ TEST_CASE("simulated: the same scenario and seed replay exactly; another seed di
   std::ostringstream csv_c;
   write_timeseries_csv(csv_c, c);
   CHECK(csv_c.str() != csv_a.str());
+}
+
+TEST_CASE("simulated: every shipped scenario but the day holds its expectations") {
+  int ran = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kSource + "/scenarios")) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string name = entry.path().filename().string();
+    if (name == "aws-day.json") continue;  // its own test below
+    CAPTURE(name);
+    const RunRecord r = simulate("scenarios/" + name);
+    for (const auto& e : r.expectations) {
+      CAPTURE(e.text);
+      CHECK(e.passed);
+    }
+    ++ran;
+  }
+  CHECK(ran >= 10);
+}
+
+// 86 million requests under AWS's target tracking at AWS's time scale (about 30 s here).
+TEST_CASE("simulated: a day at AWS's time scale scales out for the evening and back in") {
+  const RunRecord r = simulate("scenarios/aws-day.json");
+  CHECK(r.requests.sent > 80'000'000);
+  CHECK(r.timeseries.size() == 86400);
+  CHECK(r.passed);
+  // 60 s datapoints: decisions fall on one minute grid.
+  REQUIRE(r.decisions.size() >= 2);
+  const double first = r.decisions.front().at("t").get<double>();
+  for (const auto& d : r.decisions) {
+    const double apart = d.at("t").get<double>() - first;
+    CHECK(std::fmod(apart, 60.0) == doctest::Approx(0));
+  }
 }
