@@ -54,18 +54,26 @@ class LeastOutstandingPicker final : public Picker {
     constexpr std::uint64_t kBlocked = std::uint64_t{1} << (32 + kPositionBits);
     std::size_t best = n;
     if (n < (std::size_t{1} << kPositionBits)) {
-      std::uint64_t best_key = kBlocked;
+      auto key_of = [&](std::size_t i, std::size_t position) {
+        const PickCandidate& c = candidates[i];
+        const std::uint64_t blocked = static_cast<std::uint64_t>(c.excluded | (c.weight == 0));
+        return (blocked << (32 + kPositionBits)) |
+               (std::uint64_t{c.outstanding} << kPositionBits) | position;
+      };
+      // Two running minimums, over alternate candidates, so that each step waits on the one
+      // before last rather than the last.
+      std::uint64_t even = kBlocked, odd = kBlocked;
       auto scan = [&](std::size_t from, std::size_t to, std::size_t position) {
-        for (std::size_t i = from; i < to; ++i, ++position) {
-          const PickCandidate& c = candidates[i];
-          const std::uint64_t blocked = static_cast<std::uint64_t>(c.excluded | (c.weight == 0));
-          const std::uint64_t key = (blocked << (32 + kPositionBits)) |
-                                    (std::uint64_t{c.outstanding} << kPositionBits) | position;
-          best_key = std::min(best_key, key);
+        std::size_t i = from;
+        for (; i + 1 < to; i += 2, position += 2) {
+          even = std::min(even, key_of(i, position));
+          odd = std::min(odd, key_of(i + 1, position + 1));
         }
+        if (i < to) even = std::min(even, key_of(i, position));
       };
       scan(start, n, 0);
       scan(0, start, n - start);
+      const std::uint64_t best_key = std::min(even, odd);
       if (best_key < kBlocked) {
         const std::size_t position = best_key & ((std::uint64_t{1} << kPositionBits) - 1);
         best = (start + position) % n;

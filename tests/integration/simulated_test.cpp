@@ -172,3 +172,21 @@ TEST_CASE("compare: a bad policy file is refused before anything runs, exit 2") 
   CHECK(r.err.find("/nonexistent/policy.json") != std::string::npos);
   CHECK(r.out.empty());
 }
+
+TEST_CASE("run --sim: opens no socket and starts no process (under a filter that refuses both)") {
+  const std::string sandbox = WITHOUT_SOCKETS_OR_PROCESSES;
+  const auto out = fresh_temp_dir("sim-sandboxed");
+  const std::string scenario = (kSource / "scenarios/flash-sale.json").string();
+  const auto sim =
+      run_process({sandbox, kFlotilla, "run", scenario, "--sim", "--quiet", "--out", out.string()},
+                  60s);
+  INFO(sim.out, sim.err);
+  CHECK(sim.exit_code == 0);
+  CHECK(nlohmann::json::parse(read_file(out / "report.json"))["passed"] == true);
+  // The filter bites: the same scenario live cannot even open its listener.
+  const auto live =
+      run_process({sandbox, kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 60s);
+  INFO(live.out, live.err);
+  CHECK(live.exit_code != 0);
+  fs::remove_all(out);
+}
