@@ -56,7 +56,7 @@ struct SimDataPlane::Request {
   std::array<Target*, kMaxAttempts> tried{};
 };
 
-SimDataPlane::SimDataPlane(Scheduler& scheduler, SimFleet& fleet, SimDataPlaneConfig config)
+SimDataPlane::SimDataPlane(VirtualScheduler& scheduler, SimFleet& fleet, SimDataPlaneConfig config)
     : scheduler_(scheduler),
       fleet_(fleet),
       config_(std::move(config)),

@@ -12,7 +12,9 @@
 // own time (a request reaches its worker at once), routing rules, and the response timeout
 // (nothing in the simulated world hangs yet).
 //
-// Threading: the simulator's one thread.
+// Threading: the simulator's one thread. It takes the VirtualScheduler itself, not the
+// Scheduler seam: it exists only in virtual time, and its per-request calls then need no
+// virtual dispatch.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,7 +24,7 @@
 #include "balancer/data_plane.h"
 #include "balancer/picker.h"
 #include "balancer/retry.h"
-#include "core/scheduler.h"
+#include "core/virtual_scheduler.h"
 #include "sim/sim_fleet.h"
 
 namespace flotilla {
@@ -46,7 +48,7 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   };
 
   // Unknown algorithm -> UserError (as Balancer).
-  SimDataPlane(Scheduler& scheduler, SimFleet& fleet, SimDataPlaneConfig config);
+  SimDataPlane(VirtualScheduler& scheduler, SimFleet& fleet, SimDataPlaneConfig config);
   ~SimDataPlane() override;
 
   void set_sender(Sender& sender) { sender_ = &sender; }
@@ -84,7 +86,7 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   // The request a worker's token stands for, or nullopt when it was already finished.
   std::optional<std::uint32_t> request_of(std::uint64_t token) const;
 
-  Scheduler& scheduler_;
+  VirtualScheduler& scheduler_;
   SimFleet& fleet_;
   SimDataPlaneConfig config_;
   Sender* sender_ = nullptr;

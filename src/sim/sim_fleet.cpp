@@ -19,7 +19,7 @@ std::uint64_t mix(std::uint64_t x) {
 
 }  // namespace
 
-SimFleet::SimFleet(Scheduler& scheduler, WorkerProfile profile, std::uint64_t seed)
+SimFleet::SimFleet(VirtualScheduler& scheduler, WorkerProfile profile, std::uint64_t seed)
     : scheduler_(scheduler), profile_(std::move(profile)), seed_(seed) {}
 
 SimFleet::~SimFleet() { *alive_ = false; }

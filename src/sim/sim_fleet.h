@@ -19,7 +19,9 @@
 // closed listener does), a booting one answers 503, a booted one 200; the answer is given
 // inline.
 //
-// Threading: the simulator's one thread.
+// Threading: the simulator's one thread. It takes the VirtualScheduler itself, not the
+// Scheduler seam: it exists only in virtual time, and its per-request calls then need no
+// virtual dispatch.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,7 +31,7 @@
 #include <vector>
 
 #include "balancer/http_client.h"
-#include "core/scheduler.h"
+#include "core/virtual_scheduler.h"
 #include "fleet/provider.h"
 #include "sim/sim_worker.h"
 #include "worker/profile.h"
@@ -41,7 +43,7 @@ inline constexpr const char* kSimHost = "sim";
 
 class SimFleet final : public Provider {
  public:
-  SimFleet(Scheduler& scheduler, WorkerProfile profile, std::uint64_t seed);
+  SimFleet(VirtualScheduler& scheduler, WorkerProfile profile, std::uint64_t seed);
   ~SimFleet() override;
   SimFleet(const SimFleet&) = delete;
   SimFleet& operator=(const SimFleet&) = delete;
@@ -69,7 +71,7 @@ class SimFleet final : public Provider {
  private:
   void exit(SimWorker& worker, WorkerExit how);
 
-  Scheduler& scheduler_;
+  VirtualScheduler& scheduler_;
   const WorkerProfile profile_;
   const std::uint64_t seed_;
   SimWorker::Client* client_ = nullptr;

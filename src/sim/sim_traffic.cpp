@@ -13,7 +13,7 @@ std::int64_t second_of(Duration scheduled) {
 
 }  // namespace
 
-SimTraffic::SimTraffic(Scheduler& scheduler, SimDataPlane& data_plane, LoadConfig config)
+SimTraffic::SimTraffic(VirtualScheduler& scheduler, SimDataPlane& data_plane, LoadConfig config)
     : scheduler_(scheduler),
       data_plane_(data_plane),
       config_(std::move(config)),

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "core/scheduler.h"
+#include "core/virtual_scheduler.h"
 #include "scenario/rate_schedule.h"
 #include "scenario/second_series.h"
 #include "scenario/traffic.h"
@@ -22,7 +22,7 @@ namespace flotilla {
 
 class SimTraffic final : public Traffic, public EventHandler, public SimDataPlane::Sender {
  public:
-  SimTraffic(Scheduler& scheduler, SimDataPlane& data_plane, LoadConfig config);
+  SimTraffic(VirtualScheduler& scheduler, SimDataPlane& data_plane, LoadConfig config);
   ~SimTraffic() override;
 
   void start() override;
@@ -36,7 +36,7 @@ class SimTraffic final : public Traffic, public EventHandler, public SimDataPlan
   void schedule_next();
   void record_error(std::int64_t second, LoadErrorKind kind);
 
-  Scheduler& scheduler_;
+  VirtualScheduler& scheduler_;
   SimDataPlane& data_plane_;
   LoadConfig config_;
   ArrivalIterator arrivals_;

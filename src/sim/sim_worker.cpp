@@ -4,7 +4,7 @@
 
 namespace flotilla {
 
-SimWorker::SimWorker(Scheduler& scheduler, const WorkerProfile& profile, WorkerId id,
+SimWorker::SimWorker(VirtualScheduler& scheduler, const WorkerProfile& profile, WorkerId id,
                      Endpoint endpoint, std::uint64_t seed, Client& client,
                      std::function<void()> on_drained)
     : scheduler_(scheduler),

@@ -14,13 +14,15 @@
 // new connection, finishes what it holds, then exits 0), exited. A worker accepts connections
 // only while running (a shutting-down worker has closed its listener).
 //
-// Threading: the simulator's one thread.
+// Threading: the simulator's one thread. It takes the VirtualScheduler itself, not the
+// Scheduler seam: it exists only in virtual time, and its per-request calls then need no
+// virtual dispatch.
 #include <cstdint>
 #include <functional>
 #include <vector>
 
 #include "core/endpoint.h"
-#include "core/scheduler.h"
+#include "core/virtual_scheduler.h"
 #include "fleet/provider.h"
 #include "worker/profile.h"
 #include "worker/worker_model.h"
@@ -39,7 +41,7 @@ class SimWorker final : public EventHandler {
   };
 
   // `on_drained`: called once when a shutting-down worker has nothing left (it may exit now).
-  SimWorker(Scheduler& scheduler, const WorkerProfile& profile, WorkerId id, Endpoint endpoint,
+  SimWorker(VirtualScheduler& scheduler, const WorkerProfile& profile, WorkerId id, Endpoint endpoint,
             std::uint64_t seed, Client& client, std::function<void()> on_drained);
 
   const WorkerId& id() const { return id_; }
@@ -70,7 +72,7 @@ class SimWorker final : public EventHandler {
   void serve(std::uint64_t token, Time now);
   void drained_check();
 
-  Scheduler& scheduler_;
+  VirtualScheduler& scheduler_;
   const WorkerProfile& profile_;
   WorkerId id_;
   Endpoint endpoint_;
