@@ -4,6 +4,8 @@
 #include <csignal>
 #include <set>
 
+#include "core/duration.h"
+#include "core/errors.h"
 #include "fleet/provider.h"
 
 namespace flotilla {
@@ -106,6 +108,87 @@ void PolicyReplay::run() {
   scheduler_.run_until(timing_.first_period_end + last * timing_.period + timing_.evaluation_delay);
   loop_.stop();
   feed_task_.stop();
+}
+
+// --- `flotilla policy replay` ---------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kReplayGroup = "replay";
+
+// A customized metric as the loop reads it: ScalingLoop names the running group and target
+// group in these two dimensions, and the replay's target group is named after its group.
+MetricId as_read(const MetricId& id) {
+  auto dimensions = id.dimensions;
+  for (auto& [key, value] : dimensions)
+    if (key == kDimensionAutoScalingGroupName || key == kDimensionTargetGroup) value = kReplayGroup;
+  return make_metric_id(id.ns, id.name, std::move(dimensions));
+}
+
+// Every in-service worker reports the row's value; every other metric read is the value as is.
+ReplayFeed measured_feed(std::vector<std::optional<double>> values) {
+  return [values = std::move(values)](const ReplayPeriod& p) {
+    const std::optional<double>& v = values[p.index];
+    if (!v) return;
+    std::set<std::pair<std::string, std::string>> per_worker = {
+        {kNamespaceEc2, kMetricCpuUtilization}};
+    std::set<MetricId> series;
+    for (const auto& policy : p.loop.policies()) {
+      for (const MetricRequest& r : policy->metrics()) {
+        if (r.kind == MetricKind::per_worker) per_worker.insert({r.id.ns, r.id.name});
+        if (r.kind == MetricKind::custom) series.insert(as_read(r.id));
+        if (r.kind == MetricKind::request_count_per_target)
+          series.insert(target_group_metric(kMetricRequestCountPerTarget, kReplayGroup));
+      }
+    }
+    // The loop publishes the group's CPU itself, from the workers' series.
+    for (const auto& [name, alarm] : p.loop.alarms())
+      if (alarm->config().metric != p.loop.group_cpu_metric())
+        series.insert(alarm->config().metric);
+    for (const WorkerInfo& w : p.group.workers) {
+      if (w.state != LifecycleState::in_service) continue;
+      for (const auto& [ns, name] : per_worker)
+        p.store.put(make_metric_id(ns, name, {{kDimensionInstanceId, w.id}}), p.end, *v);
+    }
+    for (const MetricId& id : series) p.store.put(id, p.end, *v);
+  };
+}
+
+}  // namespace
+
+std::unique_ptr<PolicyReplay> replay_recorded_metric(std::unique_ptr<ScalingPolicy> policy,
+                                                     const RecordedMetric& metric,
+                                                     const ReplayCapacity& capacity) {
+  assert(metric.period > Duration::zero() && !metric.values.empty());
+  GroupConfig group;
+  group.name = kReplayGroup;
+  group.min = capacity.min;
+  group.max = capacity.max;
+  group.desired = capacity.capacity;
+  ReplayTiming timing;
+  timing.period = metric.period;
+  timing.first_period_end = kReplayLeadIn;
+  timing.origin = kReplayLeadIn;
+  timing.periods = metric.values.size();
+  auto replay =
+      std::make_unique<PolicyReplay>(std::move(group), timing, measured_feed(metric.values));
+  replay->add_policy(std::move(policy));
+  for (const auto& [name, alarm] : replay->loop().alarms()) {
+    if (alarm->config().period < metric.period)
+      throw UserError(metric.file, "",
+                      "a period no longer than the Period of the policy's alarm " + name + " (" +
+                          format_duration(alarm->config().period) +
+                          "; it would only see missing data), got " +
+                          format_duration(metric.period));
+  }
+  replay->run();
+  return replay;
+}
+
+Time recorded_time_origin(const RecordedMetric& metric) { return kReplayLeadIn - metric.start; }
+
+std::string recorded_time_label(const RecordedMetric& metric, Time t) {
+  return metric.format_time(t - recorded_time_origin(metric));
 }
 
 }  // namespace flotilla
