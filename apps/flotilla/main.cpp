@@ -6,6 +6,7 @@
 //                    [--config FILE] [--health-check-path PATH]
 //   flotilla policy import FILE [--alarm FILE] [--time-scale X]
 //   flotilla policy lint FILE... [--alarm FILE]
+//   flotilla policy replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]
 // Exit codes: 0 success (and every expectation held), 1 an expectation failed or the run broke,
 // 2 the user's input is wrong (the message names the file, the field and what was expected).
 #include <CLI/CLI.hpp>
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
   balance->add_option("--health-check-path", balance_flags.health_check_path,
                       "health check path (default /)");
 
-  auto* policy = app.add_subcommand("policy", "import and lint scaling policies");
+  auto* policy = app.add_subcommand("policy", "import, lint and replay scaling policies");
   policy->require_subcommand(1);
   flotilla::PolicyImportOptions import_options;
   auto* import = policy->add_subcommand(
@@ -111,6 +112,17 @@ int main(int argc, char** argv) {
   lint->add_option("files", lint_options.files, "policy (or scenario) files")->required();
   lint->add_option("--alarm", lint_options.alarm_file,
                    "put-metric-alarm JSON of a step or simple policy");
+  flotilla::PolicyReplayOptions replay_options;
+  auto* replay = policy->add_subcommand(
+      "replay", "dry-run a policy on a recorded metric (CSV or get-metric-statistics JSON)");
+  replay->add_option("policy", replay_options.policy_file, "policy file (native, AWS JSON or HPA)")
+      ->required();
+  replay->add_option("--metric", replay_options.metric_file, "recorded metric file")->required();
+  replay->add_option("--capacity", replay_options.capacity,
+                     "workers in service at the start (default: --min)");
+  replay->add_option("--min", replay_options.min, "the group's minimum (default 1)");
+  replay->add_option("--max", replay_options.max, "the group's maximum (default 10)");
+  replay->add_flag("--json", replay_options.json, "print the decisions as JSON");
 
   // CLI11 answers an unknown command with "A subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {
@@ -148,6 +160,7 @@ int main(int argc, char** argv) {
     if (*balance) return flotilla::run_balance(balance_flags, std::cout);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);
     if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);
+    if (*replay) return flotilla::policy_replay_command(replay_options, std::cout);
     if (*compare) {
       if (*compare_seed_option) compare_options.seed = compare_seed;
       return flotilla::compare_command(compare_options, std::cout, std::cerr);

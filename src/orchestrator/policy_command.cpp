@@ -1,9 +1,14 @@
 #include "orchestrator/policy_command.h"
 
+#include <algorithm>
 #include <ostream>
 
 #include "core/config.h"
+#include "core/duration.h"
 #include "core/errors.h"
+#include "orchestrator/metric_file.h"
+#include "orchestrator/policy_replay.h"
+#include "scaling/decision_log.h"
 #include "scaling/policy_file.h"
 #include "scaling/policy_lint.h"
 #include "scenario/scenario.h"
@@ -69,6 +74,74 @@ int policy_lint_command(const PolicyLintOptions& options, std::ostream& out) {
       << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
       << (warnings == 1 ? "" : "s") << "\n";
   return errors > 0 ? kExitUsage : kExitOk;
+}
+
+namespace {
+
+ReplayCapacity replay_capacity(const PolicyReplayOptions& options) {
+  ReplayCapacity c;
+  c.min = options.min;
+  c.max = options.max;
+  c.capacity = options.capacity.value_or(options.min);
+  if (c.min < 0) throw UserError("--min: expected a number >= 0, got " + std::to_string(c.min));
+  if (c.max < 1 || c.max < c.min)
+    throw UserError("--max: expected a number >= 1 and >= --min (" + std::to_string(c.min) +
+                    "), got " + std::to_string(c.max));
+  if (c.capacity < c.min || c.capacity > c.max)
+    throw UserError("--capacity: expected a number from --min (" + std::to_string(c.min) +
+                    ") to --max (" + std::to_string(c.max) + "), got " +
+                    std::to_string(c.capacity));
+  return c;
+}
+
+}  // namespace
+
+int policy_replay_command(const PolicyReplayOptions& options, std::ostream& out) {
+  const ReplayCapacity capacity = replay_capacity(options);
+  std::unique_ptr<ScalingPolicy> policy = load_policy_file(options.policy_file, time_scaled(1));
+  const std::string name = policy->name();
+  const std::string type = policy->type();
+  const RecordedMetric metric = load_recorded_metric(options.metric_file);
+  const auto replay = replay_recorded_metric(std::move(policy), metric, capacity);
+  const auto& records = replay->loop().records();
+  const int final_desired = replay->group().desired();
+
+  if (options.json) {
+    nlohmann::json doc = {{"policy", name},
+                          {"type", type},
+                          {"metric", metric.file},
+                          {"statistic", metric.statistic},
+                          {"period", to_seconds(metric.period)},
+                          {"start", metric.format_time(metric.start)},
+                          {"periods", metric.values.size()},
+                          {"datapoints", metric.datapoints()},
+                          {"capacity",
+                           {{"initial", capacity.capacity},
+                            {"min", capacity.min},
+                            {"max", capacity.max},
+                            {"final", final_desired}}},
+                          {"decisions", decisions_json(records, recorded_time_origin(metric))}};
+    out << doc.dump(2) << "\n";
+    return kExitOk;
+  }
+
+  out << "replaying " << name << " (" << type << ") over " << metric.file << ": "
+      << metric.values.size() << " periods of " << format_duration(metric.period) << " from "
+      << metric.format_time(metric.start) << " (" << metric.datapoints() << " with a "
+      << metric.statistic << "); capacity " << capacity.capacity << ", min " << capacity.min
+      << ", max " << capacity.max << "\n";
+  int decisions = 0, highest = capacity.capacity, lowest = capacity.capacity;
+  for (const DecisionRecord& r : records) {
+    if (!r.logged()) continue;
+    ++decisions;
+    highest = std::max(highest, r.desired_after);
+    lowest = std::min(lowest, r.desired_after);
+    out << format_decision_line(r, recorded_time_label(metric, r.t)) << "\n";
+  }
+  out << decisions << " decision" << (decisions == 1 ? "" : "s") << "; desired capacity "
+      << capacity.capacity << " at the start, " << final_desired << " at the end (" << lowest
+      << " to " << highest << ")\n";
+  return kExitOk;
 }
 
 }  // namespace flotilla

@@ -1,6 +1,6 @@
 #pragma once
-// `flotilla policy import` and `flotilla policy lint`: the logic behind the CLI's subcommands,
-// as functions returning the process exit code.
+// `flotilla policy import`, `lint` and `replay`: the logic behind the CLI's subcommands, as
+// functions returning the process exit code.
 //
 // import FILE [--alarm FILE] [--time-scale X]: prints the native policy JSON equivalent to FILE
 //   (AWS put-scaling-policy JSON, an HPA manifest, or a native file as it is), durations
@@ -9,6 +9,15 @@
 //   policies is linted knowing the fleet's minimum and boot time, at the scenario's time scale).
 //   Prints one line per finding (scaling/policy_lint.h) and a summary; returns 2 if any finding
 //   is an error, 0 otherwise (warnings only, or none).
+// replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]: a dry run of the
+//   policy (any file `flotilla run` accepts, durations as written) over a recorded metric
+//   (orchestrator/metric_file.h) at the metric's own period, on a group of min..max workers
+//   starting at `capacity` (orchestrator/policy_replay.h). Prints a header line, one line per
+//   logged decision (the decision log's text form, timed as the file writes its timestamps) and a
+//   summary; with --json, {"policy", "type", "metric" (the file), "statistic", "period" (s),
+//   "start", "periods", "datapoints", "capacity" {initial, min, max, final}, "decisions"} where
+//   `decisions` is report.json's (times in the file's seconds, Unix seconds for RFC 3339
+//   timestamps). Returns 0; user mistakes (files, flags) throw UserError.
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -28,5 +37,15 @@ struct PolicyLintOptions {
   std::string alarm_file;
 };
 int policy_lint_command(const PolicyLintOptions& options, std::ostream& out);
+
+struct PolicyReplayOptions {
+  std::string policy_file;
+  std::string metric_file;
+  int min = 1;
+  int max = 10;
+  std::optional<int> capacity;  // default: min
+  bool json = false;
+};
+int policy_replay_command(const PolicyReplayOptions& options, std::ostream& out);
 
 }  // namespace flotilla

@@ -66,7 +66,11 @@ nlohmann::json decisions_json(const std::deque<DecisionRecord>& records, Time or
 std::string format_decision_line(const DecisionRecord& r, Time origin) {
   char t[32];
   std::snprintf(t, sizeof t, "%.1fs", to_seconds(r.t - origin));
-  std::string line = t;
+  return format_decision_line(r, std::string_view(t));
+}
+
+std::string format_decision_line(const DecisionRecord& r, std::string_view time) {
+  std::string line(time);
   for (const PolicyEvaluation& p : r.policies) {
     const Decision& d = p.decision;
     if (!d.wanted_change(r.desired_before)) continue;

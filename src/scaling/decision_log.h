@@ -15,6 +15,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "scaling/scaling_loop.h"
 
@@ -25,5 +26,8 @@ nlohmann::json decision_record_json(const DecisionRecord& record, Time origin);
 nlohmann::json decisions_json(const std::deque<DecisionRecord>& records, Time origin);
 // "31.0s cpu-target [3 of 3 periods > 50] 72.5, 80, 81 -> raw 8, desired 2 -> 5 (clamped by max)"
 std::string format_decision_line(const DecisionRecord& record, Time origin);
+// The same line with `time` written first in place of the seconds since an origin (a recorded
+// metric's own timestamp, for `flotilla policy replay`).
+std::string format_decision_line(const DecisionRecord& record, std::string_view time);
 
 }  // namespace flotilla

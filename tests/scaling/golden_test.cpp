@@ -1,5 +1,5 @@
 // Golden tests: every policy file shipped in policies/ replays a recorded metric series in
-// virtual time (the scaling loop over a group of fake workers) and its decisions are compared
+// virtual time (the scaling loop over a group of idle workers) and its decisions are compared
 // with the ones recorded in tests/scaling/golden/<file>.json. A change of behaviour shows up as
 // a diff of that file: rerun with FLOTILLA_UPDATE_GOLDEN=1 to rewrite the expectations, and
 // review the diff.
@@ -16,7 +16,7 @@
 
 using namespace flotilla;
 using flotilla::testing::load_series;
-using flotilla::testing::Replay;
+using flotilla::testing::make_replay;
 using flotilla::testing::Series;
 
 namespace fs = std::filesystem;
@@ -26,10 +26,10 @@ namespace {
 // Replays `series` against the policy in `policy_file`; returns the decision log (times in
 // seconds since the start), reduced to what the golden file records.
 nlohmann::json replay(const std::string& policy_file, const Series& series) {
-  Replay replay({policy_file}, series);
-  replay.run();
+  const auto replay = make_replay({policy_file}, series);
+  replay->run();
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : decisions_json(replay.loop().records(), Time::zero())) {
+  for (const auto& r : decisions_json(replay->loop().records(), Time::zero())) {
     nlohmann::json p = r["policies"][0];
     out.push_back({{"t", r["t"]},
                    {"desired_before", r["desired_before"]},

@@ -1,16 +1,15 @@
 #pragma once
-// A recorded load replayed in virtual time through the real scaling loop and policy files, over
-// a group of fake workers (golden_test.cpp, and tests that combine several policy files).
+// A recorded load replayed in virtual time through the real scaling loop and policy files
+// (orchestrator/policy_replay.h), with the golden series' load model: golden_test.cpp, and tests
+// that combine several policy files.
 #include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "core/virtual_scheduler.h"
-#include "fake_provider.h"
+#include "orchestrator/policy_replay.h"
 #include "scaling/policy_file.h"
-#include "scaling/scaling_loop.h"
 
 namespace flotilla::testing {
 
@@ -41,81 +40,39 @@ inline GroupConfig replay_group_config() {
   return gc;
 }
 
-// Workers pass their health check 1 s after launch and exit 500 ms after a stop; the loop
-// evaluates every 2 s period 100 ms after it ends; durations in AWS files scale to that period.
-class Replay {
- public:
-  static constexpr Duration kPeriod = std::chrono::seconds(2);
-  static constexpr Duration kBoot = std::chrono::seconds(1);
-
-  Replay(const std::vector<std::string>& policy_files, Series series,
-         GroupConfig group_config = replay_group_config())
-      : series_(std::move(series)),
-        provider_(sched_, std::chrono::milliseconds(500)),
-        group_(sched_, provider_, std::move(group_config)),
-        health_(sched_, std::chrono::milliseconds(250), [this] { pass_health_checks(); }),
-        feed_(sched_, kPeriod, [this] { feed(); }),
-        loop_(sched_, store_, group_, loop_config()) {
-    PolicyLoadOptions options;
-    options.time_scale = default_time_scale(kPeriod);
-    for (const auto& file : policy_files) loop_.add_policy(load_policy_file(file, options));
-  }
-
-  // Runs the whole series.
-  void run() {
-    group_.start();
-    health_.start(Time::zero());
-    feed_.start(kPeriod);
-    loop_.set_origin(Time::zero());
-    loop_.start(kPeriod + loop_.config().evaluation_delay);
-    sched_.run_until(kPeriod * static_cast<Duration::rep>(series_.cpu_demand.size()) +
-                     std::chrono::milliseconds(500));
-  }
-
-  const ScalingLoop& loop() const { return loop_; }
-  const Group& group() const { return group_; }
-
- private:
-  static ScalingLoopConfig loop_config() {
-    ScalingLoopConfig lc;
-    lc.period = kPeriod;
-    lc.evaluation_delay = std::chrono::milliseconds(100);
-    return lc;
-  }
-
-  void pass_health_checks() {
-    const GroupState s = group_.state();
-    for (const auto& w : s.workers)
-      if (w.state == LifecycleState::pending && w.launched_at + kBoot <= sched_.now())
-        group_.mark_healthy(w.id);
-  }
-
-  void feed() {
-    if (k_ >= series_.cpu_demand.size()) return;
-    const Time t = sched_.now();
-    const GroupState s = group_.state();
-    const int n = std::max(s.in_service, 1);
-    for (const auto& w : s.workers) {
-      const double cpu = w.state == LifecycleState::in_service
-                             ? std::min(100.0, series_.cpu_demand[k_] / n)
-                             : 5.0;  // booting
-      store_.put(instance_metric(kMetricCpuUtilization, w.id), t, cpu);
+// The demand shared by the in-service workers; a booting worker reports 5%.
+inline ReplayFeed demand_feed(Series series) {
+  return [series = std::move(series)](const ReplayPeriod& p) {
+    const int n = std::max(p.group.in_service, 1);
+    const double demand = series.cpu_demand[p.index];
+    for (const auto& w : p.group.workers) {
+      const double cpu = w.state == LifecycleState::in_service ? std::min(100.0, demand / n) : 5.0;
+      p.store.put(instance_metric(kMetricCpuUtilization, w.id), p.end, cpu);
     }
-    store_.put(target_group_metric(kMetricRequestCountPerTarget, "golden"), t,
-               series_.requests[k_] / n);
-    store_.put(target_group_metric(kMetricRequestCount, "golden"), t, series_.requests[k_]);
-    ++k_;
-  }
+    const double requests = series.requests[p.index];
+    p.store.put(target_group_metric(kMetricRequestCountPerTarget, p.group.name), p.end,
+                requests / n);
+    p.store.put(target_group_metric(kMetricRequestCount, p.group.name), p.end, requests);
+  };
+}
 
-  Series series_;
-  std::size_t k_ = 0;
-  VirtualScheduler sched_;
-  MetricStore store_;
-  FakeProvider provider_;
-  Group group_;
-  PeriodicTask health_;
-  PeriodicTask feed_;
-  ScalingLoop loop_;
-};
+// Every 2 s period is evaluated 100 ms after it ends; workers are in service 1 s after launch and
+// exit 500 ms after a stop; durations in AWS files scale to the 2 s period.
+inline std::unique_ptr<PolicyReplay> make_replay(const std::vector<std::string>& policy_files,
+                                                 Series series,
+                                                 GroupConfig group_config = replay_group_config()) {
+  ReplayTiming timing;
+  timing.period = std::chrono::seconds(2);
+  timing.evaluation_delay = std::chrono::milliseconds(100);
+  timing.first_period_end = timing.period;
+  timing.periods = series.cpu_demand.size();
+  timing.boot = std::chrono::seconds(1);
+  timing.exit_after_stop = std::chrono::milliseconds(500);
+  auto replay = std::make_unique<PolicyReplay>(std::move(group_config), timing,
+                                               demand_feed(std::move(series)));
+  for (const auto& file : policy_files)
+    replay->add_policy(load_policy_file(file, time_scaled(default_time_scale(timing.period))));
+  return replay;
+}
 
 }  // namespace flotilla::testing

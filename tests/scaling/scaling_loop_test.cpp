@@ -277,7 +277,6 @@ TEST_CASE("ScalingLoop: combines with each policy's role and may_scale_in") {
 // runs the same pair live). The old rule (scale in only if every policy says in) never let the
 // step policy scale in: the tracking policy never says in.
 TEST_CASE("ScalingLoop: a scale-out-only target tracking policy and a step scale-in policy") {
-  using flotilla::testing::Replay;
   flotilla::testing::Series series;
   // 2 workers at 10%, a spike to 80% each, then back to the first load.
   for (int i = 0; i < 10; ++i) series.cpu_demand.push_back(20);
@@ -287,11 +286,12 @@ TEST_CASE("ScalingLoop: a scale-out-only target tracking policy and a step scale
   GroupConfig gc = flotilla::testing::replay_group_config();
   gc.min = 2;
   const std::string dir = std::string(FLOTILLA_SOURCE_DIR) + "/policies/";
-  Replay replay({dir + "cpu-target-50-out-only.json", dir + "step-cpu-low.json"}, series, gc);
-  replay.run();
+  const auto replay = flotilla::testing::make_replay(
+      {dir + "cpu-target-50-out-only.json", dir + "step-cpu-low.json"}, series, gc);
+  replay->run();
 
   int outs = 0, ins = 0;
-  for (const Activity& a : replay.group().activities()) {
+  for (const Activity& a : replay->group().activities()) {
     if (a.from == 0) continue;  // the group's creation
     if (a.to > a.from) {
       ++outs;
@@ -305,12 +305,12 @@ TEST_CASE("ScalingLoop: a scale-out-only target tracking policy and a step scale
   CHECK(outs >= 1);
   CHECK(ins >= 1);
   int peak = 0;
-  for (const DecisionRecord& r : replay.loop().records()) peak = std::max(peak, r.desired_after);
+  for (const DecisionRecord& r : replay->loop().records()) peak = std::max(peak, r.desired_after);
   CHECK(peak == 4);                      // ceil(2 x 80 / 50)
-  CHECK(replay.group().desired() == 2);  // back to min, one worker per period
+  CHECK(replay->group().desired() == 2);  // back to min, one worker per period
   // The tracking policy saw low CPU but had no say: nothing was held back for it.
   int held = 0;
-  for (const DecisionRecord& r : replay.loop().records()) held += !r.clamped_by.empty();
+  for (const DecisionRecord& r : replay->loop().records()) held += !r.clamped_by.empty();
   CHECK(held == 0);
 }
 
