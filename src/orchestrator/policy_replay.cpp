@@ -118,13 +118,6 @@ constexpr const char* kReplayGroup = "replay";
 
 // A customized metric as the loop reads it: ScalingLoop names the running group and target
 // group in these two dimensions, and the replay's target group is named after its group.
-MetricId as_read(const MetricId& id) {
-  auto dimensions = id.dimensions;
-  for (auto& [key, value] : dimensions)
-    if (key == kDimensionAutoScalingGroupName || key == kDimensionTargetGroup) value = kReplayGroup;
-  return make_metric_id(id.ns, id.name, std::move(dimensions));
-}
-
 // Every in-service worker reports the row's value; every other metric read is the value as is.
 ReplayFeed measured_feed(std::vector<std::optional<double>> values) {
   return [values = std::move(values)](const ReplayPeriod& p) {
@@ -136,7 +129,7 @@ ReplayFeed measured_feed(std::vector<std::optional<double>> values) {
     for (const auto& policy : p.loop.policies()) {
       for (const MetricRequest& r : policy->metrics()) {
         if (r.kind == MetricKind::per_worker) per_worker.insert({r.id.ns, r.id.name});
-        if (r.kind == MetricKind::custom) series.insert(as_read(r.id));
+        if (r.kind == MetricKind::custom) series.insert(p.loop.localize(r.id));
         if (r.kind == MetricKind::request_count_per_target)
           series.insert(target_group_metric(kMetricRequestCountPerTarget, kReplayGroup));
       }

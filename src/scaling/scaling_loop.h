@@ -107,6 +107,9 @@ class ScalingLoop {
   const ScalingLoopConfig& config() const { return config_; }
   // AWS/EC2 CPUUtilization{AutoScalingGroupName=<group>}.
   MetricId group_cpu_metric() const;
+  // An AWS file names its own group and target group: a dimension AutoScalingGroupName or
+  // TargetGroup is replaced by the running one's name. What the loop reads for `id`.
+  MetricId localize(const MetricId& id) const;
   // The alarms the policies named, by name (their state and history).
   const std::map<std::string, std::unique_ptr<Alarm>>& alarms() const { return alarms_; }
 
@@ -119,9 +122,7 @@ class ScalingLoop {
   MetricSeries gather(const MetricRequest& request, const GroupState& state, Time end) const;
   void publish_group_metrics(Time t);
   const std::string& target_group() const;
-  // An AWS file names its own group and target group: a dimension AutoScalingGroupName or
-  // TargetGroup is replaced by the running one's name.
-  MetricId localize(const MetricId& id) const;
+
 
   Scheduler& scheduler_;
   MetricStore& store_;
