@@ -37,6 +37,9 @@ WorkerId format_worker_id(std::string_view prefix, std::uint64_t sequence);
 struct LaunchSpec {
   std::string executable;         // e.g. build/bin/flotilla-worker
   std::vector<std::string> args;  // e.g. --profile fleet/standard.json --port 0
+  // The Availability Zone the group places the worker in ("" without zones). A provider on one
+  // machine has nothing to do with it; a fault that takes a zone down does.
+  std::string zone;
 };
 
 struct WorkerExit {

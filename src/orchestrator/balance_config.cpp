@@ -202,6 +202,14 @@ BalanceConfig parse_balance_config(const nlohmann::json& doc, const std::string&
   return c;
 }
 
+void scenario_balancer(const Scenario& scenario, BalancerConfig& listener,
+                       TargetGroupConfig& group) {
+  const ConfigNode block(scenario.balancer.settings, scenario.file, "/balancer");
+  if (auto n = block.get("timeouts")) parse_timeouts(*n, listener);
+  if (auto n = block.get("retries")) parse_retries(*n, listener);
+  group = parse_target_group_config(block, {"timeouts", "retries"}, group);
+}
+
 BalanceConfig load_balance_config(const std::string& path) {
   const auto doc = load_json_file(path);
   return parse_balance_config(doc, path);

@@ -23,6 +23,7 @@
 #include "balancer/routing.h"
 #include "balancer/target_group.h"
 #include "core/endpoint.h"
+#include "scenario/scenario.h"
 
 namespace flotilla {
 
@@ -71,6 +72,13 @@ TargetGroupConfig default_static_group_config();
 // (the OS picks) only with `allow_port_zero`, for listen addresses. Names other than localhost
 // are not resolved.
 std::optional<Endpoint> parse_host_port(std::string_view text, bool allow_port_zero);
+
+// A scenario's balancer block (scenario.h BalancerSpec) with the balancer file's parsers: the
+// listener's timeouts and retries into `listener`, the target group's fields into `group`;
+// fields left out keep what the two hold. UserError naming the scenario file and the pointer
+// under /balancer.
+void scenario_balancer(const Scenario& scenario, BalancerConfig& listener,
+                       TargetGroupConfig& group);
 
 // Parses a config file (see above). UserError naming the file and the pointer.
 BalanceConfig load_balance_config(const std::string& path);

@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "core/random.h"
+#include "orchestrator/balance_config.h"
 #include "orchestrator/environment.h"
 #include "orchestrator/system.h"
 #include "scaling/decision_log.h"
@@ -36,14 +37,33 @@ struct FleetSample {
   std::optional<double> cpu;
 };
 
+// The balancer's and the target group's settings: Flotilla's run defaults, then what the
+// scenario's balancer block says.
+struct BalancerSettings {
+  BalancerConfig listener;
+  TargetGroupConfig group;
+};
+
+BalancerSettings balancer_settings(const Scenario& scenario, std::uint64_t seed) {
+  BalancerSettings b;
+  b.listener.algorithm = scenario.balancer.algorithm;
+  b.listener.seed = seed;
+  b.group.health_check.interval = 500ms;
+  b.group.health_check.timeout = 400ms;
+  // A worker leaving service is stopped once its target is released: idle, or after the
+  // target group's deregistration delay (System keeps the group's own timer above that).
+  b.group.deregistration_delay = 5s;
+  scenario_balancer(scenario, b.listener, b.group);
+  return b;
+}
+
 SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profile,
-                           const ScenarioRunSpec& spec) {
+                           const ScenarioRunSpec& spec, const TargetGroupConfig& group) {
   SystemConfig config;
   const double time_scale = scenario.effective_time_scale();
   for (const auto& path : spec.policy_files.value_or(scenario.policies))
     config.policies.push_back(load_policy_file(path, time_scaled(time_scale)));
-  config.target_group.health_check.interval = 500ms;
-  config.target_group.health_check.timeout = 400ms;
+  config.target_group = group;
   config.metrics_period = scenario.metrics_period;
   config.group.name = scenario.name;
   config.group.min = scenario.fleet.min;
@@ -52,7 +72,8 @@ SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profil
   config.group.launch =
       LaunchSpec{spec.worker_executable,
                  {"--profile", scenario.fleet.profile, "--port", "0", "--seed",
-                  std::to_string(spec.seed)}};
+                  std::to_string(spec.seed)},
+                 ""};
   config.group.health_check_grace =
       scenario.fleet.health_check_grace_period.value_or(profile.boot_time + 10s);
   if (scenario.fleet.health_check_type == "EC2")
@@ -62,18 +83,13 @@ SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profil
   if (scenario.fleet.termination_policy == "NewestInstance")
     config.group.termination_policy = TerminationPolicy::kNewestInstance;
   config.group.new_workers_protected = scenario.fleet.new_instances_protected_from_scale_in;
+  config.group.zones = scenario.fleet.zones;
   config.group.stop_grace = 5s;
-  // A worker leaving service is stopped once its target is released: idle, or after the
-  // target group's deregistration delay (System keeps the group's own timer above that).
-  config.target_group.deregistration_delay = 5s;
   return config;
 }
 
-std::unique_ptr<Environment> make_world(const Scenario& scenario, const WorkerProfile& profile,
-                                        const ScenarioRunSpec& spec) {
-  BalancerConfig balancer;
-  balancer.algorithm = scenario.balancer.algorithm;
-  balancer.seed = spec.seed;
+std::unique_ptr<Environment> make_world(const WorkerProfile& profile, const ScenarioRunSpec& spec,
+                                        BalancerConfig balancer) {
   if (spec.simulated) {
     SimulatedOptions options;
     options.balancer = std::move(balancer);
@@ -94,9 +110,10 @@ std::unique_ptr<Environment> make_world(const Scenario& scenario, const WorkerPr
 ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunSpec& spec,
                                     std::ostream& out) {
   const WorkerProfile profile = load_worker_profile(scenario.fleet.profile);
-  SystemConfig config = system_config(scenario, profile, spec);
+  BalancerSettings balancer = balancer_settings(scenario, spec.seed);
+  SystemConfig config = system_config(scenario, profile, spec, balancer.group);
   const double time_scale = scenario.effective_time_scale();
-  std::unique_ptr<Environment> env = make_world(scenario, profile, spec);
+  std::unique_ptr<Environment> env = make_world(profile, spec, std::move(balancer.listener));
   Scheduler& scheduler = env->scheduler();
   System system(*env, std::move(config));
   SeededRandom random(spec.seed);

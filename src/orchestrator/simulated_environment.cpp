@@ -75,6 +75,7 @@ SimDataPlaneConfig data_plane_config(const BalancerConfig& b) {
   c.retry.max_retries = b.max_retries;
   c.retry.budget_percent = b.retry_budget_percent;
   c.retry.budget_min_concurrency = b.retry_budget_min_concurrency;
+  c.response_timeout = b.response_timeout;
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "orchestrator/balance_config.h"
 #include "scaling/policy_file.h"
+#include "orchestrator/balance_config.h"
 #include "scenario/scenario.h"
 #include "worker/profile.h"
 
@@ -48,6 +49,9 @@ std::string validate_file(const std::string& path) {
       const WorkerProfile profile = load_worker_profile(s.fleet.profile);
       for (const auto& policy : s.policies)
         load_policy_file(policy, time_scaled(s.effective_time_scale()));
+      BalancerConfig listener;
+      TargetGroupConfig group;
+      scenario_balancer(s, listener, group);
       summary << "scenario " << s.name << ": " << format_duration(s.duration) << ", " << s.fleet.min
               << ".." << s.fleet.max << " workers (" << profile.name << "), " << s.policies.size()
               << " polic" << (s.policies.size() == 1 ? "y" : "ies") << ", " << s.faults.size()

@@ -1,6 +1,8 @@
 #include "scaling/group.h"
 
 #include <spdlog/spdlog.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <cassert>
 
@@ -11,6 +13,11 @@ namespace flotilla {
 Group::Group(Scheduler& scheduler, Provider& provider, GroupConfig config)
     : scheduler_(scheduler), provider_(provider), config_(std::move(config)) {
   assert(0 <= config_.min && config_.min <= config_.desired && config_.desired <= config_.max);
+  if (config_.zones.empty()) {
+    zones_.push_back(Zone{});
+  } else {
+    for (const auto& name : config_.zones) zones_.push_back(Zone{name});
+  }
   provider_.set_callbacks({
       [this](const WorkerId& id, const Endpoint& ep) { on_listening(id, ep); },
       [this](const WorkerId& id, const WorkerExit& exit) { on_exit(id, exit); },
@@ -22,6 +29,7 @@ Group::~Group() {
   for (const Worker& w : workers_) {
     if (w.grace_timer) scheduler_.cancel(w.grace_timer);
     if (w.drain_timer) scheduler_.cancel(w.drain_timer);
+    if (w.kill_timer) scheduler_.cancel(w.kill_timer);
   }
   if (launch_timer_) scheduler_.cancel(launch_timer_);
 }
@@ -54,9 +62,37 @@ std::optional<LifecycleState> Group::worker_state(const WorkerId& id) const {
 
 int Group::active() const {
   int n = 0;
-  for (const Worker& w : workers_)
+  for (const Worker& w : workers_) {
+    if (w.rebalance && w.state == LifecycleState::pending) continue;
     n += (w.state == LifecycleState::pending || w.state == LifecycleState::in_service) ? 1 : 0;
+  }
   return n;
+}
+
+int Group::in_zone(std::size_t zone, bool in_service_only) const {
+  int n = 0;
+  for (const Worker& w : workers_) {
+    if (w.zone != zone) continue;
+    n += (w.state == LifecycleState::in_service ||
+          (!in_service_only && w.state == LifecycleState::pending))
+             ? 1
+             : 0;
+  }
+  return n;
+}
+
+std::optional<std::size_t> Group::launch_zone(Time now) const {
+  std::optional<std::size_t> best;
+  int fewest = 0;
+  for (std::size_t z = 0; z < zones_.size(); ++z) {
+    if (now < zones_[z].held_until) continue;
+    const int n = in_zone(z, false);
+    if (!best || n < fewest) {
+      best = z;
+      fewest = n;
+    }
+  }
+  return best;
 }
 
 int Group::replacements_in_progress() const {
@@ -70,9 +106,9 @@ int Group::replacement_budget() const {
   return std::max(1, config_.desired * config_.max_replacing_percent / 100);
 }
 
-Duration Group::launch_backoff() const {
+Duration Group::launch_backoff(int failures) const {
   Duration d = config_.launch_backoff_initial;
-  for (int i = 1; i < consecutive_boot_failures_ && d < config_.launch_backoff_max; ++i) d *= 2;
+  for (int i = 1; i < failures && d < config_.launch_backoff_max; ++i) d *= 2;
   return std::min(d, config_.launch_backoff_max);
 }
 
@@ -113,7 +149,10 @@ void Group::go_in_service(Worker& w) {
   if (w.grace_timer) scheduler_.cancel(w.grace_timer);
   w.grace_timer = 0;
   w.replacement = false;
-  consecutive_boot_failures_ = 0;
+  zones_[w.zone].consecutive_failures = 0;
+  // A rebalance launch counts from now on; the reconcile that follows takes one out of the
+  // largest zone.
+  w.rebalance = false;
 }
 
 void Group::shut_down(const std::string& cause) {
@@ -134,7 +173,8 @@ void Group::mark_healthy(const WorkerId& id) {
     return;
   }
   if (w->state != LifecycleState::pending) return;
-  const bool freed_slot = w->replacement;
+  // A replacement frees its slot; a rebalance launch now counts, and a worker has to go.
+  const bool freed_slot = w->replacement || w->rebalance;
   go_in_service(*w);
   if (freed_slot) reconcile();
 }
@@ -162,6 +202,35 @@ void Group::target_released(const WorkerId& id) {
   terminate(id);
 }
 
+bool Group::interrupt(const WorkerId& id, Duration warning, const std::string& cause) {
+  Worker* w = find(id);
+  if (w == nullptr || w->state != LifecycleState::in_service) return false;
+  record(config_.desired, config_.desired,
+         "worker " + id + " " + cause + ": draining it, launching a replacement; it is gone in " +
+             format_duration(warning));
+  w->kill_timer = scheduler_.schedule_after(warning, [this, id] {
+    Worker* late = find(id);
+    if (late == nullptr) return;
+    late->kill_timer = 0;
+    provider_.signal(id, SIGKILL);
+  });
+  // It may drain for as long as the warning lets it, no longer.
+  remove(*w);
+  if (Worker* draining = find(id); draining != nullptr && draining->drain_timer != 0 &&
+                                     config_.drain_delay > warning) {
+    scheduler_.cancel(draining->drain_timer);
+    draining->drain_timer = scheduler_.schedule_after(warning, [this, id] {
+      Worker* drained = find(id);
+      if (drained == nullptr) return;
+      drained->drain_timer = 0;
+      drained->state = LifecycleState::terminating;
+      terminate(id);
+    });
+  }
+  reconcile();
+  return true;
+}
+
 bool Group::set_protected(const WorkerId& id, bool protect) {
   Worker* w = find(id);
   if (w == nullptr) return false;
@@ -180,13 +249,11 @@ void Group::reconcile() {
   do {
     reconcile_again_ = false;
     start_replacements();
-    // Re-counted each time: a launch can fail inside launch() and hold the next ones back.
-    while (active() < config_.desired && scheduler_.now() >= launches_held_until_) launch_one();
-    if (active() < config_.desired && launch_timer_ == 0) {
-      launch_timer_ = scheduler_.schedule_at(launches_held_until_, [this] {
-        launch_timer_ = 0;
-        reconcile();
-      });
+    // Re-counted each time: a launch can fail inside launch() and hold its zone back.
+    while (active() < config_.desired) {
+      const auto zone = launch_zone(scheduler_.now());
+      if (!zone) break;
+      launch_one(*zone);
     }
     int have = active();
     while (have > config_.desired) {
@@ -199,8 +266,55 @@ void Group::reconcile() {
     }
     // A slot that no launch took is not needed once the group has its capacity (it shrank).
     if (have >= config_.desired) unassigned_replacements_ = 0;
+    if (have == config_.desired) maybe_rebalance();
   } while (reconcile_again_);
   reconciling_ = false;
+  arm_launch_timer();
+}
+
+void Group::maybe_rebalance() {
+  if (zones_.size() < 2) return;
+  // Only from a settled group: nothing pending (a launch or a rebalance already under way).
+  for (const Worker& w : workers_)
+    if (w.state == LifecycleState::pending) return;
+  std::size_t smallest = 0, largest = 0;
+  for (std::size_t z = 1; z < zones_.size(); ++z) {
+    if (in_zone(z, true) < in_zone(smallest, true)) smallest = z;
+    if (in_zone(z, true) > in_zone(largest, true)) largest = z;
+  }
+  if (in_zone(largest, true) - in_zone(smallest, true) < 2) return;
+  if (scheduler_.now() < zones_[smallest].held_until) return;  // arm_launch_timer comes back
+  std::string counts;
+  for (std::size_t z = 0; z < zones_.size(); ++z)
+    counts += (z ? ", " : "") + zones_[z].name + " " + std::to_string(in_zone(z, true));
+  record(config_.desired, config_.desired,
+         "AZRebalance: zones out of balance (" + counts + "): launching a worker in zone " +
+             zones_[smallest].name + " before taking one out of zone " + zones_[largest].name);
+  launch_one(smallest, /*rebalance=*/true);
+}
+
+void Group::arm_launch_timer() {
+  if (launch_timer_ != 0) return;
+  bool want = active() < config_.desired;
+  if (!want && zones_.size() >= 2) {
+    // A rebalance waiting for its zone to be launched into again.
+    int least = 1 << 30, most = -1;
+    for (std::size_t z = 0; z < zones_.size(); ++z) {
+      least = std::min(least, in_zone(z, true));
+      most = std::max(most, in_zone(z, true));
+    }
+    want = most - least >= 2;
+  }
+  if (!want) return;
+  const Time now = scheduler_.now();
+  std::optional<Time> next;
+  for (const Zone& z : zones_)
+    if (z.held_until > now && (!next || z.held_until < *next)) next = z.held_until;
+  if (!next) return;
+  launch_timer_ = scheduler_.schedule_at(*next, [this] {
+    launch_timer_ = 0;
+    reconcile();
+  });
 }
 
 void Group::start_replacements() {
@@ -230,20 +344,30 @@ Group::Worker* Group::scale_in_victim() {
       victim = &w;
   }
   if (victim != nullptr) return victim;
+  // AWS balances zones first: the zone with the most unprotected workers in service gives one.
+  std::vector<int> candidates(zones_.size(), 0);
+  for (const Worker& w : workers_)
+    if (!w.protect && w.state == LifecycleState::in_service) ++candidates[w.zone];
+  const std::size_t zone = static_cast<std::size_t>(
+      std::max_element(candidates.begin(), candidates.end()) - candidates.begin());
   for (Worker& w : workers_) {
-    if (w.protect || w.state != LifecycleState::in_service) continue;
+    if (w.protect || w.state != LifecycleState::in_service || w.zone != zone) continue;
     victim = &w;
     if (config_.termination_policy != TerminationPolicy::kNewestInstance) break;
   }
   return victim;
 }
 
-void Group::launch_one() {
+void Group::launch_one(std::size_t zone, bool rebalance) {
+  LaunchSpec spec = config_.launch;
+  spec.zone = zones_[zone].name;
   in_launch_ = true;
-  const WorkerId id = provider_.launch(config_.launch);
+  const WorkerId id = provider_.launch(spec);
   in_launch_ = false;
   Worker w;
   w.id = id;
+  w.zone = zone;
+  w.rebalance = rebalance;
   w.launched_at = scheduler_.now();
   w.protect = config_.new_workers_protected;
   if (unassigned_replacements_ > 0) {
@@ -317,7 +441,7 @@ void Group::on_listening(const WorkerId& id, const Endpoint& endpoint) {
   // EC2 health: a process that listens is up. By id: the callback may have moved the vector.
   Worker* up = find(id);
   if (up == nullptr || up->state != LifecycleState::pending) return;
-  const bool freed_slot = up->replacement;
+  const bool freed_slot = up->replacement || up->rebalance;
   go_in_service(*up);
   if (freed_slot) reconcile();
 }
@@ -333,14 +457,18 @@ void Group::on_exit(const WorkerId& id, const WorkerExit& exit) {
   const bool unexpected = boot_failure || w->state == LifecycleState::in_service;
   if (w->grace_timer) scheduler_.cancel(w->grace_timer);
   if (w->drain_timer) scheduler_.cancel(w->drain_timer);
+  if (w->kill_timer) scheduler_.cancel(w->kill_timer);
   if (boot_failure) {
-    ++consecutive_boot_failures_;
-    const Duration wait = launch_backoff();
-    launches_held_until_ = std::max(launches_held_until_, scheduler_.now() + wait);
+    Zone& zone = zones_[w->zone];
+    ++zone.consecutive_failures;
+    const Duration wait = launch_backoff(zone.consecutive_failures);
+    zone.held_until = std::max(zone.held_until, scheduler_.now() + wait);
     if (w->replacement) ++unassigned_replacements_;
+    const std::string where = zones_.size() > 1 ? " in zone " + zone.name : "";
     record(config_.desired, config_.desired,
-           "Launching a new worker failed: worker " + id + " exited before becoming healthy (" +
-               exit.describe() + "): retrying in " + format_duration(wait),
+           "Launching a new worker failed: worker " + id + where +
+               " exited before becoming healthy (" + exit.describe() + "): retrying" + where +
+               " in " + format_duration(wait),
            true);
   } else if (unexpected) {
     record(
@@ -382,8 +510,8 @@ GroupState Group::state() const {
       case LifecycleState::terminated:
         break;
     }
-    s.workers.push_back(
-        {w.id, w.state, w.launched_at, w.in_service_since, w.endpoint, w.protect, w.unhealthy});
+    s.workers.push_back({w.id, w.state, w.launched_at, w.in_service_since, w.endpoint, w.protect,
+                         w.unhealthy, zones_[w.zone].name});
   }
   return s;
 }

@@ -47,10 +47,24 @@
 //
 // Boot failures: a pending worker that exits (it never became healthy; a launch that could not
 // start, exit 127, is one) is recorded as a failed activity ("Launching a new worker failed:
-// ... retrying in 4s") and every launch is held back for launch_backoff_initial, doubling with
+// ... retrying in 4s") and launches are held back for launch_backoff_initial, doubling with
 // each consecutive failure up to launch_backoff_max; the count resets when a worker goes in
-// service. A worker replaced for missing health_check_grace is not held back (the grace already
-// paces those).
+// service. With zones this holds back the zone that failed, and launches go to the others
+// meanwhile (AWS launches into an unaffected Availability Zone). A worker replaced for missing
+// health_check_grace is not held back (the grace already paces those).
+//
+// Zones (GroupConfig::zones, AWS's Availability Zones): every launch goes to the zone with the
+// fewest workers pending or in service (ties: the first listed), skipping zones held back after
+// a failed launch; the worker carries its zone (LaunchSpec::zone, WorkerInfo::zone). Scale-in
+// takes its victim from the zone with the most workers in service, then by the termination
+// policy (AWS's Default balances zones first). AZRebalance: once zones differ by two workers
+// in service or more and nothing is pending, the group launches one more worker into the
+// smallest zone and, once it is in service, takes one out of the largest, until they are even
+// (AWS launches before it terminates, so capacity never dips).
+//
+// Interruptions (interrupt(), a Spot-style notice): the worker leaves service at once and
+// drains, a replacement is launched at once (capacity rebalancing), and the worker is stopped
+// once drained, killed when the warning runs out.
 //
 // Provider events: the group installs itself as the provider's callbacks in its constructor and
 // clears them in its destructor, so nothing else may call provider.set_callbacks(); the rest of
@@ -109,6 +123,8 @@ struct GroupConfig {
   Duration launch_backoff_max = std::chrono::seconds(30);
   // AWS's NewInstancesProtectedFromScaleIn.
   bool new_workers_protected = false;
+  // Availability Zones to spread workers over; empty: one zone, unnamed.
+  std::vector<std::string> zones;
 };
 
 // One entry of the activity log: a change of desired capacity (from != to), or a replacement of
@@ -149,6 +165,10 @@ class Group {
   // The target group released the draining worker's target (idle, or its deregistration delay
   // passed): stop the worker now. Ignored unless the worker is draining.
   void target_released(const WorkerId& id);
+  // A Spot-style interruption notice for an in-service worker: out of service now, a
+  // replacement launched now, stopped once drained and SIGKILLed `warning` from now whatever
+  // remains. Returns false unless the worker is in service.
+  bool interrupt(const WorkerId& id, Duration warning, const std::string& cause);
   // Scale-in protection (AWS: ProtectedFromScaleIn). Unprotecting may let a pending scale-in
   // proceed. Returns false for an unknown worker.
   bool set_protected(const WorkerId& id, bool protect);
@@ -183,15 +203,31 @@ class Group {
     std::uint64_t unhealthy_seq = 0;
     std::string unhealthy_cause;
     bool replacement = false;  // holds a replacement slot until it goes in service
+    bool rebalance = false;    // launched by AZRebalance: not counted against desired yet
+    std::size_t zone = 0;      // index into zones_
     Scheduler::TimerId grace_timer = 0;
     Scheduler::TimerId drain_timer = 0;
+    Scheduler::TimerId kill_timer = 0;  // an interruption's end
+  };
+  // One Availability Zone's launch history: failed launches hold it back.
+  struct Zone {
+    std::string name;
+    int consecutive_failures = 0;
+    Time held_until{};
   };
 
   void on_listening(const WorkerId& id, const Endpoint& endpoint);
   void on_exit(const WorkerId& id, const WorkerExit& exit);
   void reconcile();
   void start_replacements();
-  void launch_one();
+  void launch_one(std::size_t zone, bool rebalance = false);
+  // The zone for the next launch: the fewest workers pending or in service among the zones not
+  // held at `now`; nullopt when every zone is held.
+  std::optional<std::size_t> launch_zone(Time now) const;
+  // AZRebalance: launches into the smallest zone when zones are out of balance.
+  void maybe_rebalance();
+  // When the next launch can go somewhere, if one is wanted and none can now.
+  void arm_launch_timer();
   Worker* scale_in_victim();
   void go_in_service(Worker& w);
   void remove(Worker& w);
@@ -200,10 +236,12 @@ class Group {
   void record(int from, int to, std::string cause, bool failed = false);
   Worker* find(const WorkerId& id);
   const Worker* find(const WorkerId& id) const;
-  int active() const;  // pending + in_service: what counts toward desired
+  // pending + in_service: what counts toward desired (a pending AZRebalance launch does not)
+  int active() const;
+  int in_zone(std::size_t zone, bool in_service_only) const;
   int replacements_in_progress() const;
   int replacement_budget() const;
-  Duration launch_backoff() const;  // for consecutive_boot_failures_ >= 1
+  Duration launch_backoff(int failures) const;  // failures >= 1
 
   Scheduler& scheduler_;
   Provider& provider_;
@@ -215,8 +253,7 @@ class Group {
   // Replacement slots taken by workers taken out for health, not yet given to a launch.
   int unassigned_replacements_ = 0;
   std::uint64_t unhealthy_reports_ = 0;
-  int consecutive_boot_failures_ = 0;
-  Time launches_held_until_{};
+  std::vector<Zone> zones_;  // at least one
   Scheduler::TimerId launch_timer_ = 0;
   bool reconciling_ = false;
   bool reconcile_again_ = false;

@@ -20,6 +20,7 @@ struct WorkerInfo {
   bool protected_from_scale_in = false;  // Group::set_protected
   // In service, reported unhealthy, waiting for the group's replacement budget (Group).
   bool unhealthy = false;
+  std::string zone;  // "" when the group has no zones
 };
 
 struct GroupState {

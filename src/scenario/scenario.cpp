@@ -30,8 +30,19 @@ bool valid_name(const std::string& name) {
 FleetSpec parse_fleet(const ConfigNode& node) {
   node.only_keys({"profile", "min", "max", "desired", "health_check_type",
                   "health_check_grace_period", "termination_policy",
-                  "new_instances_protected_from_scale_in"});
+                  "new_instances_protected_from_scale_in", "zones"});
   FleetSpec fleet;
+  if (auto zones = node.get("zones")) {
+    const auto items = zones->items();
+    if (items.empty()) zones->fail("a non-empty array of zone names, e.g. [\"a\", \"b\", \"c\"]");
+    for (const auto& z : items) {
+      const std::string name = z.as_nonempty_string();
+      if (!valid_name(name)) z.fail("a zone name of letters, digits, '-', '_' and '.'");
+      if (std::find(fleet.zones.begin(), fleet.zones.end(), name) != fleet.zones.end())
+        z.fail("a zone no other entry names");
+      fleet.zones.push_back(name);
+    }
+  }
   if (auto t = node.get("health_check_type")) fleet.health_check_type = t->as_enum({"EC2", "ELB"});
   if (auto g = node.get("health_check_grace_period"))
     fleet.health_check_grace_period = g->as_duration(Duration::zero(), std::chrono::hours(2));
@@ -267,10 +278,14 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
   s.fleet = parse_fleet(root.at("fleet"));
 
   if (auto balancer = root.get("balancer")) {
-    balancer->only_keys({"algorithm"});
+    balancer->only_keys({"algorithm", "timeouts", "retries", "health_check",
+                         "deregistration_delay", "slow_start", "fail_open",
+                         "outlier_detection"});
     if (auto algorithm = balancer->get("algorithm"))
       s.balancer.algorithm = algorithm->as_enum({kBalancerAlgorithms[0], kBalancerAlgorithms[1],
                                                  kBalancerAlgorithms[2], kBalancerAlgorithms[3]});
+    s.balancer.settings = balancer->json();
+    s.balancer.settings.erase("algorithm");
   }
   if (auto policies = root.get("policies"))
     for (const auto& p : policies->items()) s.policies.push_back(p.as_path());

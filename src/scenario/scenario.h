@@ -40,7 +40,7 @@
 // by their own parsers (the trace's at load time, naming its line).
 #include <array>
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,13 +62,22 @@ struct FleetSpec {
   std::optional<Duration> health_check_grace_period;
   std::optional<std::string> termination_policy;  // "Default", "OldestInstance", "NewestInstance"
   bool new_instances_protected_from_scale_in = false;
+  // Availability Zones the group spreads its workers over (AWS's AvailabilityZones); empty:
+  // one zone.
+  std::vector<std::string> zones;
 };
 
 inline constexpr std::array<std::string_view, 4> kBalancerAlgorithms = {
     "round_robin", "least_outstanding_requests", "weighted_round_robin", "power_of_two_choices"};
 
+// The scenario's balancer: its algorithm, and what the balancer file (`flotilla balance
+// --config`) takes for its listener and target group: timeouts, retries, health_check,
+// deregistration_delay, slow_start, fail_open, outlier_detection. Those are kept as written and
+// read with the balancer file's own parsers (orchestrator/balance_config.h,
+// scenario_balancer()), so that both files mean the same by every field.
 struct BalancerSpec {
   std::string algorithm = "round_robin";
+  nlohmann::json settings = nlohmann::json::object();  // the block, less "algorithm"
 };
 
 // Exactly one shape: non-empty `stages`, `trace` or `sine`.

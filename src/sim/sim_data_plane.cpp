@@ -67,6 +67,27 @@ SimDataPlane::SimDataPlane(VirtualScheduler& scheduler, SimFleet& fleet, SimData
 
 SimDataPlane::~SimDataPlane() = default;
 
+void SimDataPlane::start() {
+  const Duration period = std::clamp<Duration>(config_.response_timeout / 2, 5ms, 1s);
+  sweep_ = std::make_unique<PeriodicTask>(scheduler_, period, [this] { sweep(); });
+  sweep_->start();
+}
+
+void SimDataPlane::stop() { sweep_.reset(); }
+
+void SimDataPlane::sweep() {
+  const Time now = scheduler_.now();
+  for (std::uint32_t r = 0; r < requests_.size(); ++r) {
+    Request& q = requests_[r];
+    if (!q.in_use || q.target == nullptr || now - q.sent_at < config_.response_timeout) continue;
+    // As the balancer: the attempt counts against its target, and the client gets 504.
+    ++q.target->stats.errors;
+    ++q.target->stats.consecutive_failures;
+    release_target(q);
+    give_up(r, 504);
+  }
+}
+
 std::uint64_t SimDataPlane::token_of(std::uint32_t r) const {
   return (std::uint64_t{requests_[r].generation} << 32) | r;
 }

@@ -8,9 +8,9 @@
 // routable targets by what is in flight to each (one "IO thread"); a request to a worker that
 // refuses connections (gone, shutting down) is a connect failure, one lost when its worker is
 // killed a dead connection, and both are retried as the balancer retries them (budget
-// included); a worker's 503 is passed through. What it leaves out: the network and the proxy's
-// own time (a request reaches its worker at once), routing rules, and the response timeout
-// (nothing in the simulated world hangs yet).
+// included); a worker's 503 is passed through; a request with no answer within the response
+// timeout (a stopped worker) gets 504, as from the balancer. What it leaves out: the network and
+// the proxy's own time (a request reaches its worker at once) and routing rules.
 //
 // Threading: the simulator's one thread. It takes the VirtualScheduler itself, not the
 // Scheduler seam: it exists only in virtual time, and its per-request calls then need no
@@ -33,6 +33,9 @@ struct SimDataPlaneConfig {
   std::string algorithm = "round_robin";  // a make_picker() name
   std::uint64_t seed = 1;
   RetryPolicy retry;
+  // Request sent -> response, then 504 (the balancer's response_timeout). Checked by a sweep,
+  // as the balancer checks its deadlines: about every half of it, at most every second.
+  Duration response_timeout = std::chrono::seconds(30);
 };
 
 class SimDataPlane final : public DataPlane, public SimWorker::Client {
@@ -55,8 +58,8 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   // A request arrives from a client at now.
   void submit(std::uint64_t token);
 
-  void start() override {}
-  void stop() override {}
+  void start() override;
+  void stop() override;
   // Only "default" exists (UserError otherwise).
   void set_target_group(const std::string& name, std::vector<BalancerTarget> targets) override;
   BalancerStats stats() const override;
@@ -81,6 +84,8 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   // The request is answered (`status`) and its slot freed.
   void end_exchange(std::uint32_t r, int status);
   void release_target(Request& request);
+  // 504 for every request whose attempt has waited response_timeout.
+  void sweep();
   std::uint32_t allocate();
   std::uint64_t token_of(std::uint32_t r) const;
   // The request a worker's token stands for, or nullopt when it was already finished.
@@ -100,6 +105,7 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
 
+  std::unique_ptr<PeriodicTask> sweep_;
   int active_requests_ = 0;
   int active_retries_ = 0;
   BalancerGroupStats totals_;  // the default group's counters (and so the balancer's)

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/errors.h"
 #include "orchestrator/scenario_run.h"
+#include "support/files.h"
 #include "scenario/report.h"
 #include "scenario/scenario.h"
 
@@ -113,5 +115,32 @@ TEST_CASE("simulated: a day at AWS's time scale scales out for the evening and b
   for (const auto& d : r.decisions) {
     const double apart = d.at("t").get<double>() - first;
     CHECK(std::fmod(apart, 60.0) == doctest::Approx(0));
+  }
+}
+
+TEST_CASE("simulated: the scenario's balancer block reaches the balancer and the target group") {
+  // A scenario with the balancer file's fields; a bad one names its field under /balancer.
+  nlohmann::json doc = nlohmann::json::parse(
+      flotilla::test::read_file(kSource + "/scenarios/steady.json"));
+  doc["balancer"]["health_check"] = {{"interval", "2s"}, {"healthy_threshold", 3}};
+  doc["balancer"]["timeouts"] = {{"response", "3s"}};
+  doc["fleet"]["zones"] = {"a", "b"};
+  const Scenario s = parse_scenario(doc, kSource + "/scenarios/steady-variant.json");
+  ScenarioRunSpec spec;
+  spec.simulated = true;
+  spec.progress = false;
+  std::ostringstream out;
+  const ScenarioRunResult r = run_scenario_once(s, spec, out);
+  REQUIRE_FALSE(r.broke);
+  // Healthy after 3 checks 2 s apart (the first at once): 4 s, not the default 0.5 s.
+  REQUIRE_FALSE(r.record.activities.empty());
+  CHECK(r.record.activities.front().t <= -4.0);
+  doc["balancer"]["timeouts"]["response"] = "soon";
+  const Scenario bad = parse_scenario(doc, kSource + "/scenarios/steady-variant.json");
+  try {
+    run_scenario_once(bad, spec, out);
+    FAIL("a bad balancer field must be refused");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("/balancer/timeouts/response") != std::string::npos);
   }
 }

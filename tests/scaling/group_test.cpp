@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -685,4 +686,133 @@ TEST_CASE("Group: launches held by the backoff also hold a scale-out") {
   sched.run_until(3s);
   CHECK(provider.launched.size() == 5);
   CHECK(group.state().pending == 3);
+}
+
+namespace {
+
+// Every launched worker comes up at once (listens and passes its health check).
+void bring_up_all(FakeProvider& p, Group& g, std::size_t& next) {
+  for (; next < p.launched.size(); ++next)
+    if (p.is_running(p.launched[next]))
+      bring_up(p, g, p.launched[next], static_cast<std::uint16_t>(9000 + next));
+}
+
+std::map<std::string, int> in_service_by_zone(const Group& g) {
+  std::map<std::string, int> out;
+  for (const auto& w : g.state().workers)
+    if (w.state == LifecycleState::in_service) ++out[w.zone];
+  return out;
+}
+
+GroupConfig zoned(int min, int max, int desired) {
+  GroupConfig c = config(min, max, desired);
+  c.zones = {"a", "b", "c"};
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("Group zones: launches spread evenly, each worker carries its zone") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);
+  Group group(sched, provider, zoned(1, 10, 7));
+  group.start();
+  std::size_t next = 0;
+  bring_up_all(provider, group, next);
+  REQUIRE(provider.specs.size() == 7);
+  // The fewest first, ties to the first listed: a b c a b c a.
+  std::vector<std::string> zones;
+  for (const auto& spec : provider.specs) zones.push_back(spec.zone);
+  CHECK(zones == std::vector<std::string>{"a", "b", "c", "a", "b", "c", "a"});
+  CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"a", 3}, {"b", 2}, {"c", 2}});
+}
+
+TEST_CASE("Group zones: scale-in takes from the zone with the most workers in service") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);
+  Group group(sched, provider, zoned(1, 10, 7));
+  group.start();
+  std::size_t next = 0;
+  bring_up_all(provider, group, next);
+  group.set_desired(6, "test");
+  sched.run_for(5s);
+  CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}});
+  group.set_desired(4, "test");
+  sched.run_for(5s);
+  const auto by_zone = in_service_by_zone(group);
+  for (const auto& [zone, n] : by_zone) CHECK(n <= 2);
+  CHECK(group.state().in_service == 4);
+}
+
+TEST_CASE("Group zones: a failed launch holds its zone back, the others take the launches") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);
+  GroupConfig c = zoned(1, 10, 3);
+  Group group(sched, provider, c);
+  provider.fail_next_launches(1, WorkerExit{1, 0});  // the first (zone a) fails at once
+  group.start();
+  std::size_t next = 0;
+  bring_up_all(provider, group, next);
+  // Zone a failed; its place went to b (the fewest of the zones not held).
+  std::vector<std::string> zones;
+  for (const auto& spec : provider.specs) zones.push_back(spec.zone);
+  CHECK(zones == std::vector<std::string>{"a", "b", "c", "b"});
+  CHECK(group.activities().back().failed);
+  CHECK(group.activities().back().cause.find("in zone a") != std::string::npos);
+  CHECK(group.state().in_service == 3);
+}
+
+TEST_CASE("Group zones: AZRebalance launches into the smallest zone, then takes from the largest") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);
+  Group group(sched, provider, zoned(1, 10, 6));
+  group.start();
+  std::size_t next = 0;
+  bring_up_all(provider, group, next);
+  CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}});
+  // Zone a's workers die while zone a cannot launch (every launch there fails for a while).
+  std::vector<WorkerId> in_a;
+  for (const auto& w : group.state().workers)
+    if (w.zone == "a") in_a.push_back(w.id);
+  provider.fail_next_launches(1, WorkerExit{1, 0});  // the first replacement tries zone a
+  for (const auto& id : in_a) provider.exit(id, WorkerExit{-1, 9});
+  bring_up_all(provider, group, next);
+  CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"b", 3}, {"c", 3}});
+  // Once zone a can launch again (its hold ran out), the group rebalances: 2, 2, 2.
+  for (int round = 0; round < 10; ++round) {
+    sched.run_for(2s);
+    bring_up_all(provider, group, next);
+  }
+  CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}});
+  CHECK(group.desired() == 6);
+  int rebalances = 0;
+  for (const auto& a : group.activities())
+    rebalances += a.cause.starts_with("AZRebalance") ? 1 : 0;
+  CHECK(rebalances == 2);
+}
+
+TEST_CASE("Group: an interruption notice launches a replacement at once and kills at the end") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);
+  GroupConfig c = config(1, 5, 2);
+  c.drain_delay = 10min;  // longer than the warning: the warning decides
+  Group group(sched, provider, c);
+  group.start();
+  std::size_t next = 0;
+  bring_up_all(provider, group, next);
+  const WorkerId victim = provider.launched[0];
+  CHECK(group.interrupt(victim, 2min, "interruption notice"));
+  CHECK(provider.launched.size() == 3);  // the replacement, at once
+  CHECK(group.worker_state(victim) == LifecycleState::draining);
+  bring_up_all(provider, group, next);
+  sched.run_for(2min - 1s);
+  CHECK(provider.is_running(victim));  // still draining
+  sched.run_for(2s);
+  // The warning ran out: stopped, and SIGKILLed in case it would not go.
+  CHECK(provider.stopped(victim));
+  bool killed = false;
+  for (const auto& [id, sig] : provider.signals) killed = killed || (id == victim && sig == 9);
+  CHECK(killed);
+  CHECK_FALSE(group.interrupt(victim, 2min, "again"));
+  CHECK(group.state().in_service == 2);
 }

@@ -217,6 +217,14 @@ TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
        "a number >= min (300)"},
       {"unknown expectation field", [](json& d) { d["expect"][0]["below"] = 1; }, "/expect/0/below",
        "known fields"},
+      {"empty zones", [](json& d) { d["fleet"]["zones"] = json::array(); }, "/fleet/zones",
+       "a non-empty array"},
+      {"a zone twice", [](json& d) { d["fleet"]["zones"] = {"a", "b", "a"}; }, "/fleet/zones/2",
+       "a zone no other entry names"},
+      {"a zone with a space", [](json& d) { d["fleet"]["zones"] = {"us east"}; }, "/fleet/zones/0",
+       "a zone name"},
+      {"unknown balancer field", [](json& d) { d["balancer"]["colour"] = 1; }, "/balancer/colour",
+       "known fields"},
   };
   for (const auto& row : rows) {
     const std::string what = row.what;
