@@ -1,5 +1,5 @@
 // flotilla: the CLI. Parses flags and calls src/; stays thin.
-//   flotilla run SCENARIO [--sim] [--out DIR] [--seed N] [--quiet] [--worker PATH]
+//   flotilla run SCENARIO [--sim] [--out DIR] [--seed N] [--quiet] [--worker PATH] [--junit FILE]
 //   flotilla compare SCENARIO --policy FILE... [--sim] [--json] [--out DIR] [--seed N]
 //   flotilla validate FILE...
 //   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
                 "run in virtual time with modelled workers: no process, no socket");
   run->add_option("--worker", run_options.worker_executable,
                   "flotilla-worker executable (default: beside flotilla)");
+  run->add_option("--junit", run_options.junit_path,
+                  "also write each expectation as a JUnit XML test case to FILE (for CI)");
 
   flotilla::CompareOptions compare_options;
   std::uint64_t compare_seed = 0;

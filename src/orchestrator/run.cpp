@@ -1,5 +1,7 @@
 #include "orchestrator/run.h"
 
+#include <unistd.h>
+
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -37,6 +39,22 @@ std::string prepare_out_dir(const std::string& given, const std::string& name) {
   return dir;
 }
 
+namespace {
+
+// A file `flag` names can be written: checked before the run, not found out after it.
+void check_writable_file(const std::string& path, const std::string& flag) {
+  const fs::path file(path);
+  const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code ec;
+  const bool writable = fs::exists(file, ec)
+                            ? ::access(path.c_str(), W_OK) == 0
+                            : fs::is_directory(folder, ec) && ::access(folder.c_str(), W_OK) == 0;
+  if (!writable || fs::is_directory(file, ec))
+    throw UserError(flag + " " + path + ": expected a file that can be written");
+}
+
+}  // namespace
+
 std::string default_worker_executable() {
   std::error_code ec;
   const auto self = fs::read_symlink("/proc/self/exe", ec);
@@ -47,6 +65,7 @@ std::string default_worker_executable() {
 int run_scenario(const RunOptions& options, std::ostream& out) {
   // Everything the user wrote is checked before anything starts.
   const Scenario scenario = load_scenario(options.scenario_path);
+  if (!options.junit_path.empty()) check_writable_file(options.junit_path, "--junit");
   ScenarioRunSpec spec;
   spec.simulated = options.simulated;
   spec.seed = options.seed.value_or(scenario.seed);
@@ -65,6 +84,14 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   ScenarioRunResult result = run_scenario_once(scenario, spec, out);
   if (result.broke && result.record.timeseries.empty()) {
     std::cerr << "flotilla: " << result.why << "\n";
+    if (!options.junit_path.empty()) {
+      RunRecord& record = result.record;
+      record.scenario = scenario.name;
+      record.mode = spec.simulated ? "simulated" : "live";
+      record.seed = spec.seed;
+      record.started_at = spec.started_at;
+      write_junit_xml(options.junit_path, record, result.why);
+    }
     return kExitFailed;
   }
   RunRecord& record = result.record;
@@ -72,6 +99,9 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   if (result.broke) record.passed = false;
   write_report_json((fs::path(spec.output_dir) / "report.json").string(), record);
   write_timeseries_csv((fs::path(spec.output_dir) / "timeseries.csv").string(), record);
+  if (!options.junit_path.empty())
+    write_junit_xml(options.junit_path, record,
+                    result.broke ? std::optional<std::string>(result.why) : std::nullopt);
   print_summary(out, record);
   out << "report: " << (fs::path(spec.output_dir) / "report.json").string() << "\n";
   return record.passed ? kExitOk : kExitFailed;

@@ -1,8 +1,8 @@
 #pragma once
 // `flotilla run`: one scenario, live (real workers, the real balancer) or with --sim in virtual
 // time (scenario_run.h), then its expectations, report.json, timeseries.csv and the summary.
-// Returns the process exit code (0: every expectation held; 1: one failed or the run broke).
-// User mistakes throw flotilla::UserError.
+// Returns the process exit code (0: every expectation held; 1: one failed or the run broke, and
+// the JUnit file says which). User mistakes throw flotilla::UserError.
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
@@ -17,6 +17,8 @@ struct RunOptions {
   bool quiet = false;                 // no live progress line
   bool simulated = false;             // --sim: virtual time, modelled workers
   std::string worker_executable;      // empty: flotilla-worker beside this executable
+  // --junit: also write the expectations as JUnit XML test cases here (report.h); empty: no.
+  std::string junit_path;
 };
 
 int run_scenario(const RunOptions& options, std::ostream& out);

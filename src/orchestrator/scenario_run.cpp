@@ -302,6 +302,7 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
                    [](const RunEvent& a, const RunEvent& b) { return a.t < b.t; });
   record.decisions = decisions_json(system.scaling_loop().records(), origin);
   record.time_scale = time_scale;
+  record.slo = scenario.slo;
 
   system.shutdown(kShutdownDeadline);
   if (interrupted) {

@@ -16,17 +16,62 @@ double instance_hours(const RunRecord& record) {
   return worker_seconds / 3600.0;
 }
 
+std::optional<bool> second_meets_slo(const TimeseriesRow& row, const SloSpec& slo) {
+  const std::optional<double> error_rate = second_error_rate(row);
+  if (!error_rate) return std::nullopt;
+  const bool slow = std::isfinite(row.p99_ms) && row.p99_ms > to_millis(slo.latency);
+  return !slow && *error_rate <= slo.error_rate;
+}
+
 std::int64_t slo_violation_seconds(const RunRecord& record, const SloSpec& slo) {
-  const double latency_ms = to_millis(slo.latency);
   std::int64_t n = 0;
-  for (const TimeseriesRow& row : record.timeseries) {
-    const std::uint64_t finished = row.ok + row.errors;
-    if (finished == 0) continue;
-    const double error_rate = static_cast<double>(row.errors) / static_cast<double>(finished);
-    const bool slow = std::isfinite(row.p99_ms) && row.p99_ms > latency_ms;
-    if (slow || error_rate > slo.error_rate) ++n;
-  }
+  for (const TimeseriesRow& row : record.timeseries) n += second_meets_slo(row, slo) == false;
   return n;
+}
+
+std::int64_t slo_measured_seconds(const RunRecord& record, const SloSpec& slo) {
+  std::int64_t n = 0;
+  for (const TimeseriesRow& row : record.timeseries) n += second_meets_slo(row, slo).has_value();
+  return n;
+}
+
+std::optional<double> availability(const RunRecord& record, const SloSpec& slo) {
+  const std::int64_t measured = slo_measured_seconds(record, slo);
+  if (measured == 0) return std::nullopt;
+  return 1.0 -
+         static_cast<double>(slo_violation_seconds(record, slo)) / static_cast<double>(measured);
+}
+
+std::vector<FaultRecovery> fault_recoveries(const RunRecord& record, const SloSpec& slo) {
+  std::vector<FaultRecovery> out;
+  const double end_s = to_seconds(record.duration);
+  for (const RunEvent& e : record.events) {
+    if (e.kind != kEventFault) continue;
+    FaultRecovery r;
+    r.fault_t = e.t;
+    r.fault = e.detail;
+    r.seconds = std::max(0.0, end_s - e.t);
+    const double first_second = std::floor(e.t);
+    int streak = 0;
+    double streak_start = 0;
+    for (const TimeseriesRow& row : record.timeseries) {
+      if (row.t < first_second) continue;
+      const std::optional<bool> meets = second_meets_slo(row, slo);
+      if (!meets) continue;
+      if (!*meets) {
+        streak = 0;
+        continue;
+      }
+      if (streak++ == 0) streak_start = row.t;
+      if (streak == kRecoveryStreak) {
+        r.recovered = true;
+        r.seconds = std::max(0.0, streak_start - e.t);
+        break;
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 PolicyOutcome outcome_of(const std::string& policy, const RunRecord& record, const SloSpec& slo,

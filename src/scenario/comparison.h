@@ -1,10 +1,13 @@
 #pragma once
 // What `flotilla compare` says of each policy's run of one scenario, and which runs are on the
-// cost/SLO frontier. Pure: it reads run records (report.h) and writes text.
+// cost/SLO frontier; the run's cost and SLO figures that expectations read too. Pure: it reads
+// run records (report.h) and writes text.
 //
 // - instance_hours: the cost, the integral of in-service plus pending workers over the run
 //   (the per-second fleet samples of timeseries.csv), in worker-hours.
 // - slo_violation_seconds: seconds that violate the scenario's SLO (SloSpec, scenario.h).
+// - availability and fault recoveries: the same verdict per second, read as a share and as
+//   streaks after each fault (the expectations' availability and recovery_seconds).
 // - on_frontier: no other run is at least as good on both cost and violations and better on
 //   one (a Pareto frontier, both lower-is-better). A run that broke is never on it.
 #include <cstdint>
@@ -33,7 +36,32 @@ struct PolicyOutcome {
 };
 
 double instance_hours(const RunRecord& record);
+// A second's verdict against the SLO: true when it meets it, nullopt when no request finished in
+// it (no verdict: neither meets nor misses it).
+std::optional<bool> second_meets_slo(const TimeseriesRow& row, const SloSpec& slo);
 std::int64_t slo_violation_seconds(const RunRecord& record, const SloSpec& slo);
+// Seconds with a verdict.
+std::int64_t slo_measured_seconds(const RunRecord& record, const SloSpec& slo);
+// The share of the seconds with a verdict that meet the SLO; nullopt when none has one.
+std::optional<double> availability(const RunRecord& record, const SloSpec& slo);
+
+// How many seconds in a row must meet the SLO for a fault to count as recovered.
+inline constexpr int kRecoveryStreak = 5;
+
+// How long the service took to meet the SLO again after a fault.
+struct FaultRecovery {
+  double fault_t = 0;  // the fault's start, seconds since traffic started
+  std::string fault;   // the fault event's detail
+  bool recovered = false;
+  // From the fault's start to the start of the first of kRecoveryStreak seconds in a row that
+  // meet the SLO (0 when the fault never made a second miss it); when it never recovered, to
+  // the run's end.
+  double seconds = 0;
+};
+// One per "fault" event of the record (kEventFault; its "fault_end" events are not faults), in
+// order. The streak starts in the second the fault started in or later; seconds without a
+// verdict neither break a streak nor count in it.
+std::vector<FaultRecovery> fault_recoveries(const RunRecord& record, const SloSpec& slo);
 // Every field but on_frontier; the record's expectations must have been evaluated.
 PolicyOutcome outcome_of(const std::string& policy, const RunRecord& record, const SloSpec& slo,
                          bool broke);

@@ -1,7 +1,6 @@
 #include "scenario/report.h"
 
-#include "core/format.h"
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -10,6 +9,8 @@
 
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/format.h"
+#include "scenario/comparison.h"
 
 namespace flotilla {
 
@@ -27,6 +28,30 @@ std::string fixed(double v, int decimals) {
 }
 
 double nan() { return std::numeric_limits<double>::quiet_NaN(); }
+
+// The window as a scenario file writes it, in seconds: {"after": 60}, {} for the whole run.
+nlohmann::json window_json(const SeriesWindow& w) {
+  switch (w.kind) {
+    case SeriesWindow::Kind::kRun:
+      return nlohmann::json::object();
+    case SeriesWindow::Kind::kAfter:
+      return {{"after", to_seconds(w.from)}};
+    case SeriesWindow::Kind::kBefore:
+      return {{"before", to_seconds(w.to)}};
+    case SeriesWindow::Kind::kBetween:
+      return {{"between", {to_seconds(w.from), to_seconds(w.to)}}};
+    case SeriesWindow::Kind::kAt:
+      return {{"at", to_seconds(w.from)}};
+  }
+  return nlohmann::json::object();
+}
+
+// Successful requests per second of the run; nullopt for a run of no length.
+std::optional<double> throughput_rps(const RunRecord& r) {
+  const double seconds = to_seconds(r.duration);
+  if (seconds <= 0) return std::nullopt;
+  return double(r.requests.ok) / seconds;
+}
 
 }  // namespace
 
@@ -46,6 +71,12 @@ void fill_requests(RunRecord& record, const LoadSnapshot& load) {
     record.latency_ms.p99_ms = to_millis(load.latency.percentile(99));
     record.latency_ms.max_ms = to_millis(load.latency.max());
   }
+}
+
+std::optional<double> second_error_rate(const TimeseriesRow& row) {
+  const std::uint64_t finished = row.ok + row.errors;
+  if (finished == 0) return std::nullopt;
+  return double(row.errors) / double(finished);
 }
 
 std::vector<TimeseriesRow> load_timeseries(const LoadSnapshot& load) {
@@ -85,27 +116,127 @@ std::optional<double> observed_value(std::string_view metric, const RunRecord& r
       if (a.t >= 0) n += out ? (a.to > a.from) : (a.to < a.from);
     return double(n);
   }
+  if (metric == "direction_changes") {
+    int n = 0;
+    int last = 0;  // the direction of the last change: +1 rising, -1 falling, 0 none yet
+    for (const auto& a : r.activities) {
+      if (a.t < 0 || a.to == a.from) continue;
+      const int direction = a.to > a.from ? 1 : -1;
+      n += last != 0 && direction != last;
+      last = direction;
+    }
+    return double(n);
+  }
   if (metric == "replaced_workers") {
     int n = 0;
     for (const auto& e : r.events) n += e.kind == kEventWorkerReplaced;
     return double(n);
   }
+  if (metric == "success_rate") {
+    if (r.requests.sent == 0) return std::nullopt;
+    return double(r.requests.ok) / double(r.requests.sent);
+  }
+  if (metric == "instance_hours") return instance_hours(r);
+  if (metric == "slo_violation_seconds") return double(slo_violation_seconds(r, r.slo));
+  if (metric == "availability") return availability(r, r.slo);
+  if (metric == "recovery_seconds") {
+    std::optional<double> worst;
+    for (const FaultRecovery& f : fault_recoveries(r, r.slo))
+      worst = std::max(worst.value_or(0.0), f.seconds);
+    return worst;
+  }
   return std::nullopt;
+}
+
+std::optional<double> series_value(std::string_view metric, const TimeseriesRow& row) {
+  auto finite = [](double v) -> std::optional<double> {
+    if (!std::isfinite(v)) return std::nullopt;
+    return v;
+  };
+  if (metric == "p50_ms") return finite(row.p50_ms);
+  if (metric == "p99_ms") return finite(row.p99_ms);
+  if (metric == "ok") return double(row.ok);
+  if (metric == "errors") return double(row.errors);
+  if (metric == "error_rate") return second_error_rate(row);
+  if (metric == "offered_rps") return finite(row.offered_rps);
+  if (metric == "in_service") return double(row.in_service);
+  if (metric == "pending") return double(row.pending);
+  if (metric == "desired") return double(row.desired);
+  if (metric == "cpu_avg") return finite(row.cpu_avg);
+  return std::nullopt;
+}
+
+std::optional<double> series_statistic(std::string_view metric, const SeriesWindow& window,
+                                       SeriesStat stat, const std::vector<TimeseriesRow>& rows,
+                                       Duration duration) {
+  const double end_s = to_seconds(duration);
+  std::vector<double> values;
+  for (const TimeseriesRow& row : rows) {
+    const double row_end = end_s > row.t ? std::min(row.t + 1, end_s) : row.t + 1;
+    if (!window.covers(row.t, row_end)) continue;
+    if (auto v = series_value(metric, row)) values.push_back(*v);
+  }
+  if (values.empty()) return std::nullopt;
+  switch (stat) {
+    case SeriesStat::kMax:
+      return *std::max_element(values.begin(), values.end());
+    case SeriesStat::kMin:
+      return *std::min_element(values.begin(), values.end());
+    case SeriesStat::kMean: {
+      double sum = 0;
+      for (double v : values) sum += v;
+      return sum / double(values.size());
+    }
+    case SeriesStat::kP99: {
+      // Nearest rank: the ceil(0.99 n)-th smallest.
+      const auto rank = static_cast<std::size_t>(std::ceil(0.99 * double(values.size())));
+      const auto nth =
+          values.begin() + static_cast<std::ptrdiff_t>(std::max<std::size_t>(rank, 1) - 1);
+      std::nth_element(values.begin(), nth, values.end());
+      return *nth;
+    }
+  }
+  return std::nullopt;
+}
+
+ExpectationResult evaluate_expectation(const Expectation& e, const RunRecord& record) {
+  ExpectationResult result;
+  result.metric = e.metric;
+  result.text = e.text();
+  result.series = e.series;
+  result.stat = e.stat;
+  if (e.series) {
+    result.observed =
+        series_statistic(e.metric, *e.series, e.stat, record.timeseries, record.duration);
+    if (!result.observed)
+      result.note = e.series->kind == SeriesWindow::Kind::kRun
+                        ? "no second of the run has data for " + e.metric
+                        : "no second " + e.series->text() + " has data for " + e.metric;
+  } else {
+    result.observed = observed_value(e.metric, record);
+    if (e.metric == "recovery_seconds") {
+      for (const FaultRecovery& f : fault_recoveries(record, record.slo))
+        if (!f.recovered)
+          result.note += std::string(result.note.empty() ? "" : "; ") +
+                         "not recovered: " + f.fault + " at " + format_number(f.fault_t, 1) +
+                         "s (counted to the run's end)";
+    }
+    if (!result.observed)
+      result.note = e.metric == "recovery_seconds" ? "no fault happened in this run"
+                                                   : "not measurable in this run";
+  }
+  if (result.observed && !std::isfinite(*result.observed)) result.observed.reset();
+  result.passed = result.observed.has_value() && (!e.min || *result.observed >= *e.min) &&
+                  (!e.max || *result.observed <= *e.max);
+  return result;
 }
 
 void evaluate_expectations(const std::vector<Expectation>& expectations, RunRecord& record) {
   record.expectations.clear();
   bool all = true;
   for (const auto& e : expectations) {
-    ExpectationResult result;
-    result.metric = e.metric;
-    result.text = e.text();
-    result.observed = observed_value(e.metric, record);
-    if (result.observed && !std::isfinite(*result.observed)) result.observed.reset();
-    result.passed = result.observed.has_value() && (!e.min || *result.observed >= *e.min) &&
-                    (!e.max || *result.observed <= *e.max);
-    all = all && result.passed;
-    record.expectations.push_back(std::move(result));
+    record.expectations.push_back(evaluate_expectation(e, record));
+    all = all && record.expectations.back().passed;
   }
   record.passed = all;
 }
@@ -137,6 +268,17 @@ nlohmann::json to_json(const RunRecord& r) {
                    {"max_in_service", r.capacity.max_in_service},
                    {"min_in_service", r.capacity.min_in_service},
                    {"final", r.capacity.final_in_service}};
+  j["slo"] = {{"latency_ms", to_millis(r.slo.latency)},
+              {"error_rate", r.slo.error_rate},
+              {"availability", r.slo.availability},
+              {"violation_seconds", slo_violation_seconds(r, r.slo)},
+              {"throughput_rps", optional_json(throughput_rps(r))},
+              {"measured_seconds", slo_measured_seconds(r, r.slo)},
+              {"achieved_availability", optional_json(availability(r, r.slo))}};
+  j["recovery"] = json::array();
+  for (const FaultRecovery& f : fault_recoveries(r, r.slo))
+    j["recovery"].push_back(
+        {{"t", f.fault_t}, {"fault", f.fault}, {"recovered", f.recovered}, {"seconds", f.seconds}});
   j["activities"] = json::array();
   for (const auto& a : r.activities)
     j["activities"].push_back({{"t", a.t},
@@ -150,10 +292,14 @@ nlohmann::json to_json(const RunRecord& r) {
     j["events"].push_back({{"t", e.t}, {"kind", e.kind}, {"detail", e.detail}});
   j["expectations"] = json::array();
   for (const auto& e : r.expectations)
-    j["expectations"].push_back({{"text", e.text},
-                                 {"metric", e.metric},
-                                 {"passed", e.passed},
-                                 {"observed", optional_json(e.observed)}});
+    j["expectations"].push_back(
+        {{"text", e.text},
+         {"metric", e.metric},
+         {"passed", e.passed},
+         {"observed", optional_json(e.observed)},
+         {"stat", e.series ? json(std::string(to_string(e.stat))) : json(nullptr)},
+         {"window", e.series ? window_json(*e.series) : json(nullptr)},
+         {"note", e.note}});
   return j;
 }
 
@@ -205,6 +351,17 @@ void print_summary(std::ostream& out, const RunRecord& r) {
       << r.capacity.max_in_service << "   min in service " << r.capacity.min_in_service
       << "   final " << r.capacity.final_in_service << '\n';
 
+  const std::optional<double> achieved = availability(r, r.slo);
+  const std::optional<double> throughput = throughput_rps(r);
+  out << "  SLO          p99 <= " << format_duration(r.slo.latency)
+      << ", error rate <= " << format_number(r.slo.error_rate * 100, 4)
+      << " % each second, availability >= " << format_number(r.slo.availability * 100, 4) << " %\n"
+      << "               achieved: availability "
+      << (achieved ? format_number(*achieved * 100, 2) + " %" : std::string("-")) << " ("
+      << slo_violation_seconds(r, r.slo) << " of " << slo_measured_seconds(r, r.slo)
+      << " seconds missed it), throughput "
+      << (throughput ? format_number(*throughput, 1) : std::string("-")) << " ok/s\n";
+
   out << "\n  Activities" << (r.activities.empty() ? "   none\n" : "\n");
   for (const auto& a : r.activities)
     out << "    t=" << std::setw(6) << std::left << (format_number(a.t, 1) + "s") << std::right
@@ -215,15 +372,123 @@ void print_summary(std::ostream& out, const RunRecord& r) {
       out << "    t=" << std::setw(6) << std::left << (format_number(e.t, 1) + "s") << std::right
           << "  " << e.kind << ": " << e.detail << '\n';
   }
+  const std::vector<FaultRecovery> recoveries = fault_recoveries(r, r.slo);
+  if (!recoveries.empty()) {
+    out << "\n  Recovery     (" << kRecoveryStreak << " seconds in a row within the SLO)\n";
+    for (const FaultRecovery& f : recoveries) {
+      out << "    t=" << std::setw(6) << std::left << (format_number(f.fault_t, 1) + "s")
+          << std::right << "  " << f.fault << ": ";
+      if (f.recovered)
+        out << "recovered after " << format_number(f.seconds, 1) << " s\n";
+      else
+        out << "not recovered (" << format_number(f.seconds, 1) << " s to the run's end)\n";
+    }
+  }
   out << "\n  Expectations" << (r.expectations.empty() ? "   none\n" : "\n");
   std::size_t width = 0;
   for (const auto& e : r.expectations) width = std::max(width, e.text.size());
   for (const auto& e : r.expectations) {
     out << "    " << (e.passed ? "PASS" : "FAIL") << "  " << std::setw(static_cast<int>(width))
         << std::left << e.text << std::right << "   observed "
-        << (e.observed ? format_number(*e.observed, 4) : std::string("nothing")) << '\n';
+        << (e.observed ? format_number(*e.observed, 4) : std::string("nothing"));
+    if (!e.note.empty()) out << "   (" << e.note << ")";
+    out << '\n';
   }
   out << "\n  Result: " << (r.passed ? "PASSED" : "FAILED") << '\n';
+}
+
+namespace {
+
+// Text for an XML attribute or element; characters XML 1.0 cannot hold are left out.
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
+    }
+  }
+  return out;
+}
+
+std::string attribute(std::string_view name, std::string_view value) {
+  return " " + std::string(name) + "=\"" + xml_escape(value) + "\"";
+}
+
+}  // namespace
+
+void write_junit_xml(std::ostream& out, const RunRecord& r,
+                     const std::optional<std::string>& broke_why) {
+  const std::size_t tests = r.expectations.size() + (broke_why ? 1 : 0);
+  std::size_t failures = broke_why ? 1 : 0;
+  for (const auto& e : r.expectations) failures += !e.passed;
+  const std::string time = format_number(to_seconds(r.duration), 3);
+  // JUnit's timestamp is an ISO 8601 time without a zone; started_at is UTC.
+  std::string timestamp = r.started_at;
+  if (!timestamp.empty() && timestamp.back() == 'Z') timestamp.pop_back();
+  const std::string counts = attribute("tests", std::to_string(tests)) +
+                             attribute("failures", std::to_string(failures)) +
+                             attribute("errors", "0");
+
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out << "<testsuites" << attribute("name", "flotilla") << counts << attribute("time", time)
+      << ">\n";
+  out << "  <testsuite" << attribute("name", r.scenario) << counts << attribute("skipped", "0")
+      << attribute("time", time);
+  if (!timestamp.empty()) out << attribute("timestamp", timestamp);
+  out << ">\n    <properties>\n";
+  auto property = [&](std::string_view name, const std::string& value) {
+    out << "      <property" << attribute("name", name) << attribute("value", value) << "/>\n";
+  };
+  property("mode", r.mode);
+  property("seed", std::to_string(r.seed));
+  if (!r.started_at.empty()) property("started_at", r.started_at);
+  if (!r.output_dir.empty()) property("output_dir", r.output_dir);
+  out << "    </properties>\n";
+  auto test_case = [&](const std::string& name, const std::optional<std::string>& failure,
+                       std::string_view type, const std::string& body) {
+    out << "    <testcase" << attribute("name", name) << attribute("classname", r.scenario)
+        << attribute("time", "0");
+    if (!failure) {
+      out << "/>\n";
+      return;
+    }
+    out << ">\n      <failure" << attribute("message", *failure) << attribute("type", type) << ">"
+        << xml_escape(body) << "</failure>\n    </testcase>\n";
+  };
+  for (const auto& e : r.expectations) {
+    std::string message =
+        "observed " + (e.observed ? format_number(*e.observed, 4) : std::string("nothing"));
+    if (!e.note.empty()) message += " (" + e.note + ")";
+    test_case(e.text, e.passed ? std::nullopt : std::optional<std::string>(message), "expectation",
+              "expected " + e.text + ", " + message);
+  }
+  if (broke_why) test_case("the run completes", *broke_why, "run", "the run broke: " + *broke_why);
+  out << "  </testsuite>\n</testsuites>\n";
+}
+
+void write_junit_xml(const std::string& path, const RunRecord& record,
+                     const std::optional<std::string>& broke_why) {
+  std::ofstream out(path);
+  if (!out) throw UserError(path, "", "a writable file for the JUnit report (--junit)");
+  write_junit_xml(out, record, broke_why);
+  if (!out) throw UserError(path, "", "a writable file for the JUnit report (--junit)");
 }
 
 std::string format_progress_line(const ProgressLine& p) {

@@ -1,7 +1,8 @@
 #pragma once
 // The record of one scenario run, what the run's expectations observed, and its outputs: the
-// report JSON (report.json), the per-second CSV (timeseries.csv), the terminal summary and the
-// live progress line. The orchestrator fills a RunRecord; this file only evaluates and writes.
+// report JSON (report.json), the per-second CSV (timeseries.csv), the terminal summary, the
+// JUnit XML of `flotilla run --junit` and the live progress line. The orchestrator fills a
+// RunRecord; this file only evaluates and writes.
 //
 // report.json keys (a contract; add freely, rename none):
 //   scenario, description, mode ("live" or "simulated"), seed, duration_s, started_at,
@@ -9,9 +10,15 @@
 //   requests {sent, ok, errors, error_rate, by_kind {http_5xx, ...}},
 //   latency_ms {p50, p90, p99, max}            (null when no request succeeded)
 //   capacity {initial, max_in_service, min_in_service, final},
+//   slo {latency_ms, error_rate, availability (the targets), violation_seconds, throughput_rps
+//        (successful requests per second of the run), measured_seconds (seconds with a
+//        verdict), achieved_availability (null when none has one)},
+//   recovery [{t, fault, recovered, seconds}]  (one per fault; comparison.h, fault_recoveries)
 //   activities [{t, from, to, cause, status ("Successful" or "Failed")}], decisions [...], events
-//   [{t, kind, detail}], expectations [{text, metric, passed, observed}]   (observed null when not
-//   measurable)
+//   [{t, kind, detail}], expectations [{text, metric, passed, observed, stat, window, note}]
+//   (observed null when not measurable; stat and window null for a whole-run figure, else
+//   "max" ... and {"after": s} / {"before": s} / {"between": [s, s]} / {"at": s} / {} for the
+//   whole run; note "" or why the value is what it is)
 // timeseries.csv header: t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg
 #include <cstdint>
 #include <map>
@@ -28,7 +35,8 @@
 namespace flotilla {
 
 // Event kinds the expectations read; others are reported as they are.
-inline constexpr std::string_view kEventFault = "fault";                     // a fault applied
+inline constexpr std::string_view kEventFault = "fault";  // a fault started (or, kill, applied)
+inline constexpr std::string_view kEventFaultEnd = "fault_end";              // a `for` ended
 inline constexpr std::string_view kEventWorkerReplaced = "worker_replaced";  // counted by
                                                                              // replaced_workers
 
@@ -80,12 +88,19 @@ struct TimeseriesRow {
   int desired = 0;
   double cpu_avg = 0;  // percent, averaged over in-service workers
 };
+// errors / (ok + errors) of the second; nullopt when nothing finished in it.
+std::optional<double> second_error_rate(const TimeseriesRow& row);
 
 struct ExpectationResult {
   std::string metric;
   std::string text;  // "error_rate <= 0.01"
   bool passed = false;
   std::optional<double> observed;
+  std::optional<SeriesWindow> series;  // as in the Expectation
+  SeriesStat stat = SeriesStat::kMax;
+  // Why the value is what it is, when it needs saying: "no second in the window has data",
+  // "a fault did not recover: ... (counted to the run's end)"; else "".
+  std::string note;
 };
 
 struct RunRecord {
@@ -107,6 +122,8 @@ struct RunRecord {
   std::vector<RunEvent> events;
   std::vector<ExpectationResult> expectations;
   bool passed = false;
+  // The scenario's; the SLO metrics and the report's `slo` read it.
+  SloSpec slo;
 };
 
 // Fills `requests` and `latency_ms` from the load generator's final figures.
@@ -116,11 +133,22 @@ void fill_requests(RunRecord& record, const LoadSnapshot& load);
 // for the orchestrator to fill.
 std::vector<TimeseriesRow> load_timeseries(const LoadSnapshot& load);
 
-// The value of an expectation metric (kExpectationMetrics) in a record; nullopt when it cannot be
-// measured (latency with no successful request) or the name is unknown.
+// The value of a whole-run expectation metric (kExpectationMetrics) in a record; nullopt when it
+// cannot be measured (latency with no successful request, availability with no second that has
+// a verdict, recovery_seconds without a fault) or the name is unknown.
 std::optional<double> observed_value(std::string_view metric, const RunRecord& record);
-// Fills record.expectations (one per expectation, in order) and record.passed (all passed; an
-// unmeasurable value fails).
+// A series metric (kSeriesMetrics) in one second; nullopt when the second has no data for it
+// (expectation.h) or the name is unknown.
+std::optional<double> series_value(std::string_view metric, const TimeseriesRow& row);
+// The statistic of a series metric over the window's seconds, leaving out those with no data;
+// nullopt when none has data. `duration` ends the run's last second.
+std::optional<double> series_statistic(std::string_view metric, const SeriesWindow& window,
+                                       SeriesStat stat, const std::vector<TimeseriesRow>& rows,
+                                       Duration duration);
+// One expectation against a record: the observed value, the verdict (an unmeasurable value
+// fails; bounds are inclusive) and a note.
+ExpectationResult evaluate_expectation(const Expectation& expectation, const RunRecord& record);
+// Fills record.expectations (one per expectation, in order) and record.passed (all passed).
 void evaluate_expectations(const std::vector<Expectation>& expectations, RunRecord& record);
 
 nlohmann::json to_json(const RunRecord& record);
@@ -129,9 +157,20 @@ void write_report_json(const std::string& path, const RunRecord& record);
 void write_timeseries_csv(const std::string& path, const RunRecord& record);
 void write_timeseries_csv(std::ostream& out, const RunRecord& record);
 
-// The end-of-run table: requests, error rate, latency, capacity, activities, events,
-// expectations with PASS/FAIL, and the verdict.
+// The end-of-run table: requests, error rate, latency, capacity, the SLO with what the run
+// achieved, activities, events, each fault's recovery, expectations with PASS/FAIL and their
+// observed values, and the verdict.
 void print_summary(std::ostream& out, const RunRecord& record);
+
+// JUnit XML for CI: one <testsuite> (the scenario) in <testsuites>, one <testcase> per
+// expectation (name: its text; classname: the scenario), a failed one with a <failure> whose
+// message gives the observed value. A run that broke (`broke_why` set) adds one failed test
+// case, "the run completes", with the reason; its expectations, if any were evaluated, stay.
+void write_junit_xml(std::ostream& out, const RunRecord& record,
+                     const std::optional<std::string>& broke_why = std::nullopt);
+// Throws UserError if the file cannot be written.
+void write_junit_xml(const std::string& path, const RunRecord& record,
+                     const std::optional<std::string>& broke_why = std::nullopt);
 
 struct ProgressLine {
   Duration elapsed{};

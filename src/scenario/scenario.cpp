@@ -202,26 +202,6 @@ Fault parse_fault(const ConfigNode& node, Duration duration) {
   return fault;
 }
 
-Expectation parse_expectation(const ConfigNode& node) {
-  node.only_keys({"metric", "min", "max"});
-  Expectation e;
-  const ConfigNode metric = node.at("metric");
-  std::string list;
-  for (auto m : kExpectationMetrics) list += (list.empty() ? "" : ", ") + std::string(m);
-  if (!metric.is_string()) metric.fail("one of " + list);
-  e.metric = metric.as_string();
-  if (std::find(kExpectationMetrics.begin(), kExpectationMetrics.end(), e.metric) ==
-      kExpectationMetrics.end())
-    metric.fail("one of " + list);
-  if (auto min = node.get("min")) e.min = min->as_number();
-  if (auto max = node.get("max")) {
-    e.max = max->as_number();
-    if (e.min && *e.min > *e.max) max->fail("a number >= min (" + format_number(*e.min, 6) + ")");
-  }
-  if (!e.min && !e.max) node.fail("\"min\" or \"max\" (or both)");
-  return e;
-}
-
 }  // namespace
 
 std::string Fault::describe() const {
@@ -230,13 +210,6 @@ std::string Fault::describe() const {
       return "kill " + std::to_string(count) + (count == 1 ? " worker" : " workers");
   }
   return "unknown fault";
-}
-
-std::string Expectation::text() const {
-  if (min && max) return format_number(*min, 6) + " <= " + metric + " <= " + format_number(*max, 6);
-  if (min) return metric + " >= " + format_number(*min, 6);
-  if (max) return metric + " <= " + format_number(*max, 6);
-  return metric;
 }
 
 std::string TrafficSpec::describe() const {
@@ -303,13 +276,17 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
     for (const auto& f : faults->items()) s.faults.push_back(parse_fault(f, s.duration));
   std::stable_sort(s.faults.begin(), s.faults.end(),
                    [](const Fault& a, const Fault& b) { return a.at < b.at; });
-  if (auto expect = root.get("expect"))
-    for (const auto& e : expect->items()) s.expect.push_back(parse_expectation(e));
+  if (auto expect = root.get("expect")) {
+    const ExpectationContext context{s.duration, !s.faults.empty()};
+    for (const auto& e : expect->items()) s.expect.push_back(parse_expectation(e, context));
+  }
   if (auto slo = root.get("slo")) {
-    slo->only_keys({"latency", "error_rate"});
+    slo->only_keys({"latency", "error_rate", "availability"});
     if (auto latency = slo->get("latency"))
       s.slo.latency = latency->as_duration(std::chrono::microseconds(1), std::chrono::hours(1));
     if (auto rate = slo->get("error_rate")) s.slo.error_rate = rate->as_number(0, 1);
+    if (auto availability = slo->get("availability"))
+      s.slo.availability = availability->as_number(0, 1);
   }
   return s;
 }

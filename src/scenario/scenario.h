@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "scenario/expectation.h"
 #include "scenario/rate_schedule.h"
 #include "scenario/trace.h"
 
@@ -106,41 +107,17 @@ struct Fault {
   std::string describe() const;
 };
 
-// The metrics an expectation may name. Each is computed from the run record (report.h):
-//   sent, ok, errors          request counts (errors: any kind)
-//   error_rate                errors / sent (0 when nothing was sent)
-//   p50_ms, p90_ms, p99_ms    whole-run latency percentiles of successful requests
-//   max_latency_ms            the slowest successful request
-//   max_in_service            the most workers in service at any time
-//   min_in_service            the fewest workers in service at any time
-//   final_in_service          workers in service at the end
-//   scale_out_count           activities after traffic started (t >= 0) that raised the
-//                             desired capacity (the group's creation is not counted)
-//   scale_in_count            activities that lowered it
-//   replaced_workers          workers launched to replace dead or unhealthy ones
-// clang-format off
-inline constexpr std::array<std::string_view, 14> kExpectationMetrics = {
-    "sent", "ok", "errors", "error_rate",
-    "p50_ms", "p90_ms", "p99_ms", "max_latency_ms",
-    "max_in_service", "min_in_service", "final_in_service",
-    "scale_out_count", "scale_in_count", "replaced_workers"};
-// clang-format on
-
-struct Expectation {
-  std::string metric;         // one of kExpectationMetrics
-  std::optional<double> min;  // at least one of min, max
-  std::optional<double> max;
-  // "error_rate <= 0.01", "max_in_service >= 3", "2 <= final_in_service <= 3"
-  std::string text() const;
-};
-
-// The service level a run is held to (`"slo": {"latency": "500ms", "error_rate": 0.01}`): a
-// second violates it when the p99 latency of its successful requests exceeds `latency` or its
-// error rate exceeds `error_rate`; a second with no finished request does not violate it.
-// `flotilla compare` counts the seconds that do.
+// The service level a run is held to (`"slo": {"latency": "500ms", "error_rate": 0.01,
+// "availability": 0.999}`, the defaults): a second violates it when the p99 latency of its
+// successful requests exceeds `latency` or its error rate exceeds `error_rate`; a second with no
+// finished request has no verdict. `availability` is the share of the seconds with a verdict that
+// should meet it. `flotilla compare` counts the seconds that miss it; a run's `passed` changes
+// only through an expectation that names the SLO's metrics (availability,
+// slo_violation_seconds, recovery_seconds).
 struct SloSpec {
   Duration latency = std::chrono::milliseconds(500);
   double error_rate = 0.01;
+  double availability = 0.999;
 };
 
 struct Scenario {

@@ -53,6 +53,99 @@ TEST_CASE("slo_violation_seconds: p99 over the latency or errors over the rate, 
   CHECK(slo_violation_seconds(r, slo) == 3);
 }
 
+TEST_CASE("second_meets_slo and availability: the verdict per second, and its share") {
+  SloSpec slo;  // 500 ms, 1 %
+  struct Row {
+    const char* what;
+    TimeseriesRow r;
+    std::optional<bool> meets;
+  };
+  const Row rows[] = {
+      {"fast, no errors", row(100, 0, 499, 2), true},
+      {"at the latency bound", row(100, 0, 500, 2), true},
+      {"slow", row(100, 0, 501, 2), false},
+      {"errors at the rate bound", row(99, 1, 20, 2), true},
+      {"errors over it", row(98, 2, 20, 2), false},
+      {"nothing finished: no verdict", row(0, 0, NAN, 2), std::nullopt},
+      {"only errors", row(0, 5, NAN, 2), false},
+      {"no latency figure, no errors", row(100, 0, NAN, 2), true},
+  };
+  RunRecord r;
+  for (const auto& x : rows) {
+    CAPTURE(std::string(x.what));
+    CHECK(second_meets_slo(x.r, slo) == x.meets);
+    r.timeseries.push_back(x.r);
+  }
+  // 7 seconds with a verdict, 3 of them missing the SLO.
+  CHECK(slo_measured_seconds(r, slo) == 7);
+  CHECK(slo_violation_seconds(r, slo) == 3);
+  CHECK(availability(r, slo) == doctest::Approx(4.0 / 7.0));
+  const RunRecord empty;
+  CHECK_FALSE(availability(empty, slo).has_value());
+}
+
+namespace {
+
+// One row a second from 0: 'g' meets the SLO, 'b' misses it, '.' finished nothing.
+RunRecord seconds_like(const std::string& pattern) {
+  RunRecord r;
+  r.duration = std::chrono::seconds(pattern.size());
+  for (std::size_t k = 0; k < pattern.size(); ++k) {
+    TimeseriesRow x = pattern[k] == 'g'   ? row(100, 0, 20, 2)
+                      : pattern[k] == 'b' ? row(50, 50, 20, 2)
+                                          : row(0, 0, NAN, 2);
+    x.t = static_cast<double>(k);
+    r.timeseries.push_back(x);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("fault_recoveries: from the fault to the first of 5 seconds in a row within the SLO") {
+  struct Row {
+    const char* what;
+    std::string seconds;
+    std::vector<RunEvent> events;
+    std::vector<std::pair<bool, double>> want;  // recovered, seconds
+  };
+  auto fault = [](double t) { return RunEvent{t, "fault", "kill 1 worker"}; };
+  const Row rows[] = {
+      {"no fault", "gggggggggg", {}, {}},
+      {"a fault that never hurt", "gggggggggg", {fault(2)}, {{true, 0}}},
+      {"two bad seconds", "ggbbgggggg", {fault(2)}, {{true, 2}}},
+      {"a fault inside its second counts from its time", "ggbbgggggg", {fault(2.4)}, {{true, 1.6}}},
+      {"the fault's own second may start a streak; a bad one breaks it",
+       "gggbgggggggg",
+       {fault(2.5)},
+       {{true, 1.5}}},
+      {"a streak broken before 5 starts again", "gbggggbggggg", {fault(1)}, {{true, 6}}},
+      {"seconds with no verdict neither break nor count", "gbgg..ggg.", {fault(1)}, {{true, 1}}},
+      {"never 5 in a row: the rest of the run", "gbggggbggg", {fault(1)}, {{false, 9}}},
+      {"a fault near the end has no room to recover", "gggggggggg", {fault(8)}, {{false, 2}}},
+      {"bad to the end", "ggbbbbbbbb", {fault(2)}, {{false, 8}}},
+      {"each fault on its own", "gbgggggbbggggg", {fault(1), fault(7)}, {{true, 1}, {true, 2}}},
+      {"fault_end and other events are not faults",
+       "ggbbgggggg",
+       {fault(2), RunEvent{4, "fault_end", "slow"}, RunEvent{3, "worker_replaced", "x"}},
+       {{true, 2}}},
+  };
+  const SloSpec slo;
+  for (const auto& x : rows) {
+    CAPTURE(std::string(x.what));
+    RunRecord r = seconds_like(x.seconds);
+    r.events = x.events;
+    const auto got = fault_recoveries(r, slo);
+    REQUIRE(got.size() == x.want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].recovered == x.want[i].first);
+      CHECK(got[i].seconds == doctest::Approx(x.want[i].second));
+      CHECK(got[i].fault == "kill 1 worker");
+      CHECK(got[i].fault_t == x.events[i].t);
+    }
+  }
+}
+
 TEST_CASE("mark_frontier: nobody else at least as good on both and better on one") {
   struct Case {
     const char* name;

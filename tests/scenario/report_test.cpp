@@ -105,6 +105,17 @@ TEST_CASE("observed_value and evaluate_expectations: one row per metric and boun
       {expect("scale_in_count", 1, {}), 1, true, "scale_in_count >= 1"},
       {expect("replaced_workers", 1, {}), 1, true, "replaced_workers >= 1"},
       {expect("replaced_workers", 2, {}), 1, false, "replaced_workers >= 2"},
+      {expect("success_rate", 0.995, {}), 0.995, true, "success_rate >= 0.995"},
+      {expect("success_rate", 0.999, {}), 0.995, false, "success_rate >= 0.999"},
+      // Up 2 -> 4 -> 5, then down to 3: one turn.
+      {expect("direction_changes", {}, 1), 1, true, "direction_changes <= 1"},
+      // Two seconds of two workers in service.
+      {expect("instance_hours", {}, 0.01), 4.0 / 3600, true, "instance_hours <= 0.01"},
+      // Second 0 meets the SLO; second 1 finished nothing and has no verdict.
+      {expect("slo_violation_seconds", {}, 0), 0, true, "slo_violation_seconds <= 0"},
+      {expect("availability", 0.999, {}), 1, true, "availability >= 0.999"},
+      // The kill at 45 s is followed by no second that meets the SLO: the rest of the run.
+      {expect("recovery_seconds", {}, 10), 45, false, "recovery_seconds <= 10"},
   };
   for (const auto& row : rows) {
     const std::string label = row.text;
@@ -149,6 +160,210 @@ TEST_CASE("every expectation metric the parser accepts can be observed") {
     CAPTURE(metric);
     CHECK(observed_value(metric, r).has_value());
   }
+  for (auto metric : kSeriesMetrics) {
+    CAPTURE(metric);
+    CHECK(series_value(metric, r.timeseries[0]).has_value());
+  }
+  CHECK_FALSE(series_value("sent", r.timeseries[0]).has_value());
+}
+
+TEST_CASE("the SLO metrics read the record's SLO; nothing to measure is unmeasurable") {
+  RunRecord r = sample_record();
+  r.timeseries[0].p99_ms = 600;  // over the default 500 ms
+  CHECK(observed_value("slo_violation_seconds", r) == 1.0);
+  CHECK(observed_value("availability", r) == 0.0);
+  r.slo.latency = 1s;
+  CHECK(observed_value("slo_violation_seconds", r) == 0.0);
+  CHECK(observed_value("availability", r) == 1.0);
+
+  RunRecord idle;
+  CHECK_FALSE(observed_value("success_rate", idle).has_value());      // nothing sent
+  CHECK_FALSE(observed_value("availability", idle).has_value());      // no second with a verdict
+  CHECK_FALSE(observed_value("recovery_seconds", idle).has_value());  // no fault
+  CHECK(observed_value("direction_changes", idle) == 0.0);
+  evaluate_expectations({expect("recovery_seconds", {}, 100)}, idle);
+  CHECK_FALSE(idle.passed);
+  CHECK(idle.expectations[0].note == "no fault happened in this run");
+}
+
+TEST_CASE("direction_changes: turns of the desired capacity between rising and falling") {
+  struct Row {
+    const char* what;
+    std::vector<ActivityRecord> activities;
+    double changes;
+  };
+  const Row rows[] = {
+      {"none", {}, 0},
+      {"only the group's creation", {{-1, 0, 2, ""}}, 0},
+      {"one scale-out", {{-1, 0, 2, ""}, {10, 2, 4, ""}}, 0},
+      {"out then in", {{-1, 0, 2, ""}, {10, 2, 4, ""}, {50, 4, 2, ""}}, 1},
+      {"out, out, in", {{10, 2, 4, ""}, {20, 4, 6, ""}, {50, 6, 3, ""}}, 1},
+      {"out, in, out, in", {{10, 2, 4, ""}, {20, 4, 3, ""}, {30, 3, 5, ""}, {40, 5, 2, ""}}, 3},
+      {"in first, then out", {{10, 4, 2, ""}, {20, 2, 3, ""}}, 1},
+      // Replacements and failed launches keep the desired capacity: they are not turns.
+      {"a replacement between two scale-outs",
+       {{10, 2, 4, ""}, {15, 4, 4, "replacement"}, {20, 4, 6, ""}},
+       0},
+      {"a failed launch between out and in",
+       {{10, 2, 4, ""}, {15, 4, 4, "launch failed", true}, {20, 4, 2, ""}},
+       1},
+      // The creation (t < 0) sets the capacity up; a first scale-in is not a turn from it.
+      {"creation then in", {{-1, 0, 4, ""}, {20, 4, 2, ""}}, 0},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(std::string(row.what));
+    RunRecord r;
+    r.activities = row.activities;
+    CHECK(observed_value("direction_changes", r) == row.changes);
+  }
+}
+
+namespace {
+
+// Ten seconds with every column known: second k has p99 10 (k + 1) ms, k ok requests, one error
+// in seconds 3 and 7, k in service and cpu 10 k %; seconds 4 and 5 finished nothing.
+RunRecord series_record() {
+  RunRecord r;
+  r.duration = 10s;
+  for (int k = 0; k < 10; ++k) {
+    TimeseriesRow row;
+    row.t = k;
+    row.offered_rps = 10;
+    row.ok = static_cast<std::uint64_t>(k);
+    row.errors = (k == 3 || k == 7) ? 1 : 0;
+    row.p50_ms = 5.0 * (k + 1);
+    row.p99_ms = 10.0 * (k + 1);
+    row.in_service = k;
+    row.pending = k % 2;
+    row.desired = k + 1;
+    row.cpu_avg = 10.0 * k;
+    if (k == 4 || k == 5) {
+      row.ok = 0;
+      row.p50_ms = row.p99_ms = std::numeric_limits<double>::quiet_NaN();
+      row.cpu_avg = std::numeric_limits<double>::quiet_NaN();
+    }
+    if (k == 0) row.p50_ms = row.p99_ms = std::numeric_limits<double>::quiet_NaN();  // 0 ok
+    r.timeseries.push_back(row);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("series_statistic: each window and stat over the per-second series") {
+  using K = SeriesWindow::Kind;
+  using S = SeriesStat;
+  const RunRecord r = series_record();
+  struct Row {
+    const char* what;
+    const char* metric;
+    SeriesWindow w;
+    SeriesStat stat;
+    std::optional<double> want;
+  };
+  const Row rows[] = {
+      // p99_ms has data in seconds 1-3 and 6-9: 20 30 40 70 80 90 100.
+      {"max over the run", "p99_ms", SeriesWindow{K::kRun}, S::kMax, 100},
+      {"min over the run", "p99_ms", SeriesWindow{K::kRun}, S::kMin, 20},
+      {"mean leaves out the seconds with no data", "p99_ms", SeriesWindow{K::kRun}, S::kMean,
+       (20 + 30 + 40 + 70 + 80 + 90 + 100) / 7.0},
+      {"p99 of 7 values is the largest (nearest rank)", "p99_ms", SeriesWindow{K::kRun}, S::kP99,
+       100},
+      {"after 6s", "p99_ms", SeriesWindow{K::kAfter, 6s}, S::kMin, 70},
+      {"after 5.5s starts with second 6", "p99_ms", SeriesWindow{K::kAfter, 5500ms}, S::kMin, 70},
+      {"before 3s: seconds 0-2", "p99_ms", SeriesWindow{K::kBefore, {}, 3s}, S::kMax, 30},
+      {"before 3.5s: still seconds 0-2", "p99_ms", SeriesWindow{K::kBefore, {}, 3500ms}, S::kMax,
+       30},
+      {"between 2s and 8s: seconds 2-7", "p99_ms", SeriesWindow{K::kBetween, 2s, 8s}, S::kMean,
+       (30 + 40 + 70 + 80) / 4.0},
+      {"at 7.5s: second 7", "p99_ms", SeriesWindow{K::kAt, 7500ms}, S::kMax, 80},
+      {"at a second with no data", "p99_ms", SeriesWindow{K::kAt, 4s}, S::kMax, std::nullopt},
+      {"a window with no data at all", "p99_ms", SeriesWindow{K::kBetween, 4s, 6s}, S::kMean,
+       std::nullopt},
+      {"p50_ms", "p50_ms", SeriesWindow{K::kAfter, 9s}, S::kMax, 50},
+      // error_rate = errors / (ok + errors): second 3 is 1 / 4, second 7 is 1 / 8; seconds 0,
+      // 4 and 5 finished nothing (0 ok in second 0) and are left out.
+      {"error_rate max", "error_rate", SeriesWindow{K::kRun}, S::kMax, 0.25},
+      {"error_rate mean", "error_rate", SeriesWindow{K::kRun}, S::kMean, (0.25 + 0.125) / 7.0},
+      {"error_rate at a second where nothing finished", "error_rate", SeriesWindow{K::kAt, 4s},
+       S::kMax, std::nullopt},
+      {"ok counts zero seconds", "ok", SeriesWindow{K::kBefore, {}, 6s}, S::kMin, 0},
+      {"errors", "errors", SeriesWindow{K::kBetween, 3s, 8s}, S::kMean, 2 / 5.0},
+      {"offered_rps", "offered_rps", SeriesWindow{K::kRun}, S::kMean, 10},
+      {"in_service", "in_service", SeriesWindow{K::kAt, 6s}, S::kMax, 6},
+      {"in_service min after 2s", "in_service", SeriesWindow{K::kAfter, 2s}, S::kMin, 2},
+      {"pending", "pending", SeriesWindow{K::kRun}, S::kMean, 0.5},
+      {"desired", "desired", SeriesWindow{K::kAfter, 9s}, S::kMax, 10},
+      {"cpu_avg leaves out seconds with nobody in service", "cpu_avg", SeriesWindow{K::kRun},
+       S::kMean, (0 + 10 + 20 + 30 + 60 + 70 + 80 + 90) / 8.0},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(std::string(row.what));
+    const auto got = series_statistic(row.metric, row.w, row.stat, r.timeseries, r.duration);
+    REQUIRE(got.has_value() == row.want.has_value());
+    if (row.want) CHECK(*got == doctest::Approx(*row.want));
+  }
+}
+
+TEST_CASE("series_statistic: p99 is the nearest rank, and the run's last second may be short") {
+  RunRecord r;
+  r.duration = 200500ms;  // 201 seconds, the last one half long
+  for (int k = 0; k <= 200; ++k) {
+    TimeseriesRow row;
+    row.t = k;
+    row.in_service = k + 1;  // 1 .. 201
+    r.timeseries.push_back(row);
+  }
+  const SeriesWindow run{SeriesWindow::Kind::kRun};
+  // ceil(0.99 x 201) = 199: the 199th smallest.
+  CHECK(series_statistic("in_service", run, SeriesStat::kP99, r.timeseries, r.duration) == 199);
+  // Second 200 ends at 200.5 s, within "before 200.5s".
+  const SeriesWindow before{SeriesWindow::Kind::kBefore, {}, 200500ms};
+  CHECK(series_statistic("in_service", before, SeriesStat::kMax, r.timeseries, r.duration) == 201);
+  const SeriesWindow between{SeriesWindow::Kind::kBetween, 199s, 200500ms};
+  CHECK(series_statistic("in_service", between, SeriesStat::kMin, r.timeseries, r.duration) == 200);
+}
+
+TEST_CASE("evaluate_expectation: series expectations pass, fail, or have no data") {
+  const RunRecord r = series_record();
+  auto series = [](const char* metric, SeriesWindow w, SeriesStat stat, std::optional<double> min,
+                   std::optional<double> max) {
+    Expectation e = expect(metric, min, max);
+    e.series = w;
+    e.stat = stat;
+    return e;
+  };
+  using K = SeriesWindow::Kind;
+  struct Row {
+    Expectation e;
+    std::optional<double> observed;
+    bool passed;
+    const char* text;
+    const char* note;
+  };
+  const Row rows[] = {
+      {series("p99_ms", SeriesWindow{K::kAfter, 6s}, SeriesStat::kMax, {}, 100), 100, true,
+       "max p99_ms after 6s <= 100", ""},
+      {series("p99_ms", SeriesWindow{K::kAfter, 6s}, SeriesStat::kMax, {}, 99), 100, false,
+       "max p99_ms after 6s <= 99", ""},
+      {series("in_service", SeriesWindow{K::kAt, 7s}, SeriesStat::kMax, 7, {}), 7, true,
+       "in_service at 7s >= 7", ""},
+      {series("in_service", SeriesWindow{K::kAt, 7s}, SeriesStat::kMax, 8, {}), 7, false,
+       "in_service at 7s >= 8", ""},
+      {series("p99_ms", SeriesWindow{K::kBetween, 4s, 6s}, SeriesStat::kMean, {}, 1000),
+       std::nullopt, false, "mean p99_ms between 4s and 6s <= 1000",
+       "no second between 4s and 6s has data for p99_ms"},
+      {series("cpu_avg", SeriesWindow{K::kRun}, SeriesStat::kMin, {}, 0), 0, true,
+       "min cpu_avg <= 0", ""},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(std::string(row.text));
+    const ExpectationResult got = evaluate_expectation(row.e, r);
+    CHECK(got.text == row.text);
+    CHECK(got.observed == row.observed);
+    CHECK(got.passed == row.passed);
+    CHECK(got.note == row.note);
+  }
 }
 
 TEST_CASE("to_json: the report's contract keys") {
@@ -187,6 +402,50 @@ TEST_CASE("to_json: the report's contract keys") {
 
   r.latency_ms = {};
   CHECK(to_json(r).at("latency_ms").at("p99").is_null());
+}
+
+TEST_CASE("to_json: the SLO with what was achieved, each fault's recovery, series expectations") {
+  RunRecord r = sample_record();
+  r.slo.latency = 250ms;
+  r.slo.availability = 0.99;
+  Expectation windowed = expect("p99_ms", {}, 500);
+  windowed.series = SeriesWindow{SeriesWindow::Kind::kBetween, 30s, 60s};
+  windowed.stat = SeriesStat::kMean;
+  Expectation at = expect("in_service", 2, {});
+  at.series = SeriesWindow{SeriesWindow::Kind::kAt, 0s, {}};
+  evaluate_expectations({expect("error_rate", {}, 0.01), windowed, at}, r);
+  const auto j = to_json(r);
+  const auto& slo = j.at("slo");
+  CHECK(slo.at("latency_ms") == 250.0);
+  CHECK(slo.at("error_rate") == 0.01);
+  CHECK(slo.at("availability") == 0.99);
+  CHECK(slo.at("violation_seconds") == 0);
+  CHECK(slo.at("measured_seconds") == 1);
+  CHECK(slo.at("achieved_availability") == 1.0);
+  CHECK(slo.at("throughput_rps").get<double>() == doctest::Approx(995.0 / 90));
+  REQUIRE(j.at("recovery").size() == 1);
+  CHECK(j.at("recovery")[0].at("t") == 45.0);
+  CHECK(j.at("recovery")[0].at("fault") == "kill 1 worker: i-0000000000000002");
+  CHECK(j.at("recovery")[0].at("recovered") == false);
+  CHECK(j.at("recovery")[0].at("seconds") == 45.0);
+  const auto& e = j.at("expectations");
+  REQUIRE(e.size() == 3);
+  CHECK(e[0].at("stat").is_null());
+  CHECK(e[0].at("window").is_null());
+  CHECK(e[0].at("note") == "");
+  CHECK(e[1].at("text") == "mean p99_ms between 30s and 60s <= 500");
+  CHECK(e[1].at("stat") == "mean");
+  CHECK(e[1].at("window") == nlohmann::json{{"between", {30.0, 60.0}}});
+  CHECK(e[1].at("observed").is_null());
+  CHECK(e[1].at("passed") == false);
+  CHECK(e[1].at("note") == "no second between 30s and 60s has data for p99_ms");
+  CHECK(e[2].at("window") == nlohmann::json{{"at", 0.0}});
+  CHECK(e[2].at("observed") == 2.0);
+
+  RunRecord empty;  // a run of no length has no throughput
+  CHECK(to_json(empty).at("slo").at("throughput_rps").is_null());
+  CHECK(to_json(empty).at("slo").at("achieved_availability").is_null());
+  CHECK(to_json(empty).at("recovery").empty());
 }
 
 TEST_CASE("write_report_json and write_timeseries_csv write files") {
@@ -269,6 +528,105 @@ TEST_CASE("print_summary: a readable table with PASS and FAIL") {
         "PASS  error_rate <= 0.01", "FAIL  max_in_service >= 6", "observed 5", "FAILED"})
     CHECK(text.find(want) != std::string::npos);
   CHECK(text.find("timeout 0") == std::string::npos);  // zero kinds are left out
+}
+
+TEST_CASE("print_summary: the SLO and what was achieved, recoveries, and notes") {
+  RunRecord r = sample_record();
+  evaluate_expectations({expect("recovery_seconds", {}, 10)}, r);
+  std::ostringstream out;
+  print_summary(out, r);
+  const std::string text = out.str();
+  CAPTURE(text);
+  for (const char* want :
+       {"SLO          p99 <= 500ms, error rate <= 1 % each second, availability >= 99.9 %",
+        "achieved: availability 100 % (0 of 1 seconds missed it), throughput 11.1 ok/s",
+        "Recovery     (5 seconds in a row within the SLO)",
+        "kill 1 worker: i-0000000000000002: not recovered (45 s to the run's end)",
+        "FAIL  recovery_seconds <= 10   observed 45   (not recovered: kill 1 worker: "
+        "i-0000000000000002 at 45s (counted to the run's end))"})
+    CHECK(text.find(want) != std::string::npos);
+}
+
+namespace {
+
+std::string junit(const RunRecord& r, const std::optional<std::string>& broke = std::nullopt) {
+  std::ostringstream out;
+  write_junit_xml(out, r, broke);
+  return out.str();
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("write_junit_xml: one test case per expectation, a failure with the observed value") {
+  RunRecord r = sample_record();
+  r.mode = "simulated";
+  evaluate_expectations(
+      {expect("error_rate", {}, 0.01), expect("max_in_service", 6, {}), expect("p99_ms", {}, 50)},
+      r);
+  const std::string xml = junit(r);
+  CAPTURE(xml);
+  CHECK(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", 0) == 0);
+  CHECK(xml.find("<testsuites name=\"flotilla\" tests=\"3\" failures=\"2\" errors=\"0\" "
+                 "time=\"90\">") != std::string::npos);
+  CHECK(xml.find("<testsuite name=\"flash-sale\" tests=\"3\" failures=\"2\" errors=\"0\" "
+                 "skipped=\"0\" time=\"90\" timestamp=\"2024-05-01T12:00:00\">") !=
+        std::string::npos);
+  CHECK(xml.find("<property name=\"mode\" value=\"simulated\"/>") != std::string::npos);
+  CHECK(xml.find("<property name=\"seed\" value=\"1\"/>") != std::string::npos);
+  CHECK(count(xml, "<testcase ") == 3);
+  CHECK(count(xml, "<failure ") == 2);
+  // Text is escaped: "<=" is "&lt;=".
+  CHECK(xml.find("<testcase name=\"error_rate &lt;= 0.01\" classname=\"flash-sale\" "
+                 "time=\"0\"/>") != std::string::npos);
+  CHECK(xml.find("<testcase name=\"max_in_service &gt;= 6\" classname=\"flash-sale\" "
+                 "time=\"0\">\n      <failure message=\"observed 5\" type=\"expectation\">"
+                 "expected max_in_service &gt;= 6, observed 5</failure>\n    </testcase>") !=
+        std::string::npos);
+  CHECK(xml.find("<failure message=\"observed 80\"") != std::string::npos);
+  const std::string end = "  </testsuite>\n</testsuites>\n";
+  CHECK(xml.substr(xml.size() - end.size()) == end);
+
+  r.latency_ms = {};  // unmeasurable: "observed nothing" and why
+  evaluate_expectations({expect("p99_ms", {}, 50)}, r);
+  CHECK(junit(r).find("<failure message=\"observed nothing (not measurable in this run)\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("write_junit_xml: a run that broke is one failed test case") {
+  RunRecord r;
+  r.scenario = "flash-sale";
+  r.mode = "live";
+  const std::string xml = junit(r, "the initial workers did not become healthy in time");
+  CAPTURE(xml);
+  CHECK(xml.find("tests=\"1\" failures=\"1\"") != std::string::npos);
+  CHECK(count(xml, "<testcase ") == 1);
+  CHECK(xml.find("<testcase name=\"the run completes\" classname=\"flash-sale\" time=\"0\">"
+                 "\n      <failure message=\"the initial workers did not become healthy in "
+                 "time\" type=\"run\">") != std::string::npos);
+  CHECK(xml.find("timestamp=") == std::string::npos);  // not started
+
+  // Broken after traffic: the expectations evaluated stay beside the broken run.
+  RunRecord late = sample_record();
+  evaluate_expectations({expect("error_rate", {}, 0.01)}, late);
+  const std::string both = junit(late, "interrupted");
+  CHECK(both.find("tests=\"2\" failures=\"1\"") != std::string::npos);
+  CHECK(count(both, "<testcase ") == 2);
+
+  // What XML cannot hold is escaped or left out.
+  RunRecord odd;
+  odd.scenario = "a&b";
+  const std::string x = junit(odd, std::string("\"quoted\" <'x'>\x01 & more"));
+  CHECK(x.find("name=\"a&amp;b\"") != std::string::npos);
+  CHECK(x.find("message=\"&quot;quoted&quot; &lt;&apos;x&apos;&gt; &amp; more\"") !=
+        std::string::npos);
+
+  CHECK_THROWS_AS(write_junit_xml("/nonexistent-dir/x/junit.xml", r), UserError);
 }
 
 TEST_CASE("format_progress_line: one line per second") {

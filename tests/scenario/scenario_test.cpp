@@ -136,6 +136,26 @@ TEST_CASE("parse_scenario: defaults of the optional fields") {
   CHECK(s.traffic.path == "/");
   CHECK(s.faults.empty());
   CHECK(s.expect.empty());
+  CHECK(s.slo.latency == 500ms);
+  CHECK(s.slo.error_rate == 0.01);
+  CHECK(s.slo.availability == 0.999);
+}
+
+TEST_CASE("parse_scenario: the slo block, and expectations over the run's windows and faults") {
+  TempRepo repo;
+  json doc = valid_document();
+  doc["slo"] = {{"latency", "250ms"}, {"error_rate", 0.05}, {"availability", 0.99}};
+  doc["expect"] = json::parse(R"([
+      { "metric": "recovery_seconds", "max": 10 },
+      { "metric": "availability", "min": 0.99 },
+      { "metric": "p99_ms", "after": "89s", "max": 500 } ])");
+  const Scenario s = parse_scenario(doc, repo.scenario_path());
+  CHECK(s.slo.latency == 250ms);
+  CHECK(s.slo.error_rate == 0.05);
+  CHECK(s.slo.availability == 0.99);
+  REQUIRE(s.expect.size() == 3);
+  CHECK(s.expect[0].text() == "recovery_seconds <= 10");
+  CHECK(s.expect[2].text() == "max p99_ms after 89s <= 500");
 }
 
 TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
@@ -225,6 +245,24 @@ TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
        "a zone name"},
       {"unknown balancer field", [](json& d) { d["balancer"]["colour"] = 1; }, "/balancer/colour",
        "known fields"},
+      {"a window past the scenario's end", [](json& d) { d["expect"][2]["after"] = "90s"; },
+       "/expect/2/after", "the start of the run's last second (89s)"},
+      {"recovery_seconds without faults",
+       [](json& d) {
+         d.erase("faults");
+         d["expect"][0]["metric"] = "recovery_seconds";
+       },
+       "/expect/0/metric", "no faults to recover from"},
+      {"slo availability above 1",
+       [](json& d) {
+         d["slo"] = {{"availability", 1.5}};
+       },
+       "/slo/availability", "a number between 0 and 1"},
+      {"unknown slo field",
+       [](json& d) {
+         d["slo"] = {{"throughput", 100}};
+       },
+       "/slo/throughput", "known fields"},
   };
   for (const auto& row : rows) {
     const std::string what = row.what;
