@@ -286,7 +286,7 @@ TEST_CASE("SimWorker: a stop also freezes answers waiting out the latency fault"
   CHECK(f.recorder.answers[0] == Answer{1, 200, 1050ms});
 }
 
-TEST_CASE("SimWorker: SIGKILL kills a stopped worker; SIGTERM waits for SIGCONT") {
+TEST_CASE("SimWorker: SIGKILL kills a stopped worker, SIGTERM waits for SIGCONT") {
   SUBCASE("SIGKILL") {
     Fleet f(constant(1, 100ms));
     const WorkerId id = f.launch();

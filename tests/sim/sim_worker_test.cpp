@@ -30,7 +30,7 @@ WorkerProfile constant_profile(int capacity, int queue_limit, Duration service, 
 
 }  // namespace
 
-TEST_CASE("SimWorker: slots, then the queue, then 503; served in arrival order") {
+TEST_CASE("SimWorker: slots, then the queue, then 503, served in arrival order") {
   VirtualScheduler sched;
   Recorder client;
   const WorkerProfile profile = constant_profile(2, 1, 100ms, 0s);

@@ -194,7 +194,7 @@ TEST_CASE("control interface: the answers to each request, apart from the socket
   }
 }
 
-TEST_CASE("control interface: a PUT changes only the kinds it names; GET shows the state") {
+TEST_CASE("control interface: a PUT changes only the kinds it names, GET shows the state") {
   WorkerModel model(quick_profile());
   auto put = [&](const std::string& body) {
     const ControlAnswer a = control_request("PUT", kFaultsPath, body, model, 0s);

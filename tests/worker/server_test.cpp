@@ -302,7 +302,7 @@ double millis_since(SteadyClock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("server: the control interface sets, reads and clears faults; bad bodies get 400") {
+TEST_CASE("server: the control interface sets, reads and clears faults, and answers bad bodies 400") {
   WorkerServer server(constant_profile(2, std::chrono::milliseconds(1), 4), "w-ctl", 1);
   server.start_in_thread();
   HttpClient client(server.port());
@@ -423,7 +423,7 @@ TEST_CASE("server: errors answers about its fraction of many requests 500") {
   CHECK(http_get(server.port(), "/health").status == 200);
 }
 
-TEST_CASE("server: slow multiplies service times; flap alternates /health") {
+TEST_CASE("server: slow multiplies service times, flap alternates /health") {
   WorkerServer server(constant_profile(1, std::chrono::milliseconds(40), 4), "w-slow", 1);
   server.start_in_thread();
   HttpClient client(server.port());
