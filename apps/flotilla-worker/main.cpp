@@ -7,8 +7,9 @@
 //
 // and nothing else to stdout afterwards (logs go to stderr). SIGTERM or SIGINT starts a graceful
 // shutdown (finish in-flight and queued requests, then exit 0); a second signal ends the process
-// at once. User mistakes (bad profile file, bad flag value, port in use) print one message on
-// stderr and exit with code 2.
+// at once. The crash_after fault (PUT /flotilla/faults, worker/control.h) ends it with
+// kCrashExitCode (1) and drops what it held. User mistakes (bad profile file, bad flag value, port
+// in use) print one message on stderr and exit with code 2.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +18,7 @@
 
 #include "core/duration.h"
 #include "core/errors.h"
+#include "worker/faults.h"
 #include "worker/profile.h"
 #include "worker/server.h"
 
@@ -101,6 +103,10 @@ int run(int argc, char** argv) {
                 static_cast<unsigned>(server.port()));
     std::fflush(stdout);
     server.run();
+    if (server.crashed()) {
+      std::cerr << "flotilla-worker: crash_after: exiting with code " << kCrashExitCode << "\n";
+      return kCrashExitCode;
+    }
   } catch (const UserError& e) {
     std::cerr << "flotilla-worker: " << e.what() << "\n";
     return kExitUsage;

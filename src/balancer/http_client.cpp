@@ -6,12 +6,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <memory>
+
+#include "worker/control.h"
 
 namespace flotilla {
 namespace {
@@ -24,15 +25,15 @@ using error_code = boost::system::error_code;
 
 constexpr std::uint64_t kBodyLimit = 1 << 20;
 
-class GetCall : public std::enable_shared_from_this<GetCall> {
+class Call : public std::enable_shared_from_this<Call> {
  public:
-  GetCall(asio::io_context& io, std::function<void(HttpGetResult)> done)
+  Call(asio::io_context& io, std::function<void(HttpGetResult)> done)
       : socket_(io),
         timer_(io),
         done_(std::move(done)),
         started_(std::chrono::steady_clock::now()) {}
 
-  void start(const Endpoint& endpoint, std::string target, Duration timeout) {
+  void start(const Endpoint& endpoint, HttpRequest request, Duration timeout) {
     error_code ec;
     const auto address = asio::ip::make_address(endpoint.host, ec);
     if (ec) {
@@ -41,12 +42,21 @@ class GetCall : public std::enable_shared_from_this<GetCall> {
                  [self = shared_from_this()] { self->finish("bad address"); });
       return;
     }
-    request_.method(http::verb::get);
-    request_.target(target);
+    request_.method_string(request.method);
+    request_.target(request.target);
     request_.version(11);
     request_.set(http::field::host, endpoint.to_string());
     request_.set(http::field::user_agent, "flotilla");
     request_.set(http::field::connection, "close");
+    if (!request.content_type.empty())
+      request_.set(http::field::content_type, request.content_type);
+    request_.body() = std::move(request.body);
+    // Content-Length when there is a body, or the method expects one (PUT, POST: some servers
+    // answer 411 without it).
+    if (!request_.body().empty() || request_.method() == http::verb::put ||
+        request_.method() == http::verb::post) {
+      request_.prepare_payload();
+    }
     parser_.body_limit(kBodyLimit);
 
     timer_.expires_after(timeout);
@@ -123,7 +133,7 @@ class GetCall : public std::enable_shared_from_this<GetCall> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
-  http::request<http::empty_body> request_;
+  http::request<http::string_body> request_;
   http::response_parser<http::string_body> parser_;
   std::function<void(HttpGetResult)> done_;
   std::chrono::steady_clock::time_point started_;
@@ -133,9 +143,24 @@ class GetCall : public std::enable_shared_from_this<GetCall> {
 
 }  // namespace
 
+void http_request(boost::asio::io_context& io, const Endpoint& endpoint, HttpRequest request,
+                  Duration timeout, std::function<void(HttpGetResult)> done) {
+  std::make_shared<Call>(io, std::move(done))->start(endpoint, std::move(request), timeout);
+}
+
 void http_get(boost::asio::io_context& io, const Endpoint& endpoint, std::string target,
               Duration timeout, std::function<void(HttpGetResult)> done) {
-  std::make_shared<GetCall>(io, std::move(done))->start(endpoint, std::move(target), timeout);
+  http_request(io, endpoint, HttpRequest{"GET", std::move(target), {}, {}}, timeout,
+               std::move(done));
+}
+
+void send_worker_faults(boost::asio::io_context& io, const Endpoint& endpoint,
+                        const WorkerFaults& change, Duration timeout,
+                        std::function<void(HttpGetResult)> done) {
+  http_request(
+      io, endpoint,
+      HttpRequest{"PUT", std::string(kFaultsPath), worker_faults_json(change), "application/json"},
+      timeout, std::move(done));
 }
 
 }  // namespace flotilla

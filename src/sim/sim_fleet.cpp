@@ -32,12 +32,11 @@ WorkerId SimFleet::launch(const LaunchSpec&) {
   std::uint16_t port = static_cast<std::uint16_t>(1 + (sequence - 1) % 65535);
   while (by_port_.count(port) != 0) port = static_cast<std::uint16_t>(port % 65535 + 1);
   const Endpoint endpoint{kSimHost, port};
-  auto worker = std::make_unique<SimWorker>(
-      scheduler_, profile_, id, endpoint, mix(seed_ ^ mix(sequence)), *client_,
-      [this, id] {
-        if (SimWorker* w = find(id); w != nullptr && !w->exited())
-          exit(*w, WorkerExit{0, 0});
-      });
+  auto worker =
+      std::make_unique<SimWorker>(scheduler_, profile_, id, endpoint, mix(seed_ ^ mix(sequence)),
+                                  *client_, [this, id](int exit_code) {
+                                    if (SimWorker* w = find(id)) exit(*w, WorkerExit{exit_code, 0});
+                                  });
   by_port_[port] = worker.get();
   workers_[id] = std::move(worker);
   ++running_;
@@ -62,9 +61,11 @@ SimWorker* SimFleet::at(const Endpoint& endpoint) const {
 }
 
 void SimFleet::exit(SimWorker& worker, WorkerExit how) {
-  if (worker.exited() && by_port_.count(worker.endpoint().port) == 0) return;
+  // Once only: an exited worker's port is no longer its own.
+  auto it = by_port_.find(worker.endpoint().port);
+  if (it == by_port_.end() || it->second != &worker) return;
   worker.mark_exited();
-  by_port_.erase(worker.endpoint().port);
+  by_port_.erase(it);
   --running_;
   scheduler_.schedule_at(scheduler_.now(), [this, alive = alive_, id = worker.id(), how] {
     if (!*alive) return;
@@ -75,7 +76,7 @@ void SimFleet::exit(SimWorker& worker, WorkerExit how) {
 void SimFleet::stop(const WorkerId& id, Duration grace) {
   SimWorker* w = find(id);
   if (w == nullptr || w->exited()) return;
-  if (w->shutting_down()) return;  // stop() again does nothing
+  if (w->terminating()) return;  // stop() again does nothing
   w->begin_shutdown(scheduler_.now());
   if (w->exited()) return;  // drained at once
   scheduler_.schedule_after(grace, [this, alive = alive_, id] {
@@ -95,24 +96,34 @@ void SimFleet::signal(const WorkerId& id, int sig) {
     case SIGTERM:
       w->begin_shutdown(scheduler_.now());
       return;
+    case SIGSTOP:
+      w->stop(scheduler_.now());
+      return;
+    case SIGCONT:
+      w->resume(scheduler_.now());
+      return;
     default:
       spdlog::warn("simulated worker {}: signal {} is not modelled; ignored", id, sig);
       return;
   }
 }
 
-void SimFleet::probe(const Endpoint& endpoint, const std::string&, Duration,
-                     const std::function<void(HttpGetResult)>& done) const {
-  HttpGetResult result;
-  const SimWorker* w = at(endpoint);
+bool SimFleet::set_faults(const WorkerId& id, const WorkerFaults& change) {
+  SimWorker* w = find(id);
+  if (w == nullptr || w->exited()) return false;
+  w->apply_faults(change, scheduler_.now());
+  return true;
+}
+
+void SimFleet::probe(const Endpoint& endpoint, const std::string&, Duration timeout,
+                     std::function<void(HttpGetResult)> done) {
+  SimWorker* w = at(endpoint);
   if (w == nullptr || !w->accepting()) {
+    HttpGetResult result;
     result.error = "connection refused";
-  } else {
-    result.ok = true;
-    result.status = w->health_status(scheduler_.now());
-    result.body = result.status == 200 ? "ok\n" : "booting\n";
+    return done(std::move(result));
   }
-  done(std::move(result));
+  w->health_check(scheduler_.now(), timeout, std::move(done));
 }
 
 }  // namespace flotilla

@@ -10,14 +10,19 @@
 // - Ids are those of the process provider ("i-" and 17 hex digits, sequential); a worker's
 //   endpoint is {"sim", N}: no socket is ever opened. pid() is always nullopt (no process).
 // - on_listening comes right after launch (in the next event, never inside launch()); on_exit
-//   right after the worker ends: exit 0 once a stopped worker has drained, signal 9 when it is
-//   killed (also by stop()'s grace running out).
-// - signal(): SIGKILL kills, SIGTERM shuts down gracefully; other signals are not modelled yet
-//   (logged and ignored).
+//   right after the worker ends: exit 0 once a stopped worker has drained, kCrashExitCode when
+//   crash_after ended it, signal 9 when it is killed (also by stop()'s grace running out).
+// - signal(): SIGKILL kills, SIGTERM shuts down gracefully, SIGSTOP freezes and SIGCONT
+//   resumes (sim_worker.h: a SIGTERM to a stopped worker takes effect at SIGCONT, and stop()'s
+//   SIGKILL still comes after its grace); other signals are not modelled (logged and ignored).
+// - set_faults(): the control interface (worker/faults.h), as PUT /flotilla/faults reaches a
+//   live worker.
 //
 // Health checks (probe()): a worker that is gone or shutting down refuses the connection (as a
-// closed listener does), a booting one answers 503, a booted one 200; the answer is given
-// inline.
+// closed listener does), a booting one answers 503 "booting", a flapping one 503 "unhealthy" in
+// alternate periods, a booted one 200; inline unless the latency fault delays the answer. A
+// stopped worker does not answer, nor one whose delay is not shorter than the timeout: the
+// result is "timeout" when `timeout` has passed.
 //
 // Threading: the simulator's one thread. It takes the VirtualScheduler itself, not the
 // Scheduler seam: it exists only in virtual time, and its per-request calls then need no
@@ -63,7 +68,10 @@ class SimFleet final : public Provider {
   SimWorker* find(const WorkerId& id) const;
   // GET `path` on the worker at `endpoint` (a TargetGroup::Probe).
   void probe(const Endpoint& endpoint, const std::string& path, Duration timeout,
-             const std::function<void(HttpGetResult)>& done) const;
+             std::function<void(HttpGetResult)> done);
+  // Sends the worker a control message (PUT /flotilla/faults in the live world); false when it
+  // is unknown or gone. A stopped worker takes it at SIGCONT.
+  bool set_faults(const WorkerId& id, const WorkerFaults& change);
   const WorkerProfile& profile() const { return profile_; }
   // Workers launched so far.
   std::uint64_t launched() const { return next_sequence_ - 1; }

@@ -1,5 +1,6 @@
 #include "worker/server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +17,7 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "worker/control.h"
 #include "worker/status_json.h"
 #include "worker/worker_model.h"
 
@@ -63,16 +65,19 @@ class WorkerServer::Impl {
   void start_accepting();
   void shutdown_on_signals();
   void do_shutdown();
+  // crash_after ran out: every connection is dropped unanswered and run() returns.
+  void crash();
   Time now() const { return SteadyClock::now() - started_; }
   bool shutting_down() const { return model_.shutting_down(); }
 
   // Work admission and slots (the model decides; queue_ holds the sessions it counts as queued).
   void admit(const std::shared_ptr<Session>& session, Arrival arrival);
-  void finish_service();
+  Completion finish_service();
 
   // Declared before ioc_ so that sessions destroyed with the io_context can still unregister.
   std::unordered_set<Session*> sessions_;
   bool tearing_down_ = false;
+  std::atomic<bool> crashed_{false};
 
   const WorkerProfile profile_;
   const std::string worker_id_;
@@ -110,7 +115,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   // which then counts as work that arrived before the shutdown.
   void close_if_idle() {
     if (state_ != State::kReading) return;
-    if (parser_ && parser_->got_some())
+    if (control_parser_ || (parser_ && parser_->got_some()))
       caught_by_shutdown_ = true;
     else
       close();
@@ -122,27 +127,36 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   void serve_for(Duration service_time) {
     service_timer_.expires_after(service_time);
     service_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      self->server_.finish_service();
+      const Completion done = self->server_.finish_service();
       if (ec) return self->close();
-      self->respond(http::status::ok, "ok\n", "text/plain");
+      self->crash_after_write_ = done.crash;
+      if (done.status == 500)
+        return self->answer(http::status::internal_server_error, "error\n", "text/plain");
+      self->answer(http::status::ok, "ok\n", "text/plain");
     });
   }
 
-  void respond(http::status status, std::string_view body, std::string_view content_type) {
-    res_.result(status);
-    res_.version(version_);
-    res_.set(kWorkerHeader, server_.worker_id_);
-    res_.set(http::field::content_type, content_type);
-    res_.keep_alive(keep_alive_ && !server_.shutting_down());
-    res_.body().assign(body.data(), body.size());
-    res_.prepare_payload();
-    // A response to HEAD announces the body's length but carries none.
-    if (head_) res_.body().clear();
-    state_ = State::kWriting;
-    http::async_write(
-        socket_, res_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  // An answer to work or to a health check: it waits for the latency fault's delay first.
+  void answer(http::status status, std::string_view body, std::string_view content_type) {
+    prepare(status, body, content_type);
+    const Duration delay = server_.model_.answer_delay();
+    if (delay <= Duration::zero()) return write();
+    state_ = State::kWaiting;
+    service_timer_.expires_after(delay);
+    service_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->write();
+    });
   }
+
+  // Any other answer, at once.
+  void respond(http::status status, std::string_view body, std::string_view content_type) {
+    prepare(status, body, content_type);
+    write();
+  }
+
+  // Drops the connection unanswered (a crashed process's sockets).
+  void abort() { close(); }
 
  private:
   enum class State { kReading, kWaiting, kWriting };
@@ -150,6 +164,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   void do_read() {
     state_ = State::kReading;
     head_ = false;
+    control_parser_.reset();
     parser_.emplace();
     parser_->body_limit(kMaxRequestBody);
     http::async_read_header(
@@ -161,7 +176,13 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   // interim response before sending the body.
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
-    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    // A control request's body is kept (it is the message); work's is dropped.
+    if (is_control_target(parser_->get().target())) {
+      control_parser_.emplace(std::move(*parser_));
+      control_parser_->body_limit(kMaxControlBody);
+      parser_.reset();
+    }
+    if (beast::iequals(header()[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                                [self = shared_from_this()](beast::error_code e, std::size_t) {
@@ -173,9 +194,15 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   }
 
   void read_body() {
-    http::async_read(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    auto on_body = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    };
+    if (control_parser_) return http::async_read(socket_, buffer_, *control_parser_, on_body);
+    http::async_read(socket_, buffer_, *parser_, on_body);
+  }
+
+  const http::request_header<>& header() const {
+    return control_parser_ ? control_parser_->get().base() : parser_->get().base();
   }
 
   void on_read(beast::error_code ec) {
@@ -191,15 +218,22 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
       }
       return close();
     }
-    const auto& req = parser_->get();
+    const auto& req = header();
     version_ = req.version();
-    keep_alive_ = req.keep_alive();
+    keep_alive_ = control_parser_ ? control_parser_->keep_alive() : parser_->keep_alive();
     head_ = req.method() == http::verb::head;
     std::string_view path = req.target();
     path = path.substr(0, path.find('?'));
-    if (path == "/health") {
+    if (control_parser_) {
+      const ControlAnswer a =
+          control_request(req.method_string(), req.target(), control_parser_->get().body(),
+                          server_.model_, server_.now());
+      prepare(static_cast<http::status>(a.status), a.body, "application/json");
+      if (!a.allow.empty()) res_.set(http::field::allow, a.allow);
+      write();
+    } else if (path == "/health") {
       const WorkerHealth health = server_.model_.health(server_.now());
-      respond(
+      answer(
           health == WorkerHealth::kHealthy ? http::status::ok : http::status::service_unavailable,
           std::string(to_string(health)) + "\n", "text/plain");
     } else if (path == "/metrics") {
@@ -212,7 +246,29 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
     }
   }
 
+  void prepare(http::status status, std::string_view body, std::string_view content_type) {
+    res_.clear();
+    res_.result(status);
+    res_.version(version_);
+    res_.set(kWorkerHeader, server_.worker_id_);
+    res_.set(http::field::content_type, content_type);
+    res_.body().assign(body.data(), body.size());
+    res_.prepare_payload();
+    // A response to HEAD announces the body's length but carries none.
+    if (head_) res_.body().clear();
+  }
+
+  void write() {
+    res_.keep_alive(keep_alive_ && !server_.shutting_down());
+    state_ = State::kWriting;
+    http::async_write(
+        socket_, res_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
   void on_write(beast::error_code ec) {
+    // The last answer before a crash is sent (or its connection failed): then nothing more.
+    if (crash_after_write_) return server_.crash();
     // Once shutting down a connection is not read again: the response said, or should have
     // said, Connection: close.
     if (ec || !res_.keep_alive() || server_.shutting_down()) return close();
@@ -229,6 +285,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   tcp::socket socket_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<DiscardBody>> parser_;
+  std::optional<http::request_parser<http::string_body>> control_parser_;
   http::response<http::string_body> res_;
   asio::steady_timer service_timer_{socket_.get_executor()};
   State state_ = State::kReading;
@@ -236,6 +293,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   bool keep_alive_ = true;
   bool head_ = false;
   bool caught_by_shutdown_ = false;
+  bool crash_after_write_ = false;
 };
 
 WorkerServer::Impl::Impl(WorkerProfile profile, std::string worker_id, std::uint64_t seed,
@@ -245,7 +303,7 @@ WorkerServer::Impl::Impl(WorkerProfile profile, std::string worker_id, std::uint
       host_(std::move(host)),
       started_(SteadyClock::now()),
       sampler_(profile_.service_time, seed),
-      model_(profile_) {
+      model_(profile_, Time::zero(), WorkerModel::CpuWindow::kProfile, seed) {
   beast::error_code ec;
   const auto address = asio::ip::make_address(host_, ec);
   if (ec)
@@ -308,20 +366,31 @@ void WorkerServer::Impl::do_shutdown() {
 
 void WorkerServer::Impl::admit(const std::shared_ptr<Session>& session, Arrival arrival) {
   const Admission admission = model_.admit(now(), arrival);
-  if (admission == Admission::kServe) return session->serve_for(sampler_.next());
+  if (admission == Admission::kServe)
+    return session->serve_for(model_.service_time(sampler_.next()));
   if (admission == Admission::kQueued) return queue_.push_back(session);
-  session->respond(http::status::service_unavailable, std::string(to_string(admission)) + "\n",
-                   "text/plain");
+  session->answer(http::status::service_unavailable, std::string(to_string(admission)) + "\n",
+                  "text/plain");
 }
 
-void WorkerServer::Impl::finish_service() {
-  if (model_.finish(now())) {
+Completion WorkerServer::Impl::finish_service() {
+  const Completion done = model_.complete(now());
+  if (done.starts_next) {
     assert(!queue_.empty());
     auto next = std::move(queue_.front());
     queue_.pop_front();
-    next->serve_for(sampler_.next());
+    next->serve_for(model_.service_time(sampler_.next()));
   }
   assert(queue_.size() == static_cast<std::size_t>(model_.queued()));
+  return done;
+}
+
+void WorkerServer::Impl::crash() {
+  crashed_ = true;
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  for (Session* s : sessions_) s->abort();
+  ioc_.stop();
 }
 
 WorkerServer::WorkerServer(WorkerProfile profile, std::string worker_id, std::uint64_t seed,
@@ -342,6 +411,8 @@ const std::string& WorkerServer::host() const { return impl_->host_; }
 void WorkerServer::shutdown_on_signals() { impl_->shutdown_on_signals(); }
 
 void WorkerServer::run() { impl_->ioc_.run(); }
+
+bool WorkerServer::crashed() const { return impl_->crashed_; }
 
 void WorkerServer::start_in_thread() {
   assert(!impl_->thread_.joinable());

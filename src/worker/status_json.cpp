@@ -11,6 +11,7 @@ std::string worker_status_json(std::string_view worker_id, const WorkerStatus& s
       {"queued", s.queued},
       {"served", s.served},
       {"rejected", s.rejected},
+      {"errors", s.errors},
       {"cpu_utilization", s.cpu_utilization},
       {"capacity", s.capacity},
       {"booted", s.booted},

@@ -1,6 +1,6 @@
 #pragma once
 // The body of a worker's GET /metrics: a JSON object with "worker_id", "in_flight", "queued",
-// "served", "rejected", "cpu_utilization", "capacity", "booted", "uptime_seconds" and
+// "served", "rejected", "errors", "cpu_utilization", "capacity", "booted", "uptime_seconds" and
 // "busy_seconds" (busy slot-seconds since start), as server.h describes them. Numbers are written
 // so that parsing them gives back the same doubles.
 #include <string>

@@ -30,12 +30,12 @@ WorkerProfile constant_profile(int capacity, int queue_limit, Duration service, 
 
 }  // namespace
 
-TEST_CASE("SimWorker: slots, then the queue, then 503; served in arrival order") {
+TEST_CASE("SimWorker: slots, then the queue, then 503, served in arrival order") {
   VirtualScheduler sched;
   Recorder client;
   const WorkerProfile profile = constant_profile(2, 1, 100ms, 0s);
   bool drained = false;
-  SimWorker w(sched, profile, "i-1", {"sim", 1}, 7, client, [&] { drained = true; });
+  SimWorker w(sched, profile, "i-1", {"sim", 1}, 7, client, [&](int code) { drained = code == 0; });
   CHECK(w.accepting());
   CHECK(w.health_status(sched.now()) == 200);
   CHECK(w.deliver(1, sched.now()) == Admission::kServe);
@@ -86,7 +86,8 @@ TEST_CASE("SimWorker: a graceful shutdown finishes what it holds, refuses more, 
   Recorder client;
   const WorkerProfile profile = constant_profile(1, 4, 100ms, 0s);
   int drained = 0;
-  SimWorker w(sched, profile, "i-1", {"sim", 1}, 7, client, [&] { ++drained; });
+  SimWorker w(sched, profile, "i-1", {"sim", 1}, 7, client,
+              [&](int code) { drained += code == 0 ? 1 : 100; });
   w.deliver(1, sched.now());
   w.deliver(2, sched.now());
   w.begin_shutdown(sched.now());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/faults.h"
 #include "worker/http_client.h"
 #include "worker/server.h"
 
@@ -182,6 +183,25 @@ TEST_CASE("flotilla-worker binary: a lognormal profile from fleet/ with override
   REQUIRE(status.has_value());
   CHECK(WIFEXITED(*status));
   CHECK(WEXITSTATUS(*status) == 0);
+}
+
+TEST_CASE("flotilla-worker binary: crash_after exits with code 1 after the last answer") {
+  Child child({"--boot-time", "0", "--service-time-mean", "1ms", "--distribution", "constant",
+               "--id", "bin-crash"});
+  const auto line = child.read_line(std::chrono::seconds(20));
+  REQUIRE(line.has_value());
+  const auto port = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  test::HttpClient client(port);
+  const auto set = client.request("PUT", "/flotilla/faults", R"({"crash_after": {"requests": 3}})");
+  REQUIRE(set.status == 200);
+  for (int i = 0; i < 3; ++i) CHECK(client.request("GET", "/work").status == 200);
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == kCrashExitCode);
+  CHECK(kCrashExitCode == 1);
+  CHECK(child.stderr_text().find("crash_after") != std::string::npos);
+  CHECK(child.rest_of_stdout().empty());
 }
 
 }  // namespace flotilla

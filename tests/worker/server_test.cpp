@@ -57,6 +57,11 @@ class Pending {
     get();
     return done_at_;
   }
+  // The failure of a request that got no answer ("" when it got one).
+  const std::string& error() {
+    if (thread_.joinable()) thread_.join();
+    return error_;
+  }
 
  private:
   std::thread thread_;
@@ -281,6 +286,189 @@ TEST_CASE("server: binding a port in use is a UserError naming the address") {
   CHECK_THROWS_AS(
       WorkerServer(constant_profile(1, std::chrono::milliseconds(1), 0), "w3", 1, "not-an-address"),
       UserError);
+}
+
+// ---- faults, through the control interface ----
+
+namespace {
+
+HttpResponse put_faults(HttpClient& client, const std::string& body) {
+  return client.request("PUT", "/flotilla/faults", body);
+}
+
+double millis_since(SteadyClock::time_point start) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+}
+
+}  // namespace
+
+TEST_CASE("server: the control interface sets, reads and clears faults, and answers bad bodies 400") {
+  WorkerServer server(constant_profile(2, std::chrono::milliseconds(1), 4), "w-ctl", 1);
+  server.start_in_thread();
+  HttpClient client(server.port());
+
+  auto r = client.request("GET", "/flotilla/faults");
+  CHECK(r.status == 200);
+  CHECK(r.keep_alive);
+  CHECK(r.worker == "w-ctl");
+  CHECK(nlohmann::json::parse(r.body) == nlohmann::json::parse(R"({"slow": null,
+        "errors": null, "crash_after": null, "flap": null, "latency": null})"));
+
+  r = put_faults(client, R"({"slow": {"factor": 10}, "errors": {"fraction": 0.3},
+                            "crash_after": {"requests": 100}, "flap": {"period": "2s"},
+                            "latency": {"delay": "200ms", "jitter": "50ms"}})");
+  CHECK(r.status == 200);
+  const auto set = nlohmann::json::parse(r.body);
+  CHECK(set == nlohmann::json::parse(R"({"slow": {"factor": 10}, "errors": {"fraction": 0.3},
+        "crash_after": {"requests": 100}, "flap": {"period": "2s"},
+        "latency": {"delay": "200ms", "jitter": "50ms"}})"));
+  CHECK(nlohmann::json::parse(client.request("GET", "/flotilla/faults").body) == set);
+
+  // Null clears; absent kinds stay.
+  r = put_faults(client, R"({"latency": null, "flap": null, "crash_after": null})");
+  CHECK(r.status == 200);
+  auto state = nlohmann::json::parse(r.body);
+  CHECK(state["latency"].is_null());
+  CHECK(state["flap"].is_null());
+  CHECK(state["slow"]["factor"] == 10);
+  CHECK(state["errors"]["fraction"] == 0.3);
+
+  // A bad body changes nothing and names the field; the connection stays usable.
+  r = put_faults(client, R"({"slow": {"factor": 2}, "errors": {"fraction": "lots"}})");
+  CHECK(r.status == 400);
+  CHECK(r.keep_alive);
+  auto error = nlohmann::json::parse(r.body);
+  CHECK(error["field"] == "/errors/fraction");
+  CHECK(error["error"].get<std::string>().find("a number between 0 and 1") != std::string::npos);
+  r = put_faults(client, "not json");
+  CHECK(r.status == 400);
+  CHECK(nlohmann::json::parse(r.body)["field"] == "");
+  CHECK(put_faults(client, R"({"latency": {"delay": "1ms", "jitter": "2ms"}})").status == 400);
+  CHECK(client.request("POST", "/flotilla/faults", "{}").status == 405);
+  CHECK(client.request("GET", "/flotilla/nothing").status == 404);
+  state = nlohmann::json::parse(client.request("GET", "/flotilla/faults").body);
+  CHECK(state["slow"]["factor"] == 10);
+  CHECK(state["latency"].is_null());
+
+  // Control requests are not work: no slot, no counter; the errors fault does not touch them.
+  r = put_faults(client, R"({"errors": {"fraction": 1}, "slow": null})");
+  CHECK(r.status == 200);
+  for (int i = 0; i < 20; ++i) CHECK(client.request("GET", "/flotilla/faults").status == 200);
+  auto m = get_metrics(server.port());
+  CHECK(m["served"] == 0);
+  CHECK(m["rejected"] == 0);
+  CHECK(client.request("GET", "/work").status == 500);
+  m = get_metrics(server.port());
+  CHECK(m["served"] == 1);
+  CHECK(m["errors"] == 1);
+  // A body sent with Expect: 100-continue is read as well.
+  client.send(
+      "PUT /flotilla/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  CHECK(client.receive().status == 100);
+  client.send(R"({"errors":null})");
+  r = client.receive();
+  CHECK(r.status == 200);
+  CHECK(nlohmann::json::parse(r.body)["errors"].is_null());
+  CHECK(client.request("GET", "/work").status == 200);
+}
+
+TEST_CASE("server: latency delays answers to work and /health, not /metrics nor control") {
+  WorkerServer server(constant_profile(2, std::chrono::milliseconds(1), 4), "w-lat", 1);
+  server.start_in_thread();
+  HttpClient client(server.port());
+  CHECK(put_faults(client, R"({"latency": {"delay": "400ms", "jitter": "100ms"}})").status == 200);
+
+  auto start = SteadyClock::now();
+  auto r = client.request("GET", "/health");
+  CHECK(r.status == 200);
+  CHECK(millis_since(start) >= 300);
+  start = SteadyClock::now();
+  CHECK(client.request("GET", "/work").status == 200);
+  CHECK(millis_since(start) >= 300);
+  // The slot was free while the answer waited.
+  CHECK(get_metrics(server.port())["in_flight"] == 0);
+
+  start = SteadyClock::now();
+  CHECK(client.request("GET", "/metrics").status == 200);
+  CHECK(client.request("GET", "/flotilla/faults").status == 200);
+  CHECK(millis_since(start) < 300);
+
+  CHECK(put_faults(client, R"({"latency": null})").status == 200);
+  start = SteadyClock::now();
+  CHECK(client.request("GET", "/health").status == 200);
+  CHECK(millis_since(start) < 300);
+}
+
+TEST_CASE("server: errors answers about its fraction of many requests 500") {
+  WorkerServer server(constant_profile(4, std::chrono::microseconds(1), 4), "w-err", 5);
+  server.start_in_thread();
+  HttpClient client(server.port());
+  CHECK(put_faults(client, R"({"errors": {"fraction": 0.3}})").status == 200);
+  const int n = 2000;
+  int errors = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto r = client.request("GET", "/work");
+    REQUIRE((r.status == 200 || r.status == 500));
+    CHECK(r.keep_alive);
+    errors += r.status == 500;
+  }
+  // 600 expected; +- 5 standard deviations (20.5).
+  CHECK(errors >= 500);
+  CHECK(errors <= 700);
+  const auto m = get_metrics(server.port());
+  CHECK(m["errors"] == errors);
+  CHECK(m["served"] == n);
+  // Health checks are not work: they stay 200.
+  CHECK(http_get(server.port(), "/health").status == 200);
+}
+
+TEST_CASE("server: slow multiplies service times, flap alternates /health") {
+  WorkerServer server(constant_profile(1, std::chrono::milliseconds(40), 4), "w-slow", 1);
+  server.start_in_thread();
+  HttpClient client(server.port());
+  CHECK(put_faults(client, R"({"slow": {"factor": 8}})").status == 200);
+  auto start = SteadyClock::now();
+  CHECK(client.request("GET", "/work").status == 200);
+  CHECK(millis_since(start) >= 320);
+
+  CHECK(put_faults(client, R"({"slow": null, "flap": {"period": "300ms"}})").status == 200);
+  // Unhealthy first, then healthy, then unhealthy again.
+  auto r = client.request("GET", "/health");
+  CHECK(r.status == 503);
+  CHECK(r.body == "unhealthy\n");
+  CHECK(wait_until([&] { return client.request("GET", "/health").status == 200; }));
+  CHECK(wait_until([&] { return client.request("GET", "/health").status == 503; }));
+  // Work is served throughout.
+  CHECK(client.request("GET", "/work").status == 200);
+  CHECK(put_faults(client, R"({"flap": null})").status == 200);
+  CHECK(client.request("GET", "/health").status == 200);
+}
+
+TEST_CASE("server: crash_after drops everything after the last answer and run() returns") {
+  WorkerServer server(constant_profile(1, std::chrono::milliseconds(200), 4), "w-crash", 1);
+  server.start_in_thread();
+  const auto port = server.port();
+  {
+    HttpClient client(port);
+    CHECK(put_faults(client, R"({"crash_after": {"requests": 2}})").status == 200);
+  }
+  Pending a(port, "/a");
+  wait_metrics(port, [](const auto& m) { return m["in_flight"] == 1; });
+  Pending b(port, "/b");
+  wait_metrics(port, [](const auto& m) { return m["queued"] == 1; });
+  Pending c(port, "/c");
+  wait_metrics(port, [](const auto& m) { return m["queued"] == 2; });
+  HttpClient idle(port);
+
+  CHECK(a.get().status == 200);
+  CHECK(b.get().status == 200);
+  // The third was held (queued, then in service) when the worker crashed: no answer.
+  CHECK_FALSE(c.error().empty());
+  CHECK(idle.closed_by_peer(std::chrono::seconds(5)));
+  server.join();
+  CHECK(server.crashed());
+  CHECK_THROWS(HttpClient(port, std::chrono::seconds(2)));
 }
 
 }  // namespace flotilla
