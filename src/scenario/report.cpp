@@ -300,6 +300,14 @@ nlohmann::json to_json(const RunRecord& r) {
          {"stat", e.series ? json(std::string(to_string(e.stat))) : json(nullptr)},
          {"window", e.series ? window_json(*e.series) : json(nullptr)},
          {"note", e.note}});
+  j["alarms"] = json::array();
+  for (const auto& a : r.alarms) {
+    json transitions = json::array();
+    for (const auto& t : a.transitions)
+      transitions.push_back({{"t", t.t}, {"from", t.from}, {"to", t.to}, {"reason", t.reason}});
+    j["alarms"].push_back(
+        {{"name", a.name}, {"description", a.description}, {"transitions", transitions}});
+  }
   return j;
 }
 
