@@ -407,36 +407,8 @@ void print_summary(std::ostream& out, const RunRecord& r) {
 
 namespace {
 
-// Text for an XML attribute or element; characters XML 1.0 cannot hold are left out.
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
-    }
-  }
-  return out;
-}
-
 std::string attribute(std::string_view name, std::string_view value) {
-  return " " + std::string(name) + "=\"" + xml_escape(value) + "\"";
+  return " " + std::string(name) + "=\"" + escape_markup(value) + "\"";
 }
 
 }  // namespace
@@ -478,7 +450,7 @@ void write_junit_xml(std::ostream& out, const RunRecord& r,
       return;
     }
     out << ">\n      <failure" << attribute("message", *failure) << attribute("type", type) << ">"
-        << xml_escape(body) << "</failure>\n    </testcase>\n";
+        << escape_markup(body) << "</failure>\n    </testcase>\n";
   };
   for (const auto& e : r.expectations) {
     std::string message =
