@@ -5,18 +5,21 @@ JOBS ?= $(shell nproc)
 DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev \
                 nlohmann-json3-dev libcli11-dev libspdlog-dev doctest-dev libyaml-cpp-dev \
                 clang libclang-rt-14-dev
+# Only `make test` needs these: the browser that checks report.html (tests/integration).
+TEST_PACKAGES := chromium
 # Only `make bench` needs these: the peers it compares with and the load generator.
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps bench-deps build test demo bench bench-sim clean
+.PHONY: all deps test-deps bench-deps build test demo bench bench-sim clean
 
 all: build
 
 # Installs only what is missing, so a machine that has everything makes no network call.
 deps: PACKAGES = $(DEB_PACKAGES)
+test-deps: PACKAGES = $(TEST_PACKAGES)
 bench-deps: PACKAGES = $(BENCH_PACKAGES)
-deps bench-deps:
+deps test-deps bench-deps:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -32,7 +35,7 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: build test-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 demo: build

@@ -1,6 +1,7 @@
 // flotilla: the CLI. Parses flags and calls src/; stays thin.
 //   flotilla run SCENARIO [--sim] [--out DIR] [--seed N] [--quiet] [--worker PATH] [--junit FILE]
 //   flotilla compare SCENARIO --policy FILE... [--sim] [--json] [--out DIR] [--seed N]
+//   flotilla report DIR
 //   flotilla validate FILE...
 //   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
 //                    [--config FILE] [--health-check-path PATH]
@@ -17,6 +18,7 @@
 #include "orchestrator/balance_command.h"
 #include "orchestrator/compare.h"
 #include "orchestrator/policy_command.h"
+#include "orchestrator/report_command.h"
 #include "orchestrator/run.h"
 #include "orchestrator/validate.h"
 
@@ -79,6 +81,11 @@ int main(int argc, char** argv) {
   compare->add_option("--worker", compare_options.worker_executable,
                       "flotilla-worker executable (default: beside flotilla)");
 
+  flotilla::ReportOptions report_options;
+  auto* report = app.add_subcommand(
+      "report", "rebuild report.html from a run's report.json and timeseries.csv");
+  report->add_option("dir", report_options.dir, "the run's output folder")->required();
+
   std::vector<std::string> files;
   auto* validate = app.add_subcommand("validate", "check scenario, profile and policy files");
   validate->add_option("files", files, "files to check")->required();
@@ -139,7 +146,7 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "flotilla: unknown command '" << arg
-                << "'; expected one of: run, compare, validate, balance, policy\n"
+                << "'; expected one of: run, compare, report, validate, balance, policy\n"
                 << "Run with --help for more information.\n";
       return flotilla::kExitUsage;
     }
@@ -159,6 +166,7 @@ int main(int argc, char** argv) {
   flotilla::init_logging(log_level);
   try {
     if (*validate) return run_validate(files);
+    if (*report) return flotilla::report_command(report_options, std::cout);
     if (*balance) return flotilla::run_balance(balance_flags, std::cout);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);
     if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);

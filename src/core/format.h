@@ -3,9 +3,14 @@
 // (3 -> "3", 0.25 -> "0.25", 78.2049 -> "78.2" with 2 decimals, 1e6 -> "1000000").
 // Not finite -> "" (an empty CSV cell).
 #include <string>
+#include <string_view>
 
 namespace flotilla {
 
 std::string format_number(double v, int decimals = 2);
+
+// Text for XML or HTML, in an element or a quoted attribute: & < > " ' as entities; the control
+// characters XML 1.0 cannot hold are left out.
+std::string escape_markup(std::string_view text);
 
 }  // namespace flotilla

@@ -15,6 +15,7 @@
 #include "orchestrator/scenario_run.h"
 #include "scaling/policy_file.h"
 #include "scenario/comparison.h"
+#include "scenario/report_html.h"
 #include "scenario/scenario.h"
 
 namespace flotilla {
@@ -122,11 +123,16 @@ int compare_command(const CompareOptions& options, std::ostream& out, std::ostre
       fs::create_directories(dir);
       write_report_json((dir / "report.json").string(), e.result.record);
       write_timeseries_csv((dir / "timeseries.csv").string(), e.result.record);
+      write_report_html((dir / "report.html").string(), e.result.record);
     }
     write_text(fs::path(out_dir) / "compare.json", comparison_json(outcomes).dump(2) + "\n");
     std::ostringstream csv;
     write_comparison_csv(csv, outcomes);
     write_text(fs::path(out_dir) / "compare.csv", csv.str());
+    std::vector<const RunRecord*> records;
+    for (const Entry& e : entries) records.push_back(&e.result.record);
+    write_text(fs::path(out_dir) / "compare.html",
+               compare_html(scenario.name, scenario.slo, outcomes, records));
   }
 
   if (options.json) {

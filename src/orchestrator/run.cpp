@@ -13,6 +13,7 @@
 #include "core/format.h"
 #include "orchestrator/scenario_run.h"
 #include "scenario/report.h"
+#include "scenario/report_html.h"
 #include "scenario/scenario.h"
 
 namespace flotilla {
@@ -99,11 +100,13 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   if (result.broke) record.passed = false;
   write_report_json((fs::path(spec.output_dir) / "report.json").string(), record);
   write_timeseries_csv((fs::path(spec.output_dir) / "timeseries.csv").string(), record);
+  write_report_html((fs::path(spec.output_dir) / "report.html").string(), record);
   if (!options.junit_path.empty())
     write_junit_xml(options.junit_path, record,
                     result.broke ? std::optional<std::string>(result.why) : std::nullopt);
   print_summary(out, record);
   out << "report: " << (fs::path(spec.output_dir) / "report.json").string() << "\n";
+  out << "        " << (fs::path(spec.output_dir) / "report.html").string() << "\n";
   return record.passed ? kExitOk : kExitFailed;
 }
 

@@ -301,6 +301,13 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   std::stable_sort(record.events.begin(), record.events.end(),
                    [](const RunEvent& a, const RunEvent& b) { return a.t < b.t; });
   record.decisions = decisions_json(system.scaling_loop().records(), origin);
+  for (const auto& [name, alarm] : system.scaling_loop().alarms()) {
+    AlarmRecord a{name, alarm->config().describe(), {}};
+    for (const AlarmEvaluation& e : alarm->history())
+      a.transitions.push_back({seconds_since(e.t, origin), std::string(to_string(e.previous)),
+                               std::string(to_string(e.state)), e.reason});
+    record.alarms.push_back(std::move(a));
+  }
   record.time_scale = time_scale;
   record.slo = scenario.slo;
 

@@ -300,6 +300,14 @@ nlohmann::json to_json(const RunRecord& r) {
          {"stat", e.series ? json(std::string(to_string(e.stat))) : json(nullptr)},
          {"window", e.series ? window_json(*e.series) : json(nullptr)},
          {"note", e.note}});
+  j["alarms"] = json::array();
+  for (const auto& a : r.alarms) {
+    json transitions = json::array();
+    for (const auto& t : a.transitions)
+      transitions.push_back({{"t", t.t}, {"from", t.from}, {"to", t.to}, {"reason", t.reason}});
+    j["alarms"].push_back(
+        {{"name", a.name}, {"description", a.description}, {"transitions", transitions}});
+  }
   return j;
 }
 
@@ -399,36 +407,8 @@ void print_summary(std::ostream& out, const RunRecord& r) {
 
 namespace {
 
-// Text for an XML attribute or element; characters XML 1.0 cannot hold are left out.
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
-    }
-  }
-  return out;
-}
-
 std::string attribute(std::string_view name, std::string_view value) {
-  return " " + std::string(name) + "=\"" + xml_escape(value) + "\"";
+  return " " + std::string(name) + "=\"" + escape_markup(value) + "\"";
 }
 
 }  // namespace
@@ -470,7 +450,7 @@ void write_junit_xml(std::ostream& out, const RunRecord& r,
       return;
     }
     out << ">\n      <failure" << attribute("message", *failure) << attribute("type", type) << ">"
-        << xml_escape(body) << "</failure>\n    </testcase>\n";
+        << escape_markup(body) << "</failure>\n    </testcase>\n";
   };
   for (const auto& e : r.expectations) {
     std::string message =

@@ -19,6 +19,7 @@
 //   (observed null when not measurable; stat and window null for a whole-run figure, else
 //   "max" ... and {"after": s} / {"before": s} / {"between": [s, s]} / {"at": s} / {} for the
 //   whole run; note "" or why the value is what it is)
+//   alarms [{name, description, transitions [{t, from, to, reason}]}]
 // timeseries.csv header: t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg
 #include <cstdint>
 #include <map>
@@ -75,6 +76,20 @@ struct RunEvent {
   std::string detail;
 };
 
+// A CloudWatch alarm a policy named, and its state changes (metrics/alarm.h history()).
+struct AlarmTransition {
+  double t = 0;      // the end of the period evaluated, seconds since the run started
+  std::string from;  // "OK", "ALARM" or "INSUFFICIENT_DATA"
+  std::string to;
+  std::string reason;
+};
+
+struct AlarmRecord {
+  std::string name;
+  std::string description;  // AlarmConfig::describe()
+  std::vector<AlarmTransition> transitions;
+};
+
 // One row per second; NaN in a floating field means "no data" (an empty CSV cell).
 struct TimeseriesRow {
   double t = 0;  // the second's start, seconds since the run started
@@ -121,6 +136,7 @@ struct RunRecord {
   std::vector<TimeseriesRow> timeseries;
   std::vector<RunEvent> events;
   std::vector<ExpectationResult> expectations;
+  std::vector<AlarmRecord> alarms;
   bool passed = false;
   // The scenario's; the SLO metrics and the report's `slo` read it.
   SloSpec slo;

@@ -2,14 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
-#include <charconv>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <sstream>
 
 #include "core/errors.h"
+#include "scenario/csv_text.h"
 
 namespace flotilla {
 
@@ -17,73 +13,31 @@ namespace {
 
 constexpr std::string_view kHeader = "t_seconds,rps";
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r");
-  return s.substr(first, last - first + 1);
-}
-
-// The text as the file has it, quoted and cut short like ConfigNode's "got" values.
-std::string quoted(std::string_view s) {
-  std::string out(s.substr(0, 57));
-  if (s.size() > 57) out += "...";
-  return "\"" + out + "\"";
-}
-
-std::optional<double> parse_number(std::string_view text) {
-  double v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || ptr != end || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-class LineError {
- public:
-  LineError(const std::string& file, std::size_t line) : file_(file), line_(line) {}
-  [[noreturn]] void fail(const std::string& expected) const {
-    throw UserError(file_, "line " + std::to_string(line_), expected);
-  }
-
- private:
-  const std::string& file_;
-  std::size_t line_;
-};
-
 }  // namespace
 
 Trace parse_trace(std::string_view text, const std::string& file) {
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
+  using csv::quoted;
   Trace trace;
   trace.file = file;
   bool header = false;
   std::string_view last_t_text;  // the previous row's t_seconds as written, for messages
-  std::size_t line = 0;
-  while (!text.empty()) {
-    ++line;
-    const auto newline = text.find('\n');
-    const std::string_view raw = text.substr(0, newline);
-    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-    const std::string_view content = trim(raw);
-    if (content.empty()) continue;
-    const LineError at(file, line);
-
-    const auto comma = content.find(',');
-    const std::string_view first = trim(content.substr(0, comma));
-    const std::string_view second =
-        comma == std::string_view::npos ? std::string_view() : trim(content.substr(comma + 1));
+  const std::size_t last_line = csv::for_each_line(text, [&](std::size_t line,
+                                                             std::string_view content) {
+    const csv::LineError at(file, line);
+    const auto fields = csv::split_fields(content);
+    const std::string_view first = fields[0];
+    const std::string_view second = fields.size() > 1 ? fields[1] : std::string_view();
     if (!header) {
-      if (first != "t_seconds" || second != "rps")
+      if (fields.size() != 2 || first != "t_seconds" || second != "rps")
         at.fail("the header " + std::string(kHeader) + ", got " + quoted(content));
       header = true;
-      continue;
+      return;
     }
-    if (comma == std::string_view::npos || second.find(',') != std::string_view::npos)
+    if (fields.size() != 2)
       at.fail("two fields, " + std::string(kHeader) + ", got " + quoted(content));
-    const auto t = parse_number(first);
+    const auto t = csv::parse_number(first);
     if (!t) at.fail("t_seconds as a number, got " + quoted(first));
-    const auto rps = parse_number(second);
+    const auto rps = csv::parse_number(second);
     if (!rps) at.fail("rps as a number, got " + quoted(second));
     if (trace.rows.empty()) {
       if (*t != 0)
@@ -96,8 +50,8 @@ Trace parse_trace(std::string_view text, const std::string& file) {
     trace.rows.push_back({*t, *rps});
     if (*rps > trace.peak.rps || trace.rows.size() == 1) trace.peak = trace.rows.back();
     last_t_text = first;
-  }
-  const LineError end(file, line + 1);
+  });
+  const csv::LineError end(file, last_line + 1);
   if (!header) end.fail("the header " + std::string(kHeader) + ", got an empty file");
   if (trace.rows.size() < 2)
     end.fail(
@@ -108,18 +62,7 @@ Trace parse_trace(std::string_view text, const std::string& file) {
 }
 
 Trace load_trace(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw UserError(path, "", "a trace file, got a folder");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const bool exists = fs::exists(path, ec);
-    throw UserError(path, "", exists ? "a readable file" : "an existing file (not found)");
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw UserError(path, "", "a readable file");
-  return parse_trace(buffer.str(), path);
+  return parse_trace(csv::read_text_file(path, "a trace file"), path);
 }
 
 double Trace::length_s() const {

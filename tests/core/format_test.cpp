@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "core/format.h"
 
@@ -20,5 +22,25 @@ TEST_CASE("format_number: decimals, trailing zeros, signs, large and non-finite 
   for (const auto& row : rows) {
     CAPTURE(row.v);
     CHECK(format_number(row.v, row.decimals) == row.want);
+  }
+}
+
+TEST_CASE("escape_markup: markup characters as entities, XML's forbidden controls left out") {
+  struct Row {
+    std::string in;
+    std::string out;
+  };
+  const std::vector<Row> rows = {
+      {"plain text", "plain text"},
+      {"</script> & \"x\" 'y'", "&lt;/script&gt; &amp; &quot;x&quot; &apos;y&apos;"},
+      {std::string("a\x01"
+                   "b\tc\nd\re",
+                   9),
+       "ab\tc\nd\re"},
+      {"caf\xC3\xA9", "caf\xC3\xA9"},  // UTF-8 passes through
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.in);
+    CHECK(flotilla::escape_markup(row.in) == row.out);
   }
 }
