@@ -161,8 +161,13 @@ struct ProcessProvider::Impl : std::enable_shared_from_this<Impl> {
 
   WorkerId launch(const LaunchSpec& spec) {
     assert(!closed_);
-    auto worker =
-        std::make_shared<Worker>(io_, format_worker_id(options_.id_prefix, next_sequence_++));
+    const std::uint64_t sequence = next_sequence_++;
+    auto worker = std::make_shared<Worker>(io_, format_worker_id(options_.id_prefix, sequence));
+    std::vector<std::string> args = spec.args;
+    if (spec.seed) {
+      args.push_back("--seed");
+      args.push_back(std::to_string(worker_seed(*spec.seed, sequence)));
+    }
     workers_.emplace(worker->id, worker);
 
     std::string failure;
@@ -178,7 +183,7 @@ struct ProcessProvider::Impl : std::enable_shared_from_this<Impl> {
         setup.own_process_group = options_.own_process_group;
         setup.failed_pid = &failed_pid;
         std::error_code ec;
-        bp::child child(bp::exe = executable, bp::args = spec.args, (bp::std_in < bp::null),
+        bp::child child(bp::exe = executable, bp::args = args, (bp::std_in < bp::null),
                         (bp::std_out > *out), setup, ec);
         if (!ec && child.valid()) {
           worker->pid = child.id();

@@ -40,7 +40,15 @@ struct LaunchSpec {
   // The Availability Zone the group places the worker in ("" without zones). A provider on one
   // machine has nothing to do with it; a fault that takes a zone down does.
   std::string zone;
+  // The run's seed, when the worker takes one. The provider gives each worker its own
+  // (worker_seed of the run's seed and the worker's launch number), so that no two workers of a
+  // run draw the same service times; a process worker gets it as `--seed N` after `args`.
+  std::optional<std::uint64_t> seed;
 };
+
+// A worker's own seed from the run's seed and its launch number (splitmix64), the same in
+// every provider, so that a live and a simulated run give worker N the same seed.
+std::uint64_t worker_seed(std::uint64_t run_seed, std::uint64_t sequence);
 
 struct WorkerExit {
   int exit_code = -1;  // the process's exit status when signal == 0

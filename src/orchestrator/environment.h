@@ -10,6 +10,7 @@
 //   data plane       the balancer: an HTTP proxy           requests as events (sim/sim_data_plane.h)
 //   health probe     GET /health over TCP                  the modelled worker's answer
 //   worker metrics   GET /metrics over TCP                 the modelled worker's numbers
+//   worker faults    PUT /flotilla/faults over TCP         the modelled worker takes them
 //   traffic          the load generator's HTTP requests    arrivals in virtual time
 //   run_until        runs the io_context                   runs the event queue
 //
@@ -30,6 +31,7 @@
 #include "fleet/provider.h"
 #include "metrics/metric_source.h"
 #include "scenario/traffic.h"
+#include "worker/faults.h"
 #include "worker/profile.h"
 
 namespace flotilla {
@@ -52,6 +54,11 @@ class Environment {
   virtual std::shared_ptr<MetricSource> worker_metrics(const WorkerId& id,
                                                        const Endpoint& endpoint,
                                                        Duration timeout) = 0;
+  // Tells a worker which faults to suffer (worker/faults.h): live, through its control
+  // interface over HTTP (a failure is logged, not fatal: the worker may have just died);
+  // simulated, the modelled worker takes it at once.
+  virtual void control_worker(const WorkerId& id, const Endpoint& endpoint,
+                              const WorkerFaults& faults) = 0;
   // A load generator whose requests reach this world's data plane (`config.target` is set
   // here). One at a time.
   virtual std::unique_ptr<Traffic> make_traffic(LoadConfig config) = 0;

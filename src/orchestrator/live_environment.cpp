@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
 
 #include "balancer/http_client.h"
 #include "core/live_scheduler.h"
@@ -15,6 +16,9 @@
 namespace flotilla {
 
 namespace {
+
+// A worker answers its control interface at once; longer means it is stopped or gone.
+constexpr Duration kControlTimeout = std::chrono::seconds(2);
 
 class LiveEnvironment final : public Environment {
  public:
@@ -51,6 +55,16 @@ class LiveEnvironment final : public Environment {
   std::shared_ptr<MetricSource> worker_metrics(const WorkerId& id, const Endpoint& endpoint,
                                                Duration timeout) override {
     return std::make_shared<WorkerMetricsSource>(io_, id, endpoint, timeout);
+  }
+
+  void control_worker(const WorkerId& id, const Endpoint& endpoint,
+                      const WorkerFaults& faults) override {
+    send_worker_faults(io_, endpoint, faults, kControlTimeout, [id](HttpGetResult result) {
+      if (!result.ok || result.status != 200)
+        spdlog::warn("worker {}: its control interface did not take the faults ({})", id,
+                     result.ok ? "status " + std::to_string(result.status) + ": " + result.body
+                               : result.error);
+    });
   }
 
   std::unique_ptr<Traffic> make_traffic(LoadConfig config) override {

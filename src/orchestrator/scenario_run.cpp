@@ -13,6 +13,7 @@
 #include "core/random.h"
 #include "orchestrator/balance_config.h"
 #include "orchestrator/environment.h"
+#include "orchestrator/fault_injector.h"
 #include "orchestrator/system.h"
 #include "scaling/decision_log.h"
 #include "scaling/policy_file.h"
@@ -70,10 +71,8 @@ SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profil
   config.group.max = scenario.fleet.max;
   config.group.desired = scenario.fleet.desired;
   config.group.launch =
-      LaunchSpec{spec.worker_executable,
-                 {"--profile", scenario.fleet.profile, "--port", "0", "--seed",
-                  std::to_string(spec.seed)},
-                 ""};
+      LaunchSpec{spec.worker_executable, {"--profile", scenario.fleet.profile, "--port", "0"}, "",
+                 spec.seed};
   config.group.health_check_grace =
       scenario.fleet.health_check_grace_period.value_or(profile.boot_time + 10s);
   if (scenario.fleet.health_check_type == "EC2")
@@ -165,15 +164,8 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   std::unique_ptr<Traffic> load = env->make_traffic(load_config);
   load->start();
 
-  for (const auto& fault : scenario.faults) {
-    scheduler.schedule_at(origin + fault.at, [&, fault] {
-      const auto killed = system.kill_in_service(fault.count, random);
-      std::string ids;
-      for (const auto& id : killed) ids += (ids.empty() ? "" : ", ") + id;
-      system.record_event(std::string(kEventFault), fault.describe() + ": SIGKILL " +
-                                                        (ids.empty() ? "none in service" : ids));
-    });
-  }
+  FaultInjector faults(system, random, time_scale);
+  faults.schedule(scenario.faults, origin);
 
   std::vector<FleetSample> fleet_samples;  // index k: the state at the end of second k
   int max_in_service = initial_desired;

@@ -104,6 +104,10 @@ class SimulatedEnvironment final : public Environment {
     return std::make_shared<SimWorkerMetrics>(fleet_, id);
   }
 
+  void control_worker(const WorkerId& id, const Endpoint&, const WorkerFaults& faults) override {
+    fleet_.set_faults(id, faults);
+  }
+
   std::unique_ptr<Traffic> make_traffic(LoadConfig config) override {
     return std::make_unique<SimTraffic>(scheduler_, data_plane_, std::move(config));
   }

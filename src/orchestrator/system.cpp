@@ -1,7 +1,5 @@
 #include "orchestrator/system.h"
 
-#include <signal.h>
-
 #include <algorithm>
 
 #include "core/duration.h"
@@ -17,7 +15,8 @@ System::System(Environment& environment, SystemConfig config)
   config_.group.drain_delay =
       std::max(config_.group.drain_delay, config_.target_group.deregistration_delay + 1s);
   collector_ = std::make_unique<Collector>(scheduler_, store_, config_.metrics_period);
-  group_ = std::make_unique<Group>(scheduler_, env_.provider(), config_.group);
+  launch_faults_ = std::make_unique<FaultProvider>(scheduler_, env_.provider());
+  group_ = std::make_unique<Group>(scheduler_, *launch_faults_, config_.group);
   ScalingLoopConfig loop_config;
   loop_config.period = config_.metrics_period;
   // Worker /metrics answers arrive within the collector's HTTP timeout (a quarter period);
@@ -82,7 +81,9 @@ void System::wire() {
   target_callbacks.on_ejection = [this](const std::string& id, bool ejected, Time until) {
     if (ejected)
       record_event("target_ejected",
-                   id + " (consecutive failures) for " + format_duration(until - scheduler_.now()));
+                   id + " (consecutive failures) for " +
+                       format_duration(std::chrono::round<std::chrono::milliseconds>(
+                           until - scheduler_.now())));
   };
   targets_->set_callbacks(std::move(target_callbacks));
   // AWS/ApplicationELB metrics of the balancer, with the group's name as the TargetGroup.
@@ -119,20 +120,6 @@ std::optional<double> System::group_cpu() const {
   const auto& records = loop_->records();
   if (records.empty()) return std::nullopt;
   return records.back().group_cpu;
-}
-
-std::vector<WorkerId> System::kill_in_service(int count, Random& random) {
-  std::vector<WorkerId> candidates;
-  for (const auto& w : group_->state().workers)
-    if (w.state == LifecycleState::in_service) candidates.push_back(w.id);
-  std::vector<WorkerId> killed;
-  while (count-- > 0 && !candidates.empty()) {
-    const auto pick = static_cast<std::size_t>(random.below(candidates.size()));
-    killed.push_back(candidates[pick]);
-    candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(pick));
-  }
-  for (const auto& id : killed) env_.provider().signal(id, SIGKILL);
-  return killed;
 }
 
 void System::shutdown(Duration deadline) {

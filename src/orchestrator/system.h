@@ -30,6 +30,7 @@
 #include "metrics/collector.h"
 #include "metrics/metric_store.h"
 #include "orchestrator/environment.h"
+#include "orchestrator/fault_provider.h"
 #include "scaling/group.h"
 #include "scaling/scaling_loop.h"
 
@@ -65,10 +66,10 @@ class System {
   // grace), then stops the data plane. Returns once no worker runs, at most `deadline` later.
   void shutdown(Duration deadline);
 
-  // SIGKILLs `count` in-service workers chosen at random; returns their ids.
-  std::vector<WorkerId> kill_in_service(int count, Random& random);
-
   Environment& environment() { return env_; }
+  // The provider the group launches through: the environment's, with launches that fail on
+  // purpose (boot_failure, zone_outage faults).
+  FaultProvider& launch_faults() { return *launch_faults_; }
   Group& group() { return *group_; }
   TargetGroup& targets() { return *targets_; }
   MetricStore& store() { return store_; }
@@ -90,6 +91,7 @@ class System {
   Environment& env_;
   Scheduler& scheduler_;
   SystemConfig config_;
+  std::unique_ptr<FaultProvider> launch_faults_;
   std::unique_ptr<TargetGroup> targets_;
   MetricStore store_;
   std::unique_ptr<Collector> collector_;

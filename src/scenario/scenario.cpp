@@ -184,33 +184,9 @@ Duration parse_scenario_duration(const ConfigNode& root, const TrafficSpec& traf
   return stage_total;
 }
 
-Fault parse_fault(const ConfigNode& node, Duration duration) {
-  node.only_keys({"at", "kill"});
-  Fault fault;
-  const ConfigNode at = node.at("at");
-  fault.at = at.as_duration();
-  if (fault.at >= duration)
-    at.fail("a time before the scenario's end (" + format_duration(duration) + ")");
-  if (auto kill = node.get("kill")) {
-    kill->only_keys({"count"});
-    fault.kind = FaultKind::kKill;
-    if (auto count = kill->get("count"))
-      fault.count = static_cast<int>(count->as_int(1, kMaxFleetSize));
-  } else {
-    node.fail("a fault kind: {\"kill\": {\"count\": N}}");
-  }
-  return fault;
-}
 
 }  // namespace
 
-std::string Fault::describe() const {
-  switch (kind) {
-    case FaultKind::kKill:
-      return "kill " + std::to_string(count) + (count == 1 ? " worker" : " workers");
-  }
-  return "unknown fault";
-}
 
 std::string TrafficSpec::describe() const {
   if (trace) {
@@ -273,7 +249,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
   s.duration = parse_scenario_duration(root, s.traffic);
 
   if (auto faults = root.get("faults"))
-    for (const auto& f : faults->items()) s.faults.push_back(parse_fault(f, s.duration));
+    for (const auto& f : faults->items())
+      s.faults.push_back(parse_fault(f, s.duration, s.fleet.zones));
   std::stable_sort(s.faults.begin(), s.faults.end(),
                    [](const Fault& a, const Fault& b) { return a.at < b.at; });
   if (auto expect = root.get("expect")) {

@@ -48,6 +48,7 @@
 
 #include "core/time.h"
 #include "scenario/expectation.h"
+#include "scenario/fault.h"
 #include "scenario/rate_schedule.h"
 #include "scenario/trace.h"
 
@@ -92,18 +93,6 @@ struct TrafficSpec {
 
   // For people: "3 stages", "sine 1000 +- 800 rps, period 86400s",
   // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1".
-  std::string describe() const;
-};
-
-enum class FaultKind {
-  kKill,  // SIGKILL `count` random in-service workers
-};
-
-struct Fault {
-  Duration at{};
-  FaultKind kind = FaultKind::kKill;
-  int count = 1;
-  // "kill 1 worker", "kill 2 workers"
   std::string describe() const;
 };
 

@@ -7,18 +7,6 @@
 
 namespace flotilla {
 
-namespace {
-
-// splitmix64: a worker's own seed from the run's seed and its launch number.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
 SimFleet::SimFleet(VirtualScheduler& scheduler, WorkerProfile profile, std::uint64_t seed)
     : scheduler_(scheduler), profile_(std::move(profile)), seed_(seed) {}
 
@@ -33,7 +21,7 @@ WorkerId SimFleet::launch(const LaunchSpec&) {
   while (by_port_.count(port) != 0) port = static_cast<std::uint16_t>(port % 65535 + 1);
   const Endpoint endpoint{kSimHost, port};
   auto worker =
-      std::make_unique<SimWorker>(scheduler_, profile_, id, endpoint, mix(seed_ ^ mix(sequence)),
+      std::make_unique<SimWorker>(scheduler_, profile_, id, endpoint, worker_seed(seed_, sequence),
                                   *client_, [this, id](int exit_code) {
                                     if (SimWorker* w = find(id)) exit(*w, WorkerExit{exit_code, 0});
                                   });

@@ -144,6 +144,20 @@ TEST_CASE("ids follow the configured prefix and first id") {
   REQUIRE(h.run_until([&] { return h.exited(a) && h.exited(b); }));
 }
 
+TEST_CASE("a launch with the run's seed gives each worker its own, as --seed N after the args") {
+  Harness h;
+  // sh -c SCRIPT NAME --seed N: the script sees --seed as $1 and N as $2.
+  LaunchSpec spec{"/bin/sh", {"-c", R"([ "$1" = --seed ] && exit $(( $2 % 256 )); exit 255)", "sh"},
+                  "", 7};
+  const auto first = h.provider->launch(spec);
+  const auto second = h.provider->launch(spec);
+  REQUIRE(h.run_until([&] { return h.exited(first) && h.exited(second); }));
+  CHECK(h.exits[first][0].exit_code == static_cast<int>(worker_seed(7, 1) % 256));
+  CHECK(h.exits[second][0].exit_code == static_cast<int>(worker_seed(7, 2) % 256));
+  CHECK(worker_seed(7, 1) != worker_seed(7, 2));
+  CHECK(worker_seed(7, 1) != worker_seed(8, 1));
+}
+
 TEST_CASE("an exit code is reported, without on_listening") {
   Harness h;
   const auto id = h.provider->launch(sh("exit 3"));

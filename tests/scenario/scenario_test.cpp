@@ -103,7 +103,7 @@ TEST_CASE("load_scenario: a valid file") {
   CHECK(s.traffic.stages[2] == Stage{500ms, 100});
   REQUIRE(s.faults.size() == 2);  // sorted by time
   CHECK(s.faults[0].at == 45s);
-  CHECK(s.faults[0].count == 1);
+  CHECK(s.faults[0].workers.count == 1);
   CHECK(s.faults[0].kind == FaultKind::kKill);
   CHECK(s.faults[0].describe() == "kill 1 worker");
   CHECK(s.faults[1].describe() == "kill 2 workers");
@@ -226,7 +226,7 @@ TEST_CASE("parse_scenario: each mistake names its JSON pointer") {
       {"fault without a kind", [](json& d) { d["faults"][1].erase("kill"); }, "/faults/1",
        "a fault kind"},
       {"unknown fault kind", [](json& d) { d["faults"][0]["pause"] = json::object(); },
-       "/faults/0/pause", "known fields"},
+       "/faults/0/pause", "a fault kind"},
       {"kill count zero", [](json& d) { d["faults"][0]["kill"]["count"] = 0; },
        "/faults/0/kill/count", "whole number between 1"},
       {"unknown metric", [](json& d) { d["expect"][1]["metric"] = "happiness"; },
