@@ -36,7 +36,7 @@ build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build test-deps
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $$((2 * $(JOBS))) --timeout 300
 
 demo: build
 	$(BUILD_DIR)/bin/flotilla run scenarios/flash-sale.json

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/fault_scenarios.h"
 #include "support/files.h"
 #include "support/paths.h"
 #include "support/subprocess.h"
@@ -103,12 +104,30 @@ nlohmann::json run_policy_scenario(const std::string& name) {
 }
 }  // namespace
 
-// One live scenario per policy type (target tracking on CPU is the steady and flash-sale ones).
-TEST_CASE("run: AWS step scaling with its CloudWatch alarm scales out live") {
-  run_policy_scenario("step-scaling");
+namespace {
+// The first scaling activity after traffic started that raised the desired capacity, as
+// "FROM -> TO", or "" when there is none.
+std::string first_scale_out(const nlohmann::json& report) {
+  for (const auto& a : report["activities"])
+    if (a["t"].get<double>() >= 0 && a["to"].get<int>() > a["from"].get<int>())
+      return std::to_string(a["from"].get<int>()) + " -> " + std::to_string(a["to"].get<int>());
+  return "";
 }
-TEST_CASE("run: AWS target tracking on ALBRequestCountPerTarget scales out live") {
-  run_policy_scenario("requests-per-target");
+}  // namespace
+
+// One live scenario per policy type (target tracking on CPU is the steady and flash-sale ones).
+TEST_CASE("run: AWS step scaling with its CloudWatch alarm scales out live, 2 -> 4") {
+  // 320 requests/s on 2 workers puts average CPU between 75 and 90 %: the alarm's threshold
+  // (60) plus the [15, 30) step, +2.
+  const auto report = run_policy_scenario("step-scaling");
+  CHECK(first_scale_out(report) == "2 -> 4");
+}
+TEST_CASE("run: AWS target tracking on ALBRequestCountPerTarget scales out live, 2 -> 5") {
+  // 240 requests/s on 2 workers is 7,200 requests per target per minute against a target of
+  // 3,000: ceil(2 x 7200 / 3000) = 5, and 5 then hold (2,880 per target).
+  const auto report = run_policy_scenario("requests-per-target");
+  CHECK(first_scale_out(report) == "2 -> 5");
+  CHECK(report["capacity"]["max_in_service"].get<int>() == 5);
 }
 TEST_CASE("run: a Kubernetes HPA manifest scales out live") { run_policy_scenario("hpa"); }
 TEST_CASE("run: scheduled actions set capacity on their cron and at times live") {
@@ -136,4 +155,59 @@ TEST_CASE("run: scale-out-only target tracking and a step scale-in policy both a
   }
   CHECK(outs >= 1);
   CHECK(ins >= 1);
+}
+
+namespace {
+// Runs the library's scenario for one fault kind live (tests/support/fault_scenarios.h): it
+// passes its expectations, and its report shows the fault and its effect.
+void run_fault_scenario(const std::string& name) {
+  const FaultScenario* row = nullptr;
+  for (const auto& s : kFaultScenarios)
+    if (s.name == name) row = &s;
+  REQUIRE(row != nullptr);
+  const auto out = fresh_temp_dir("fault-" + name);
+  const auto scenario = (kSource / "scenarios" / (name + ".json")).string();
+  const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 150s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
+  CHECK(report["passed"] == true);
+  ObservedRun observed;
+  for (const auto& e : report["events"]) observed.events.emplace_back(e["kind"], e["detail"]);
+  for (const auto& a : report["activities"]) observed.activity_causes.push_back(a["cause"]);
+  for (const auto& missing : missing_effects(*row, observed)) FAIL_CHECK(missing);
+  fs::remove_all(out);
+}
+}  // namespace
+
+// Each fault kind live; the simulated counterpart is in tests/orchestrator/simulated_run_test.cpp.
+TEST_CASE("run: kill, a third of the fleet at once, live (kill-storm)") {
+  run_fault_scenario("kill-storm");
+}
+TEST_CASE("run: stop, a hung worker replaced, live (hung-worker)") {
+  run_fault_scenario("hung-worker");
+}
+TEST_CASE("run: slow, a gray failure under least outstanding requests, live (gray-failure)") {
+  run_fault_scenario("gray-failure");
+}
+TEST_CASE("run: errors, the worker ejected by outlier detection, live (error-burst)") {
+  run_fault_scenario("error-burst");
+}
+TEST_CASE("run: crash_after, the crashed worker replaced, live (crash-loop)") {
+  run_fault_scenario("crash-loop");
+}
+TEST_CASE("run: boot_failure during a scale-out, live (bad-deploy)") {
+  run_fault_scenario("bad-deploy");
+}
+TEST_CASE("run: latency on the path to one worker, live (slow-network)") {
+  run_fault_scenario("slow-network");
+}
+TEST_CASE("run: flap, a worker whose health check alternates, live (flapping)") {
+  run_fault_scenario("flapping");
+}
+TEST_CASE("run: interruption, two Spot notices, live (spot-interruption)") {
+  run_fault_scenario("spot-interruption");
+}
+TEST_CASE("run: zone_outage, one zone of three out and rebalanced, live (az-outage)") {
+  run_fault_scenario("az-outage");
 }

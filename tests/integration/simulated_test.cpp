@@ -90,7 +90,7 @@ TEST_CASE("run --sim: the same scenario and seed give byte-identical outputs") {
 }
 
 // The model against the real thing: the same scenario (a spike and a kill) live and simulated.
-TEST_CASE("run --sim: faithful to a live run of the same scenario") {
+TEST_CASE("run --sim: faithful to a live run of flash-sale, which passes in both") {
   const auto live = fresh_temp_dir("fidelity-live");
   const auto sim = fresh_temp_dir("fidelity-sim");
   const std::string scenario = (kSource / "scenarios/flash-sale.json").string();
@@ -100,6 +100,9 @@ TEST_CASE("run --sim: faithful to a live run of the same scenario") {
   const auto rs =
       run_process({kFlotilla, "run", scenario, "--sim", "--quiet", "--out", sim.string()}, 60s);
   REQUIRE(rs.exit_code == 0);
+  // Exit code 0 is a run whose expectations held; the report says so too.
+  CHECK(nlohmann::json::parse(read_file(live / "report.json"))["passed"] == true);
+  CHECK(nlohmann::json::parse(read_file(sim / "report.json"))["passed"] == true);
 
   const auto live_rows = read_timeseries(live / "timeseries.csv");
   const auto sim_rows = read_timeseries(sim / "timeseries.csv");

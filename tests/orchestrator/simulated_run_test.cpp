@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "orchestrator/scenario_run.h"
+#include "support/fault_scenarios.h"
 #include "support/files.h"
 #include "scenario/report.h"
 #include "scenario/scenario.h"
@@ -101,6 +102,20 @@ TEST_CASE("simulated: every shipped scenario but the day holds its expectations"
     ++ran;
   }
   CHECK(ran >= 10);
+}
+
+// The library's scenario for each fault kind, in virtual time: the fault shows on the timeline
+// and does what it does (the live counterpart is in tests/integration/live_scenario_test.cpp).
+TEST_CASE("simulated: each fault kind's scenario shows the fault and its effect") {
+  for (const auto& s : test::kFaultScenarios) {
+    CAPTURE(s.name);
+    const RunRecord r = simulate(std::string("scenarios/") + s.name + ".json");
+    test::ObservedRun observed;
+    for (const auto& e : r.events) observed.events.emplace_back(e.kind, e.detail);
+    for (const auto& a : r.activities) observed.activity_causes.push_back(a.cause);
+    for (const auto& missing : test::missing_effects(s, observed)) FAIL_CHECK(missing);
+    CHECK(r.passed);
+  }
 }
 
 // 86 million requests under AWS's target tracking at AWS's time scale (about 30 s here).
