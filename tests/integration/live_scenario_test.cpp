@@ -87,19 +87,27 @@ TEST_CASE("run: scale-in under steady load costs the client no errors") {
 }
 
 namespace {
-// Runs a shipped scenario live and checks that its expectations held and that the scaling
-// policy left its decisions in the report; returns the report.
-nlohmann::json run_policy_scenario(const std::string& name) {
-  const auto out = fresh_temp_dir("policy-" + name);
+// Runs scenarios/NAME.json live and checks that it exited 0 and passed; returns the report.
+nlohmann::json run_shipped_scenario(const std::string& name,
+                                    std::chrono::seconds timeout = 150s) {
+  const auto out = fresh_temp_dir("shipped-" + name);
   const auto scenario = (kSource / "scenarios" / (name + ".json")).string();
-  const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 150s);
+  const auto r =
+      run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, timeout);
   INFO(r.out, r.err);
   CHECK(r.exit_code == 0);
-  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
+  auto report = nlohmann::json::parse(read_file(out / "report.json"));
   CHECK(report["passed"] == true);
+  fs::remove_all(out);
+  return report;
+}
+
+// A shipped scenario for a scaling policy: it passes, and the policy left its decisions in the
+// report; returns the report.
+nlohmann::json run_policy_scenario(const std::string& name) {
+  auto report = run_shipped_scenario(name);
   CHECK(report["decisions"].size() >= 1);
   CHECK(report["requests"]["errors"].get<long>() <= report["requests"]["sent"].get<long>() / 100);
-  fs::remove_all(out);
   return report;
 }
 }  // namespace
@@ -165,18 +173,11 @@ void run_fault_scenario(const std::string& name) {
   for (const auto& s : kFaultScenarios)
     if (s.name == name) row = &s;
   REQUIRE(row != nullptr);
-  const auto out = fresh_temp_dir("fault-" + name);
-  const auto scenario = (kSource / "scenarios" / (name + ".json")).string();
-  const auto r = run_process({kFlotilla, "run", scenario, "--quiet", "--out", out.string()}, 150s);
-  INFO(r.out, r.err);
-  CHECK(r.exit_code == 0);
-  const auto report = nlohmann::json::parse(read_file(out / "report.json"));
-  CHECK(report["passed"] == true);
+  const auto report = run_shipped_scenario(name);
   ObservedRun observed;
   for (const auto& e : report["events"]) observed.events.emplace_back(e["kind"], e["detail"]);
   for (const auto& a : report["activities"]) observed.activity_causes.push_back(a["cause"]);
   for (const auto& missing : missing_effects(*row, observed)) FAIL_CHECK(missing);
-  fs::remove_all(out);
 }
 }  // namespace
 
@@ -210,4 +211,18 @@ TEST_CASE("run: interruption, two Spot notices, live (spot-interruption)") {
 }
 TEST_CASE("run: zone_outage, one zone of three out and rebalanced, live (az-outage)") {
   run_fault_scenario("az-outage");
+}
+
+// The traffic shapes live: a sine, a trace at twice its speed, a day's trace in 3 minutes.
+TEST_CASE("run: a diurnal sine scales out for its peak and back in live (diurnal-sine)") {
+  const auto report = run_shipped_scenario("diurnal-sine", 400s);
+  CHECK(first_scale_out(report) != "");
+}
+TEST_CASE("run: a burst replayed from a trace live (trace-burst)") {
+  const auto report = run_shipped_scenario("trace-burst", 300s);
+  CHECK(first_scale_out(report) != "");
+}
+TEST_CASE("run: a day's trace played in 3 minutes live (diurnal-day)") {
+  const auto report = run_shipped_scenario("diurnal-day", 350s);
+  CHECK(first_scale_out(report) != "");
 }
