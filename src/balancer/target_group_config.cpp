@@ -74,18 +74,9 @@ OutlierDetectionConfig parse_outlier_detection(const ConfigNode& node,
 TargetGroupConfig parse_target_group_config(const ConfigNode& node,
                                             std::initializer_list<std::string_view> caller_fields,
                                             TargetGroupConfig defaults) {
-  if (!node.is_object()) node.fail("an object");
-  for (auto it = node.json().begin(); it != node.json().end(); ++it) {
-    bool known = false;
-    for (auto k : kGroupFields) known = known || k == it.key();
-    for (auto k : caller_fields) known = known || k == it.key();
-    if (known) continue;
-    std::string list;
-    for (auto k : caller_fields) list += (list.empty() ? "" : ", ") + std::string(k);
-    for (auto k : kGroupFields) list += (list.empty() ? "" : ", ") + std::string(k);
-    throw UserError(node.file(), node.pointer() + "/" + json_pointer_escape(it.key()),
-                    "one of the known fields (" + list + "), got an unknown field");
-  }
+  std::vector<std::string_view> known(caller_fields);
+  known.insert(known.end(), std::begin(kGroupFields), std::end(kGroupFields));
+  node.only_keys(known);
   TargetGroupConfig c = std::move(defaults);
   if (auto n = node.get("health_check")) c.health_check = parse_health_check(*n, c.health_check);
   if (auto n = node.get("deregistration_delay"))

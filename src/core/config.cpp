@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -52,6 +54,62 @@ std::string json_pointer_escape(std::string_view key) {
       out += c;
   }
   return out;
+}
+
+namespace {
+
+// The name as closest_field compares it: lowercase, without '_' and '-'.
+std::string folded(std::string_view name) {
+  std::string out;
+  for (char c : name)
+    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+// adjacent characters, each 1, no substring edited twice.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+
+}  // namespace
+
+std::optional<std::string_view> closest_field(std::string_view unknown,
+                                              std::span<const std::string_view> known) {
+  constexpr std::size_t kMaxDistance = 2;
+  const std::string given = folded(unknown);
+  std::optional<std::string_view> best;
+  std::pair<std::size_t, std::size_t> best_rank{};
+  for (auto candidate : known) {
+    if (candidate == unknown) continue;
+    const std::size_t distance = edit_distance(given, folded(candidate));
+    // A difference of case, '_' or '-' alone is distance 0 and always close.
+    if (distance > 0 && (distance > kMaxDistance || distance >= given.size())) continue;
+    const std::pair<std::size_t, std::size_t> rank{distance, edit_distance(unknown, candidate)};
+    if (!best || rank < best_rank) {
+      best = candidate;
+      best_rank = rank;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view unknown, std::span<const std::string_view> known) {
+  const auto closest = closest_field(unknown, known);
+  if (!closest) return "";
+  return "; did you mean \"" + std::string(*closest) + "\"?";
 }
 
 std::optional<std::string> resolve_relative_path(const std::string& base_file,
@@ -115,16 +173,26 @@ std::optional<ConfigNode> ConfigNode::get(std::string_view key) const {
 }
 
 void ConfigNode::only_keys(std::initializer_list<std::string_view> allowed) const {
+  only_keys(std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+void ConfigNode::only_keys(std::span<const std::string_view> allowed) const {
   if (!value_->is_object()) fail("an object");
   for (auto it = value_->begin(); it != value_->end(); ++it) {
-    bool known = false;
-    for (auto k : allowed) known = known || k == it.key();
-    if (known) continue;
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
     std::string list;
     for (auto k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
     throw UserError(file_, pointer_ + "/" + json_pointer_escape(it.key()),
-                    "one of the known fields (" + list + "), got an unknown field");
+                    "one of the known fields (" + list + "), got an unknown field" +
+                        did_you_mean(it.key(), allowed));
   }
+}
+
+void ConfigNode::only_file_keys(std::initializer_list<std::string_view> allowed) const {
+  std::vector<std::string_view> with_schema(allowed);
+  with_schema.push_back(kSchemaKey);
+  only_keys(with_schema);
+  if (auto schema = get(kSchemaKey)) schema->as_string();
 }
 
 std::vector<ConfigNode> ConfigNode::items() const {

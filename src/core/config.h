@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,8 +35,13 @@ class ConfigNode {
   bool has(std::string_view key) const;
   ConfigNode at(std::string_view key) const;
   std::optional<ConfigNode> get(std::string_view key) const;
-  // Every member must be one of `allowed`; the error lists them.
+  // Every member must be one of `allowed`; the error lists them and, when the unknown field
+  // looks like a misspelling of one (closest_field), says "did you mean" it.
   void only_keys(std::initializer_list<std::string_view> allowed) const;
+  void only_keys(std::span<const std::string_view> allowed) const;
+  // only_keys for the top level of a file users edit (scenario, worker profile, native policy,
+  // balancer file): kSchemaKey is allowed too, as a string, and means nothing to the parser.
+  void only_file_keys(std::initializer_list<std::string_view> allowed) const;
 
   // Array access.
   std::vector<ConfigNode> items() const;
@@ -73,6 +79,20 @@ class ConfigNode {
   std::string file_;
   std::string pointer_;
 };
+
+// The member an editor reads a file's JSON Schema from (schema/*.schema.json). AWS JSON and
+// HPA manifests do not take it: they stay files that AWS and Kubernetes take as they are.
+inline constexpr std::string_view kSchemaKey = "$schema";
+
+// The field of `known` that `unknown` most likely misspells, or nullopt when none is close: one
+// that differs only in case, '_' and '-', else the one at the smallest Damerau-Levenshtein
+// distance (optimal string alignment, over the names lowercased without '_' and '-'), if that
+// distance is at most 2 and shorter than the unknown name (so "x" suggests nothing). Ties go to
+// the smaller distance between the names as written, then to the earlier in `known`.
+std::optional<std::string_view> closest_field(std::string_view unknown,
+                                              std::span<const std::string_view> known);
+// "; did you mean \"desired\"?" for closest_field's answer, "" when it has none.
+std::string did_you_mean(std::string_view unknown, std::span<const std::string_view> known);
 
 // Escapes a key for use in a JSON pointer ("~" -> "~0", "/" -> "~1").
 std::string json_pointer_escape(std::string_view key);

@@ -160,7 +160,7 @@ std::optional<Endpoint> parse_host_port(std::string_view text, bool allow_port_z
 
 BalanceConfig parse_balance_config(const nlohmann::json& doc, const std::string& file) {
   const ConfigNode root(doc, file);
-  root.only_keys({"listen", "threads", "algorithm", "timeouts", "limits", "retries",
+  root.only_file_keys({"listen", "threads", "algorithm", "timeouts", "limits", "retries",
                   "target_groups", "rules", "default_action"});
   BalanceConfig c;
   if (auto n = root.get("listen")) {

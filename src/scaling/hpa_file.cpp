@@ -237,7 +237,7 @@ nlohmann::json import_metric(const ConfigNode& node) {
 }  // namespace
 
 std::unique_ptr<ScalingPolicy> parse_hpa(const ConfigNode& node, const PolicyLoadOptions&) {
-  node.only_keys({"name", "type", "description", "min_replicas", "max_replicas", "tolerance",
+  node.only_file_keys({"name", "type", "description", "min_replicas", "max_replicas", "tolerance",
                   "metrics", "scale_up", "scale_down"});
   HpaConfig c;
   c.name = policy_name(node, c.name);

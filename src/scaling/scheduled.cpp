@@ -300,7 +300,7 @@ Decision ScheduledPolicy::decide(const MetricsSnapshot&, const GroupState& group
 }
 
 std::unique_ptr<ScalingPolicy> parse_scheduled(const ConfigNode& node, const PolicyLoadOptions&) {
-  node.only_keys({"name", "type", "description", "start", "minute", "actions"});
+  node.only_file_keys({"name", "type", "description", "start", "minute", "actions"});
   ScheduledConfig c;
   c.name = policy_name(node, c.name);
   if (auto d = node.get("description")) d->as_string();

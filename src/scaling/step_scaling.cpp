@@ -378,7 +378,7 @@ Decision SimpleScalingPolicy::decide(const MetricsSnapshot& metrics, const Group
 
 std::unique_ptr<ScalingPolicy> parse_step_scaling(const ConfigNode& node,
                                                   const PolicyLoadOptions& options) {
-  node.only_keys({"name", "type", "description", "alarm", "adjustment_type",
+  node.only_file_keys({"name", "type", "description", "alarm", "adjustment_type",
                   "min_adjustment_magnitude", "metric_aggregation", "warmup", "steps"});
   StepScalingConfig c;
   c.name = policy_name(node, c.name);
@@ -414,7 +414,7 @@ std::unique_ptr<ScalingPolicy> parse_step_scaling(const ConfigNode& node,
 
 std::unique_ptr<ScalingPolicy> parse_simple_scaling(const ConfigNode& node,
                                                     const PolicyLoadOptions& options) {
-  node.only_keys({"name", "type", "description", "alarm", "adjustment_type", "adjustment",
+  node.only_file_keys({"name", "type", "description", "alarm", "adjustment_type", "adjustment",
                   "min_adjustment_magnitude", "cooldown"});
   SimpleScalingConfig c;
   c.name = policy_name(node, c.name);

@@ -195,7 +195,7 @@ CustomMetric parse_custom_metric(const ConfigNode& node) {
 }  // namespace
 
 TargetTrackingConfig parse_target_tracking_config(const ConfigNode& node) {
-  node.only_keys({"name", "type", "description", "metric", "target_value", "scale_out_periods",
+  node.only_file_keys({"name", "type", "description", "metric", "target_value", "scale_out_periods",
                   "scale_in_periods", "scale_in_ratio", "warmup", "disable_scale_in",
                   "scale_in_cooldown"});
   TargetTrackingConfig c;

@@ -203,9 +203,13 @@ Fault parse_fault(const ConfigNode& node, Duration scenario_duration,
     if (it.key() == "at" || it.key() == "for") continue;
     const auto k = std::find_if(std::begin(kKinds), std::end(kKinds),
                                 [&](const KindInfo& i) { return i.name == it.key(); });
-    if (k == std::end(kKinds))
+    if (k == std::end(kKinds)) {
+      std::vector<std::string_view> known = {"at", "for"};
+      for (const auto& i : kKinds) known.push_back(i.name);
       throw UserError(node.file(), node.pointer() + "/" + json_pointer_escape(it.key()),
-                      "\"at\", \"for\" or a fault kind (" + kind_list() + "), got an unknown field");
+                      "\"at\", \"for\" or a fault kind (" + kind_list() +
+                          "), got an unknown field" + did_you_mean(it.key(), known));
+    }
     if (kind)
       throw UserError(node.file(), node.pointer() + "/" + json_pointer_escape(it.key()),
                       "one fault kind per entry, got a second one");

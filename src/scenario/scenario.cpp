@@ -214,7 +214,7 @@ RateSchedule Scenario::rate_schedule() const {
 
 Scenario parse_scenario(const nlohmann::json& document, const std::string& file) {
   const ConfigNode root(document, file);
-  root.only_keys({"name", "description", "duration", "seed", "fleet", "balancer", "policies",
+  root.only_file_keys({"name", "description", "duration", "seed", "fleet", "balancer", "policies",
                   "metrics", "time_scale", "traffic", "faults", "expect", "slo"});
   Scenario s;
   s.file = file;

@@ -82,7 +82,7 @@ ServiceTime parse_service_time(const ConfigNode& node) {
 }  // namespace
 
 WorkerProfile parse_worker_profile(const ConfigNode& node) {
-  node.only_keys({"name", "capacity", "service_time", "queue_limit", "boot_time", "cpu_window"});
+  node.only_file_keys({"name", "capacity", "service_time", "queue_limit", "boot_time", "cpu_window"});
   WorkerProfile p;
   p.name = node.at("name").as_nonempty_string();
   p.capacity = static_cast<int>(node.at("capacity").as_int(1, kMaxCapacity));

@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
+#include <vector>
 
 #include "core/config.h"
 #include "core/errors.h"
@@ -82,4 +85,93 @@ TEST_CASE("resolve_relative_path: the file's folder, then its ancestors") {
   CHECK(resolve_relative_path(scenario, "local.json") == (root / "scenarios" / "local.json").string());
   CHECK_FALSE(resolve_relative_path(scenario, "fleet/none.json").has_value());
   fs::remove_all(root);
+}
+
+TEST_CASE("closest_field: the known field an unknown one misspells, or none") {
+  const std::vector<std::string_view> fleet = {"profile",           "min",  "max", "desired",
+                                               "health_check_type", "zones"};
+  struct Row {
+    const char* unknown;
+    std::vector<std::string_view> known;
+    std::optional<std::string_view> want;
+  };
+  const Row rows[] = {
+      {"desird", fleet, "desired"},                       // one deletion
+      {"desiredd", fleet, "desired"},                     // one insertion
+      {"desirde", fleet, "desired"},                      // one transposition
+      {"dsierd", fleet, "desired"},                       // an insertion and a transposition
+      {"dezird", fleet, "desired"},                       // a substitution and a deletion
+      {"dzzird", fleet, std::nullopt},                    // three edits
+      {"Desired", fleet, "desired"},                      // case alone
+      {"healthCheckType", fleet, "health_check_type"},    // case and underscores
+      {"health-check-type", fleet, "health_check_type"},  // dashes for underscores
+      {"HealthChekType", fleet, "health_check_type"},     // case, underscores and a deletion
+      {"mix", fleet, "min"},                              // ties at 1: the earlier wins
+      {"minX", {"min_x", "minx"}, "minx"},                // a tie: nearer as written wins
+      {"mn", fleet, "min"},                               // short but one edit away
+      {"x", {"at", "ax"}, std::nullopt},                  // no closer than its own length
+      {"fr", {"at", "for"}, "for"},
+      {"colour", fleet, std::nullopt},
+      {"", fleet, std::nullopt},
+      {"zone", fleet, "zones"},
+      {"schema", {"name", "$schema"}, "$schema"},
+      {"Treshold", {"Threshold", "Thresholds"}, "Threshold"},  // the nearer of two
+      {"anything", {}, std::nullopt},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.unknown);
+    CHECK(closest_field(row.unknown, row.known) == row.want);
+  }
+}
+
+TEST_CASE("only_keys: an unknown field names the known ones and the closest") {
+  const auto doc = nlohmann::json::parse(
+      R"({"fleet": {"desird": 2}, "balancer": {"colour": "red"}, "Fleet": {}, "x": 1})");
+  const ConfigNode root(doc, "s.json");
+  struct Row {
+    std::function<void()> read;
+    std::string want;  // the whole message
+  };
+  const Row rows[] = {
+      {[&] {
+         root.at("fleet").only_keys({"min", "max", "desired"});
+       },
+       "s.json: /fleet/desird: expected one of the known fields (min, max, desired), got an "
+       "unknown field; did you mean \"desired\"?"},
+      {[&] {
+         root.at("balancer").only_keys({"algorithm", "timeouts"});
+       },
+       "s.json: /balancer/colour: expected one of the known fields (algorithm, timeouts), got an "
+       "unknown field"},
+      {[&] {
+         root.only_keys({"fleet", "balancer", "x"});
+       },
+       "s.json: /Fleet: expected one of the known fields (fleet, balancer, x), got an unknown "
+       "field; did you mean \"fleet\"?"},
+  };
+  for (const auto& row : rows) CHECK(message_of(row.read) == row.want);
+}
+
+TEST_CASE("only_file_keys: \"$schema\" is a string that means nothing, at the top level only") {
+  struct Row {
+    const char* document;
+    std::string want;  // the message, or "<no error>"
+  };
+  const Row rows[] = {
+      {R"({"name": "a", "$schema": "../schema/scenario.schema.json"})", "<no error>"},
+      {R"({"name": "a"})", "<no error>"},
+      {R"({"$schema": 3})", "f.json: /$schema: expected a string, got 3"},
+      {R"({"schema": "x"})",
+       "f.json: /schema: expected one of the known fields (name, $schema), got an unknown field; "
+       "did you mean \"$schema\"?"},
+  };
+  for (const auto& row : rows) {
+    const auto doc = nlohmann::json::parse(row.document);
+    CAPTURE(row.document);
+    CHECK(message_of([&] { ConfigNode(doc, "f.json").only_file_keys({"name"}); }) == row.want);
+  }
+  // only_keys, which the blocks inside a file and the AWS and HPA formats use, refuses it.
+  const auto doc = nlohmann::json::parse(R"({"$schema": "x"})");
+  CHECK(message_of([&] { ConfigNode(doc, "f.json").only_keys({"name"}); }) ==
+        "f.json: /$schema: expected one of the known fields (name), got an unknown field");
 }
