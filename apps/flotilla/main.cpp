@@ -2,43 +2,30 @@
 //   flotilla run SCENARIO [--sim] [--out DIR] [--seed N] [--quiet] [--worker PATH] [--junit FILE]
 //   flotilla compare SCENARIO --policy FILE... [--sim] [--json] [--out DIR] [--seed N]
 //   flotilla report DIR
-//   flotilla validate FILE...
+//   flotilla validate FILE... [--json]
 //   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
 //                    [--config FILE] [--health-check-path PATH]
-//   flotilla policy import FILE [--alarm FILE] [--time-scale X]
-//   flotilla policy lint FILE... [--alarm FILE]
+//   flotilla policy import FILE [--alarm FILE] [--time-scale X] [--json]
+//   flotilla policy lint FILE... [--alarm FILE] [--json]
 //   flotilla policy replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]
 // Exit codes: 0 success (and every expectation held), 1 an expectation failed or the run broke,
 // 2 the user's input is wrong (the message names the file, the field and what was expected).
+// With --json, standard output is the JSON alone. Colour only on a terminal without NO_COLOR
+// (core/terminal.h).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/terminal.h"
 #include "orchestrator/balance_command.h"
 #include "orchestrator/compare.h"
 #include "orchestrator/policy_command.h"
 #include "orchestrator/report_command.h"
 #include "orchestrator/run.h"
 #include "orchestrator/validate.h"
-
-namespace {
-
-int run_validate(const std::vector<std::string>& files) {
-  int code = flotilla::kExitOk;
-  for (const auto& file : files) {
-    try {
-      const std::string summary = flotilla::validate_file(file);
-      std::cout << "ok   " << file << ": " << summary << "\n";
-    } catch (const flotilla::UserError& e) {
-      std::cout << "FAIL " << e.what() << "\n";
-      code = flotilla::kExitUsage;
-    }
-  }
-  return code;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -86,9 +73,10 @@ int main(int argc, char** argv) {
       "report", "rebuild report.html from a run's report.json and timeseries.csv");
   report->add_option("dir", report_options.dir, "the run's output folder")->required();
 
-  std::vector<std::string> files;
+  flotilla::ValidateOptions validate_options;
   auto* validate = app.add_subcommand("validate", "check scenario, profile and policy files");
-  validate->add_option("files", files, "files to check")->required();
+  validate->add_option("files", validate_options.files, "files to check")->required();
+  validate->add_flag("--json", validate_options.json, "print the results as JSON");
 
   flotilla::BalanceFlags balance_flags;
   auto* balance = app.add_subcommand(
@@ -116,11 +104,13 @@ int main(int argc, char** argv) {
       ->add_option("--time-scale", import_options.time_scale,
                    "multiply AWS and HPA durations in seconds by this (default 1)")
       ->check(CLI::PositiveNumber);
+  import->add_flag("--json", import_options.json, "print the native policy as JSON alone");
   flotilla::PolicyLintOptions lint_options;
   auto* lint = policy->add_subcommand("lint", "report mistakes in policy files");
   lint->add_option("files", lint_options.files, "policy (or scenario) files")->required();
   lint->add_option("--alarm", lint_options.alarm_file,
                    "put-metric-alarm JSON of a step or simple policy");
+  lint->add_flag("--json", lint_options.json, "print the findings as JSON");
   flotilla::PolicyReplayOptions replay_options;
   auto* replay = policy->add_subcommand(
       "replay", "dry-run a policy on a recorded metric (CSV or get-metric-statistics JSON)");
@@ -164,8 +154,12 @@ int main(int argc, char** argv) {
   }
 
   flotilla::init_logging(log_level);
+  const bool colour = flotilla::colour_allowed(STDOUT_FILENO);
+  validate_options.colour = colour && !validate_options.json;
+  lint_options.colour = colour && !lint_options.json;
+  run_options.colour = colour;
   try {
-    if (*validate) return run_validate(files);
+    if (*validate) return flotilla::validate_command(validate_options, std::cout);
     if (*report) return flotilla::report_command(report_options, std::cout);
     if (*balance) return flotilla::run_balance(balance_flags, std::cout);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);

@@ -66,14 +66,24 @@ int policy_lint_command(const PolicyLintOptions& options, std::ostream& out) {
     }
   }
   int errors = 0, warnings = 0;
-  for (const LintFinding& f : findings) {
-    out << format_finding(f) << "\n";
+  for (const LintFinding& f : findings)
     (f.severity == LintFinding::Severity::error ? errors : warnings)++;
+  const int code = errors > 0 ? kExitUsage : kExitOk;
+  if (options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const LintFinding& f : findings)
+      list.push_back({{"severity", to_string(f.severity)},
+                      {"policy", f.file},
+                      {"field", f.pointer},
+                      {"message", f.message}});
+    out << list.dump(2) << "\n";
+    return code;
   }
+  for (const LintFinding& f : findings) out << format_finding(f, options.colour) << "\n";
   out << options.files.size() << " file" << (options.files.size() == 1 ? "" : "s") << ": " << errors
       << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
       << (warnings == 1 ? "" : "s") << "\n";
-  return errors > 0 ? kExitUsage : kExitOk;
+  return code;
 }
 
 namespace {

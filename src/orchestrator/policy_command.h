@@ -2,13 +2,18 @@
 // `flotilla policy import`, `lint` and `replay`: the logic behind the CLI's subcommands, as
 // functions returning the process exit code.
 //
-// import FILE [--alarm FILE] [--time-scale X]: prints the native policy JSON equivalent to FILE
-//   (AWS put-scaling-policy JSON, an HPA manifest, or a native file as it is), durations
-//   multiplied by X (default 1: AWS's seconds as written). User mistakes throw UserError.
-// lint FILE... [--alarm FILE]: every FILE is a policy, an alarm or a scenario (then each of its
-//   policies is linted knowing the fleet's minimum and boot time, at the scenario's time scale).
-//   Prints one line per finding (scaling/policy_lint.h) and a summary; returns 2 if any finding
-//   is an error, 0 otherwise (warnings only, or none).
+// import FILE [--alarm FILE] [--time-scale X] [--json]: prints the native policy JSON equivalent
+//   to FILE (AWS put-scaling-policy JSON, an HPA manifest, or a native file as it is), durations
+//   multiplied by X (default 1: AWS's seconds as written). The output is that JSON document
+//   alone, with or without --json (the flag is there so that every policy command takes it).
+//   User mistakes throw UserError.
+// lint FILE... [--alarm FILE] [--json]: every FILE is a policy, an alarm or a scenario (then each
+//   of its policies is linted knowing the fleet's minimum and boot time, at the scenario's time
+//   scale). Prints one line per finding (scaling/policy_lint.h), its severity in colour when
+//   allowed, and a summary; with --json, a JSON array alone, one object per finding:
+//   {"severity" ("error" or "warning"), "policy" (the file the finding is in), "field" (JSON
+//   pointer, "" for the whole file), "message"}. Returns 2 if any finding is an error, 0
+//   otherwise (warnings only, or none), with or without --json.
 // replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]: a dry run of the
 //   policy (any file `flotilla run` accepts, durations as written) over a recorded metric
 //   (orchestrator/metric_file.h) at the metric's own period, on a group of min..max workers
@@ -29,12 +34,15 @@ struct PolicyImportOptions {
   std::string file;
   std::string alarm_file;
   double time_scale = 1;
+  bool json = false;
 };
 int policy_import_command(const PolicyImportOptions& options, std::ostream& out);
 
 struct PolicyLintOptions {
   std::vector<std::string> files;
   std::string alarm_file;
+  bool json = false;
+  bool colour = false;  // may colour `out` (core/terminal.h); never with json
 };
 int policy_lint_command(const PolicyLintOptions& options, std::ostream& out);
 

@@ -104,7 +104,7 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   if (!options.junit_path.empty())
     write_junit_xml(options.junit_path, record,
                     result.broke ? std::optional<std::string>(result.why) : std::nullopt);
-  print_summary(out, record);
+  print_summary(out, record, options.colour);
   out << "report: " << (fs::path(spec.output_dir) / "report.json").string() << "\n";
   out << "        " << (fs::path(spec.output_dir) / "report.html").string() << "\n";
   return record.passed ? kExitOk : kExitFailed;

@@ -19,6 +19,7 @@ struct RunOptions {
   std::string worker_executable;      // empty: flotilla-worker beside this executable
   // --junit: also write the expectations as JUnit XML test cases here (report.h); empty: no.
   std::string junit_path;
+  bool colour = false;  // may colour the summary on `out` (core/terminal.h)
 };
 
 int run_scenario(const RunOptions& options, std::ostream& out);

@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "core/random.h"
+#include "core/terminal.h"
 #include "orchestrator/balance_config.h"
 #include "orchestrator/environment.h"
 #include "orchestrator/fault_injector.h"
@@ -119,7 +120,7 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   ScenarioRunResult result;
 
   const bool live_output = spec.progress;
-  const bool tty = live_output && ::isatty(STDOUT_FILENO);
+  const bool tty = live_output && cursor_control_allowed(STDOUT_FILENO);
   bool line_open = false;  // a progress line without its newline is on the terminal
   auto say = [&](const std::string& text) {
     if (!live_output) return;

@@ -1,20 +1,37 @@
 #include "orchestrator/validate.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
 #include <sstream>
 
 #include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/terminal.h"
 #include "orchestrator/balance_config.h"
 #include "scaling/policy_file.h"
-#include "orchestrator/balance_config.h"
 #include "scenario/scenario.h"
 #include "worker/profile.h"
 
 namespace flotilla {
 
 namespace fs = std::filesystem;
+
+const char* to_string(FileKind kind) {
+  switch (kind) {
+    case FileKind::scenario:
+      return "scenario";
+    case FileKind::profile:
+      return "profile";
+    case FileKind::policy:
+      return "policy";
+    case FileKind::balancer:
+      return "balancer";
+  }
+  return "unknown";
+}
 
 FileKind detect_file_kind(const std::string& path) {
   const std::string folder = fs::path(path).parent_path().filename().string();
@@ -40,9 +57,11 @@ FileKind detect_file_kind(const std::string& path) {
                   "scaling policy (with \"type\") or a balancer config (with \"target_groups\")");
 }
 
-std::string validate_file(const std::string& path) {
+namespace {
+
+std::string summarize(const std::string& path, FileKind kind) {
   std::ostringstream summary;
-  switch (detect_file_kind(path)) {
+  switch (kind) {
     case FileKind::scenario: {
       const Scenario s = load_scenario(path);
       // The files it refers to are checked with their own parsers.
@@ -79,6 +98,73 @@ std::string validate_file(const std::string& path) {
     }
   }
   return summary.str();
+}
+
+struct FileCheck {
+  std::string file;
+  std::optional<FileKind> kind;  // empty: it could not be told
+  std::string summary;
+  std::optional<UserError> error;
+
+  // The refusal as the text line shows it: the message names the file at fault, and the file
+  // asked about is named first when that is another one.
+  std::string message() const {
+    const std::string text = error->what();
+    return error->file() == file ? text : file + ": " + text;
+  }
+};
+
+FileCheck check_file(const std::string& path) {
+  FileCheck check;
+  check.file = path;
+  try {
+    check.kind = detect_file_kind(path);
+    check.summary = summarize(path, *check.kind);
+  } catch (const UserError& e) {
+    check.error = e;
+  }
+  return check;
+}
+
+nlohmann::json check_json(const FileCheck& c) {
+  nlohmann::json doc = {
+      {"file", c.file}, {"kind", c.kind ? to_string(*c.kind) : "unknown"}, {"ok", !c.error}};
+  if (!c.error) {
+    doc["summary"] = c.summary;
+    return doc;
+  }
+  const UserError& e = *c.error;
+  doc["error"] = {
+      {"message", c.message()},
+      {"file", e.file().empty() ? c.file : e.file()},
+      {"field", e.pointer()},
+      {"expected", e.expected().empty() ? nlohmann::json() : nlohmann::json(e.expected())}};
+  return doc;
+}
+
+}  // namespace
+
+std::string validate_file(const std::string& path) {
+  return summarize(path, detect_file_kind(path));
+}
+
+int validate_command(const ValidateOptions& options, std::ostream& out) {
+  int code = kExitOk;
+  nlohmann::json checks = nlohmann::json::array();
+  for (const std::string& file : options.files) {
+    const FileCheck check = check_file(file);
+    if (check.error) code = kExitUsage;
+    if (options.json) {
+      checks.push_back(check_json(check));
+    } else if (check.error) {
+      out << paint("FAIL", Colour::red, options.colour) << " " << check.message() << "\n";
+    } else {
+      out << paint("ok", Colour::green, options.colour) << "   " << file << ": " << check.summary
+          << "\n";
+    }
+  }
+  if (options.json) out << checks.dump(2) << "\n";
+  return code;
 }
 
 }  // namespace flotilla

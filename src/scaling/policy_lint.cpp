@@ -3,6 +3,7 @@
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "core/terminal.h"
 #include "metrics/alarm_file.h"
 #include "scaling/hpa.h"
 #include "scaling/step_scaling.h"
@@ -166,9 +167,15 @@ LintFinding error_finding(const UserError& e, const std::string& file) {
           e.file().empty() ? e.what() : e.expected()};
 }
 
-std::string format_finding(const LintFinding& f) {
+const char* to_string(LintFinding::Severity severity) {
+  return severity == LintFinding::Severity::error ? "error" : "warning";
+}
+
+std::string format_finding(const LintFinding& f, bool colour) {
+  const Colour severity_colour =
+      f.severity == LintFinding::Severity::error ? Colour::red : Colour::yellow;
   return f.file + ": " + (f.pointer.empty() ? "" : f.pointer + ": ") +
-         (f.severity == LintFinding::Severity::error ? "error: " : "warning: ") + f.message;
+         paint(to_string(f.severity), severity_colour, colour) + ": " + f.message;
 }
 
 }  // namespace flotilla

@@ -43,7 +43,10 @@ struct LintContext {
 std::vector<LintFinding> lint_policy_file(const std::string& path, const LintContext& context);
 // A user error as an error finding (its own file and field when it names them, else `file`).
 LintFinding error_finding(const UserError& error, const std::string& file);
-// "policies/x.json: /steps/1/lower: error: gap: ..."
-std::string format_finding(const LintFinding& finding);
+// "error" or "warning".
+const char* to_string(LintFinding::Severity severity);
+// "policies/x.json: /steps/1/lower: error: gap: ...", the severity in colour (errors red,
+// warnings yellow) when `colour`.
+std::string format_finding(const LintFinding& finding, bool colour = false);
 
 }  // namespace flotilla

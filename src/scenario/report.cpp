@@ -10,6 +10,7 @@
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "core/terminal.h"
 #include "scenario/comparison.h"
 
 namespace flotilla {
@@ -335,7 +336,7 @@ void write_timeseries_csv(const std::string& path, const RunRecord& record) {
   if (!out) throw UserError(path, "", "a writable file for the time series");
 }
 
-void print_summary(std::ostream& out, const RunRecord& r) {
+void print_summary(std::ostream& out, const RunRecord& r, bool colour) {
   auto ms = [](const std::optional<double>& v) {
     return v ? fixed(*v, 1) + " ms" : std::string("-");
   };
@@ -396,13 +397,18 @@ void print_summary(std::ostream& out, const RunRecord& r) {
   std::size_t width = 0;
   for (const auto& e : r.expectations) width = std::max(width, e.text.size());
   for (const auto& e : r.expectations) {
-    out << "    " << (e.passed ? "PASS" : "FAIL") << "  " << std::setw(static_cast<int>(width))
+    out << "    "
+        << (e.passed ? paint("PASS", Colour::green, colour) : paint("FAIL", Colour::red, colour))
+        << "  " << std::setw(static_cast<int>(width))
         << std::left << e.text << std::right << "   observed "
         << (e.observed ? format_number(*e.observed, 4) : std::string("nothing"));
     if (!e.note.empty()) out << "   (" << e.note << ")";
     out << '\n';
   }
-  out << "\n  Result: " << (r.passed ? "PASSED" : "FAILED") << '\n';
+  out << "\n  "
+      << (r.passed ? paint("Result: PASSED", Colour::green, colour)
+                   : paint("Result: FAILED", Colour::red, colour))
+      << '\n';
 }
 
 namespace {

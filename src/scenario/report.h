@@ -175,8 +175,9 @@ void write_timeseries_csv(std::ostream& out, const RunRecord& record);
 
 // The end-of-run table: requests, error rate, latency, capacity, the SLO with what the run
 // achieved, activities, events, each fault's recovery, expectations with PASS/FAIL and their
-// observed values, and the verdict.
-void print_summary(std::ostream& out, const RunRecord& record);
+// observed values, and the verdict. With `colour` (core/terminal.h), PASS is green, FAIL red and
+// the Result line green or red.
+void print_summary(std::ostream& out, const RunRecord& record, bool colour = false);
 
 // JUnit XML for CI: one <testsuite> (the scenario) in <testsuites>, one <testcase> per
 // expectation (name: its text; classname: the scenario), a failed one with a <failure> whose

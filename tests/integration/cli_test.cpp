@@ -3,9 +3,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 
 #include "support/files.h"
 #include "support/paths.h"
+#include "support/pty.h"
 #include "support/subprocess.h"
 
 using namespace flotilla::test;
@@ -67,4 +71,289 @@ TEST_CASE("run: user mistakes exit 2 with a message, and start nothing") {
     CHECK(r.exit_code == 2);
     CHECK((r.err + r.out).find(row.says) != std::string::npos);
   }
+}
+
+namespace {
+
+// A scenario that refers to a profile missing its capacity: the mistake is in another file.
+std::string write_scenario_with_bad_profile(const fs::path& dir) {
+  std::ofstream(dir / "bad-profile.json") << R"({"name":"p","service_time":{"mean":"10ms"},
+                                                 "capacity":"many"})";
+  const auto path = (dir / "uses-bad-profile.json").string();
+  std::ofstream(path)
+      << R"({"name":"x","fleet":{"profile":")" << (dir / "bad-profile.json").string()
+      << R"(","min":1,"max":2},"traffic":{"stages":[{"duration":"5s","target":10}]}})";
+  return path;
+}
+
+std::string write_bad_stage_scenario(const fs::path& dir) {
+  const auto path = (dir / "bad-scenario.json").string();
+  std::ofstream(path)
+      << R"({"name":"x","fleet":{"profile":")" << (kSource / "fleet/standard.json").string()
+      << R"(","min":1,"max":2},"traffic":{"stages":[{"duration":"5s","target":"lots"}]}})";
+  return path;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// flash-sale with every path made absolute, so it runs from a scratch folder, plus `extra`
+// expectations.
+std::string write_flash_sale(const fs::path& dir, const nlohmann::json& extra) {
+  auto doc = nlohmann::json::parse(read_file(kSource / "scenarios/flash-sale.json"));
+  doc["fleet"]["profile"] = (kSource / doc["fleet"]["profile"].get<std::string>()).string();
+  for (auto& p : doc["policies"]) p = (kSource / p.get<std::string>()).string();
+  for (const auto& e : extra) doc["expect"].push_back(e);
+  const auto path = (dir / "flash-sale.json").string();
+  std::ofstream(path) << doc.dump();
+  return path;
+}
+
+// A step policy that works but removes capacity on a high alarm: one lint warning.
+std::string write_wrong_way_policy(const fs::path& dir) {
+  std::ofstream(dir / "high.alarm.json")
+      << R"({"AlarmName": "high", "Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+             "Statistic": "Average", "Period": 60, "EvaluationPeriods": 2, "Threshold": 70,
+             "ComparisonOperator": "GreaterThanThreshold"})";
+  const auto path = (dir / "wrong-way.json").string();
+  std::ofstream(path) << R"({"type": "step_scaling", "alarm": "high.alarm.json",
+                             "steps": [{"lower": 0, "adjustment": -1}]})";
+  return path;
+}
+
+const std::regex kSgr("\x1b\\[[0-9;]*m");  // a colour code (Select Graphic Rendition)
+
+bool has_colour(const std::string& text) { return std::regex_search(text, kSgr); }
+
+}  // namespace
+
+TEST_CASE("validate: a refused file shows FAIL alone, never ok before it") {
+  const auto dir = fresh_temp_dir("validate-fail-alone");
+  const std::string good = (kSource / "fleet/standard.json").string();
+  const std::string bad = write_bad_stage_scenario(dir);
+  const std::string bad_profile = write_scenario_with_bad_profile(dir);
+  const std::string missing = (dir / "missing.json").string();
+  const auto r = run_process({kFlotilla, "validate", good, bad, bad_profile, missing}, 30s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 2);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].rfind("ok   " + good + ": worker profile", 0) == 0);
+  CHECK(lines[1].rfind("FAIL " + bad + ": /traffic/stages/0/target: expected", 0) == 0);
+  // The file asked about comes first, then the one the mistake is in.
+  CHECK(lines[2].rfind("FAIL " + bad_profile + ": " + (dir / "bad-profile.json").string() +
+                           ": /capacity: expected",
+                       0) == 0);
+  CHECK(lines[3].rfind("FAIL " + missing + ": expected an existing file", 0) == 0);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    CAPTURE(lines[i]);
+    CHECK(lines[i].find("ok ") == std::string::npos);
+    CHECK(lines[i].find("FAIL", 1) == std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("validate --json: one object per file with its kind and verdict, the same exit codes") {
+  const auto dir = fresh_temp_dir("validate-json");
+  const std::string good = (kSource / "fleet/standard.json").string();
+  const std::string scenario = (kSource / "scenarios/flash-sale.json").string();
+  const std::string bad = write_bad_stage_scenario(dir);
+  const std::string bad_profile = write_scenario_with_bad_profile(dir);
+  const std::string unknown = (dir / "unknown.json").string();
+  std::ofstream(unknown) << "{}";
+
+  const auto r = run_process(
+      {kFlotilla, "validate", "--json", good, scenario, bad, bad_profile, unknown}, 30s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 2);
+  const auto doc = nlohmann::json::parse(r.out);  // standard output is the JSON alone
+  REQUIRE(doc.is_array());
+  REQUIRE(doc.size() == 5);
+  struct Row {
+    std::string file, kind;
+    bool ok;
+    std::string error_file, field;
+  };
+  const Row rows[] = {
+      {good, "profile", true, "", ""},
+      {scenario, "scenario", true, "", ""},
+      {bad, "scenario", false, bad, "/traffic/stages/0/target"},
+      {bad_profile, "scenario", false, (dir / "bad-profile.json").string(), "/capacity"},
+      {unknown, "unknown", false, unknown, ""},
+  };
+  for (std::size_t i = 0; i < 5; ++i) {
+    const Row& row = rows[i];
+    const auto& e = doc[i];
+    CAPTURE(e.dump());
+    CHECK(e["file"] == row.file);
+    CHECK(e["kind"] == row.kind);
+    CHECK(e["ok"] == row.ok);
+    if (row.ok) {
+      CHECK(e.contains("summary"));
+      CHECK_FALSE(e.contains("error"));
+      continue;
+    }
+    REQUIRE(e.contains("error"));
+    CHECK(e["error"]["file"] == row.error_file);
+    CHECK(e["error"]["field"] == row.field);
+    CHECK(e["error"]["expected"].is_string());
+    CHECK(e["error"]["message"].get<std::string>().find(row.file) == 0);
+  }
+
+  const auto ok = run_process({kFlotilla, "validate", "--json", good, scenario}, 30s);
+  INFO(ok.out, ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(nlohmann::json::parse(ok.out).size() == 2);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("policy lint --json: the findings with severity, policy, field and message") {
+  const auto dir = fresh_temp_dir("lint-json");
+  const auto wrong_way = write_wrong_way_policy(dir);
+  const auto gap = (dir / "gap.json").string();
+  std::ofstream(gap) << R"({"type": "step_scaling", "alarm": "high.alarm.json", "steps": [
+      {"lower": 0, "upper": 10, "adjustment": 1}, {"lower": 20, "adjustment": 2}]})";
+  const std::string clean = (kSource / "policies/cpu-target-50.json").string();
+
+  struct Row {
+    std::vector<std::string> files;
+    int exit_code;
+    std::vector<std::vector<std::string>> want;  // severity, policy, field, message part
+  };
+  const Row rows[] = {
+      {{clean}, 0, {}},
+      {{wrong_way}, 0, {{"warning", wrong_way, "/steps/0/adjustment", "removes capacity"}}},
+      {{wrong_way, gap},
+       2,
+       {{"warning", wrong_way, "/steps/0/adjustment", "removes capacity"},
+        {"error", gap, "/steps/1/lower", "gap"}}},
+  };
+  for (const Row& row : rows) {
+    std::vector<std::string> argv = {kFlotilla, "policy", "lint", "--json"};
+    argv.insert(argv.end(), row.files.begin(), row.files.end());
+    const auto r = run_process(argv, 30s);
+    INFO(r.out, r.err);
+    CHECK(r.exit_code == row.exit_code);
+    const auto doc = nlohmann::json::parse(r.out);
+    REQUIRE(doc.is_array());
+    REQUIRE(doc.size() == row.want.size());
+    for (std::size_t i = 0; i < row.want.size(); ++i) {
+      CHECK(doc[i]["severity"] == row.want[i][0]);
+      CHECK(doc[i]["policy"] == row.want[i][1]);
+      CHECK(doc[i]["field"] == row.want[i][2]);
+      CHECK(doc[i]["message"].get<std::string>().find(row.want[i][3]) != std::string::npos);
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("policy import --json: the native policy alone, a file flotilla accepts") {
+  const auto dir = fresh_temp_dir("import-json");
+  const std::string aws = (kSource / "policies/aws-cpu-target-50.json").string();
+  const auto r = run_process({kFlotilla, "policy", "import", "--json", aws}, 30s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["type"] == "target_tracking");
+  CHECK(doc["target_value"] == 50);
+  const auto plain = run_process({kFlotilla, "policy", "import", aws}, 30s);
+  CHECK(nlohmann::json::parse(plain.out) == doc);
+  const auto native = (dir / "native.json").string();
+  std::ofstream(native) << r.out;
+  const auto check = run_process({kFlotilla, "validate", native}, 30s);
+  INFO(check.out, check.err);
+  CHECK(check.exit_code == 0);
+
+  const auto bad = run_process({kFlotilla, "policy", "import", "--json", "/nonexistent.json"}, 30s);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.empty());
+  CHECK(bad.err.find("/nonexistent.json") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("run --sim on a pipe: plain periodic lines, no carriage return, no escape code") {
+  const auto out = fresh_temp_dir("run-pipe");
+  const auto r = run_process({kFlotilla, "run", (kSource / "scenarios/flash-sale.json").string(),
+                              "--sim", "--out", out.string()},
+                             60s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find('\r') == std::string::npos);
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.out.find("[ 45s/90s] offered") != std::string::npos);  // the progress, line by line
+  CHECK(r.out.find("    PASS  error_rate") != std::string::npos);
+  CHECK(r.out.find("  Result: PASSED\n") != std::string::npos);
+  fs::remove_all(out);
+}
+
+TEST_CASE("run --sim on a terminal: a rewritten progress line and colour, none with NO_COLOR") {
+  const auto dir = fresh_temp_dir("run-pty");
+  const std::string scenario =
+      write_flash_sale(dir, nlohmann::json::array({{{"metric", "max_in_service"}, {"min", 100}}}));
+  const std::vector<std::string> argv = {kFlotilla, "run",   scenario,
+                                         "--sim",   "--out", (dir / "out").string()};
+
+  const auto coloured = run_on_pty(argv, {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}}, 60s);
+  INFO(coloured.out);
+  CHECK(coloured.exit_code == 1);  // the impossible expectation fails
+  CHECK(coloured.out.find("\r\x1b[K[") != std::string::npos);
+  CHECK(coloured.out.find("\x1b[32mPASS\x1b[0m  error_rate") != std::string::npos);
+  CHECK(coloured.out.find("\x1b[31mFAIL\x1b[0m  max_in_service >= 100") != std::string::npos);
+  CHECK(coloured.out.find("\x1b[31mResult: FAILED\x1b[0m") != std::string::npos);
+
+  // NO_COLOR takes the colour away, not the progress line.
+  const auto no_color = run_on_pty(argv, {{"TERM", "xterm"}, {"NO_COLOR", "1"}}, 60s);
+  INFO(no_color.out);
+  CHECK(no_color.exit_code == 1);
+  CHECK_FALSE(has_colour(no_color.out));
+  CHECK(no_color.out.find("\r\x1b[K[") != std::string::npos);
+  CHECK(no_color.out.find("    FAIL  max_in_service >= 100") != std::string::npos);
+  CHECK(no_color.out.find("  Result: FAILED") != std::string::npos);
+
+  // A dumb terminal gets neither: plain lines, as on a pipe.
+  const auto dumb = run_on_pty(argv, {{"TERM", "dumb"}, {"NO_COLOR", std::nullopt}}, 60s);
+  INFO(dumb.out);
+  CHECK(dumb.exit_code == 1);
+  CHECK(dumb.out.find('\x1b') == std::string::npos);
+  CHECK(dumb.out.find("[ 45s/90s] offered") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "validate and policy lint on a terminal: ok green, FAIL and errors red, warnings yellow") {
+  const auto dir = fresh_temp_dir("validate-pty");
+  const std::string good = (kSource / "fleet/standard.json").string();
+  const std::string bad = write_bad_stage_scenario(dir);
+  const auto wrong_way = write_wrong_way_policy(dir);
+  const EnvChanges colour = {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}};
+  const EnvChanges no_colour = {{"TERM", "xterm"}, {"NO_COLOR", "1"}};
+
+  const auto v = run_on_pty({kFlotilla, "validate", good, bad}, colour, 30s);
+  INFO(v.out);
+  CHECK(v.exit_code == 2);
+  CHECK(v.out.find("\x1b[32mok\x1b[0m   " + good) != std::string::npos);
+  CHECK(v.out.find("\x1b[31mFAIL\x1b[0m " + bad) != std::string::npos);
+  const auto v_plain = run_on_pty({kFlotilla, "validate", good, bad}, no_colour, 30s);
+  INFO(v_plain.out);
+  CHECK_FALSE(has_colour(v_plain.out));
+  CHECK(v_plain.out.find("FAIL " + bad) != std::string::npos);
+  // --json is for programs: no colour inside it even on a terminal.
+  const auto v_json = run_on_pty({kFlotilla, "validate", "--json", good, bad}, colour, 30s);
+  INFO(v_json.out);
+  CHECK_FALSE(has_colour(v_json.out));
+
+  const auto lint = run_on_pty({kFlotilla, "policy", "lint", wrong_way, bad}, colour, 30s);
+  INFO(lint.out);
+  CHECK(lint.exit_code == 2);
+  CHECK(lint.out.find("\x1b[33mwarning\x1b[0m: removes capacity") != std::string::npos);
+  CHECK(lint.out.find("/traffic/stages/0/target: \x1b[31merror\x1b[0m") != std::string::npos);
+  const auto lint_plain = run_on_pty({kFlotilla, "policy", "lint", wrong_way, bad}, no_colour, 30s);
+  INFO(lint_plain.out);
+  CHECK_FALSE(has_colour(lint_plain.out));
+  fs::remove_all(dir);
 }

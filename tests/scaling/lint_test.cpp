@@ -162,3 +162,24 @@ TEST_CASE("policy lint: the shipped policies and alarms are clean") {
   }
   CHECK(files >= 8);
 }
+
+TEST_CASE("format_finding: the severity in colour only when asked") {
+  using S = LintFinding::Severity;
+  struct Row {
+    LintFinding finding;
+    bool colour;
+    const char* want;
+  };
+  const Row rows[] = {
+      {{S::error, "p.json", "/steps/1/lower", "gap"}, false, "p.json: /steps/1/lower: error: gap"},
+      {{S::error, "p.json", "/steps/1/lower", "gap"},
+       true,
+       "p.json: /steps/1/lower: \033[31merror\033[0m: gap"},
+      {{S::warning, "p.json", "", "late"}, false, "p.json: warning: late"},
+      {{S::warning, "p.json", "", "late"}, true, "p.json: \033[33mwarning\033[0m: late"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.want);
+    CHECK(format_finding(row.finding, row.colour) == row.want);
+  }
+}

@@ -530,6 +530,24 @@ TEST_CASE("print_summary: a readable table with PASS and FAIL") {
   CHECK(text.find("timeout 0") == std::string::npos);  // zero kinds are left out
 }
 
+TEST_CASE("print_summary: colour on PASS, FAIL and the Result line only when asked") {
+  RunRecord r = sample_record();
+  evaluate_expectations({expect("error_rate", {}, 0.01), expect("max_in_service", 6, {})}, r);
+  std::ostringstream plain, coloured;
+  print_summary(plain, r);
+  print_summary(coloured, r, true);
+  CAPTURE(coloured.str());
+  CHECK(plain.str().find('\033') == std::string::npos);
+  CHECK(coloured.str().find("\033[32mPASS\033[0m  error_rate") != std::string::npos);
+  CHECK(coloured.str().find("\033[31mFAIL\033[0m  max_in_service") != std::string::npos);
+  CHECK(coloured.str().find("\033[31mResult: FAILED\033[0m") != std::string::npos);
+  r.expectations.pop_back();
+  r.passed = true;
+  std::ostringstream passed;
+  print_summary(passed, r, true);
+  CHECK(passed.str().find("\033[32mResult: PASSED\033[0m") != std::string::npos);
+}
+
 TEST_CASE("print_summary: the SLO and what was achieved, recoveries, and notes") {
   RunRecord r = sample_record();
   evaluate_expectations({expect("recovery_seconds", {}, 10)}, r);
