@@ -114,8 +114,10 @@ class Balancer final : public DataPlane {
   // The configured group names: "default" first, then BalancerConfig::target_groups.
   std::vector<std::string> target_group_names() const;
   BalancerStats stats() const override;
-  // Allocates nothing: sums the id's in-flight requests over IO threads and groups, and takes
-  // the largest consecutive failure count among them.
+  // Allocates nothing: sums the id's in-flight requests and failure streaks over IO threads and
+  // groups, and takes the largest consecutive failure count among them. A streak is counted on
+  // one IO thread: each thread keeps its own run of failures per target, as its own
+  // consecutive_failures, so no counter is shared between threads on the response path.
   TargetLoad target_load(const std::string& id) const override;
 
  private:

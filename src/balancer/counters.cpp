@@ -106,6 +106,7 @@ TargetLoad TargetCounters::read_load() const {
     load.outstanding += read(slots[i].outstanding);
     load.consecutive_failures =
         std::max(load.consecutive_failures, read(slots[i].consecutive_failures));
+    load.failure_streaks += read(slots[i].failure_streaks);
   }
   return load;
 }
@@ -170,6 +171,7 @@ TargetLoad TargetCounterRegistry::load(const std::string& id) const {
     if (!reported(e, one.outstanding)) continue;
     total.outstanding += one.outstanding;
     total.consecutive_failures = std::max(total.consecutive_failures, one.consecutive_failures);
+    total.failure_streaks += one.failure_streaks;
   }
   return total;
 }

@@ -128,6 +128,21 @@ struct TargetCounters {
     Counter response_time_ns{0};
     Counter response_time_count{0};
     ResponseClasses responses;
+    Counter failure_streaks{0};       // TargetLoad::failure_streaks
+    std::uint32_t toward_streak = 0;  // failure_makes_streak()'s; the owning IO thread's alone
+
+    // A failed attempt (connect error, reset, timeout, bad response, 5xx), with the target's
+    // published failure_streak.
+    void count_failure(std::uint32_t streak) {
+      bump(consecutive_failures);
+      if (failure_makes_streak(toward_streak, streak)) bump(failure_streaks);
+    }
+    // Any other response: the run of failures ends.
+    void count_success() {
+      if (read(consecutive_failures) == 0) return;
+      consecutive_failures.store(0, std::memory_order_relaxed);
+      toward_streak = 0;
+    }
   };
   explicit TargetCounters(int threads_) : slots(new Slot[threads_]), threads(threads_) {}
 

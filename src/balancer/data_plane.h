@@ -17,6 +17,12 @@
 // - target_load() is the cheap per-target read that draining and outlier detection poll: a
 //   target the data plane does not know (never published, or removed and idle) reads as
 //   TargetLoad{} (nothing in flight, no failures).
+// - Failure streaks: per target, failures in a row (connect errors, resets, timeouts, bad
+//   responses, 5xx; any other response ends the run) are counted into streaks of the
+//   published BalancerTarget::failure_streak by failure_makes_streak(). TargetLoad::
+//   failure_streaks only grows while the data plane knows the target, so a poller that compares
+//   it with what it read last sees every streak made in between, however short the run that
+//   made it and whatever came after it.
 //
 // Threading: every call on one control thread (an implementation may allow more; Balancer
 // says where).
@@ -40,6 +46,9 @@ struct BalancerTarget {
   std::string id;
   Endpoint endpoint;
   std::uint32_t weight = 1;  // share for weighted pickers; 0 = no new requests
+  // Failures in a row that make one streak in TargetLoad::failure_streaks (the target group's
+  // outlier_detection.consecutive_5xx); 0: no streak is counted. May change as weight does.
+  std::uint32_t failure_streak = 0;
   bool operator==(const BalancerTarget&) const = default;
 };
 
@@ -117,8 +126,23 @@ void add_target_stats(BalancerTargetStats& into, const BalancerTargetStats& from
 struct TargetLoad {
   std::int64_t outstanding = 0;            // requests in flight to it now (summed)
   std::uint64_t consecutive_failures = 0;  // failed in a row (the max over IO threads)
+  // Streaks of failure_streak failures in a row so far (summed over IO threads and groups).
+  // Grows while the target is known; a target forgotten and published again counts from 0.
+  std::uint64_t failure_streaks = 0;
   bool operator==(const TargetLoad&) const = default;
 };
+
+// The streak rule both data planes count by, per target (and per IO thread). Called on each
+// failure: `toward` holds the failures of the current run not yet in a streak; when it reaches
+// `threshold` it restarts and the call returns true (one more streak), so a run of k x threshold
+// failures makes k streaks and a target that keeps failing after an ejection makes new ones. A
+// success sets `toward` to 0. Threshold 0 makes none. One increment and one compare per
+// failure: it sits on the proxy's response path.
+inline bool failure_makes_streak(std::uint32_t& toward, std::uint32_t threshold) {
+  if (++toward < threshold) return false;
+  toward = 0;
+  return threshold != 0;
+}
 
 class DataPlane {
  public:

@@ -34,6 +34,7 @@ void IoThread::apply(std::size_t group_index, std::shared_ptr<const TargetSnapsh
     });
     if (it != targets.end()) {
       (*it)->weight = spec.weight;
+      (*it)->failure_streak = spec.failure_streak;
       next.push_back(std::move(*it));
       continue;
     }
@@ -42,6 +43,7 @@ void IoThread::apply(std::size_t group_index, std::shared_ptr<const TargetSnapsh
     target->address = spec.address;
     target->weight = spec.weight;
     target->counters = spec.counters;
+    target->failure_streak = spec.failure_streak;
     next.push_back(std::move(target));
   }
   for (auto& old : targets) {

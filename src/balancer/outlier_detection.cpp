@@ -53,6 +53,8 @@ std::vector<OutlierChange> OutlierDetector::update(Time now,
       s.ejected_until.reset();
       --ejected_;
       s.quiet_since = now;
+      // Until this poll it was out of routing: what it failed meanwhile is forgiven.
+      s.baseline = targets[i].failure_streaks;
       changes.push_back({std::string(targets[i].id), false, Time{}, s.ejections});
     }
     if (!s.ejected_until) {
@@ -66,19 +68,20 @@ std::vector<OutlierChange> OutlierDetector::update(Time now,
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const OutlierObservation& t = targets[i];
     State& s = *listed_[i];
-    s.baseline = std::min(s.baseline, t.consecutive_failures);
-    if (!t.routable) {
-      s.baseline = t.consecutive_failures;
+    const std::uint64_t streaks = t.failure_streaks;
+    const bool counts = t.routable && !s.ejected_until && config_.enabled();
+    // Forgiven (see the header), or no new streak; a drop (the data plane forgot the target and
+    // counts from zero again) lowers the baseline.
+    if (!counts || streaks <= s.baseline) {
+      s.baseline = streaks;
       continue;
     }
-    if (s.ejected_until || !config_.enabled()) continue;
-    if (t.consecutive_failures - s.baseline < config_.consecutive_5xx) continue;
-    // No room: the target stays in and is considered again at the next poll.
+    s.baseline = streaks;
+    // No room: the streak is dropped; a later one may eject the target.
     if (!may_eject(targets.size())) continue;
     s.ejections += 1;
     s.ejected_until = now + ejection_duration(config_, s.ejections);
     ++ejected_;
-    s.baseline = t.consecutive_failures;
     s.quiet_since = now;
     changes.push_back({std::string(t.id), true, *s.ejected_until, s.ejections});
   }

@@ -3,13 +3,17 @@
 // proxied requests fail in a row is ejected (taken out of routing) for a while, although its
 // active health checks may still pass.
 //
-// - The data plane counts, per target, requests that failed in a row (connect errors, resets,
-//   5xx responses; a success resets the count). OutlierDetector::update() is shown those counts
-//   every poll (the target group polls every ~250 ms).
-// - A routable target whose count grew by consecutive_5xx or more since it was last ejected (or
-//   since it last became routable) is ejected for base_ejection_time x the number of times it
-//   has been ejected, at most max(max_ejection_time, base_ejection_time); it returns on the
-//   first update() at or after that time.
+// - What counts: a streak, consecutive_5xx failed requests in a row to one target (connect
+//   errors, resets, timeouts, bad responses, 5xx; any other response ends the run). The data
+//   plane counts streaks per target as they happen (data_plane.h: failure_makes_streak(), with
+//   the threshold the target group publishes with each target), into a number that only grows;
+//   OutlierDetector::update() is shown that number every poll (the target group polls every
+//   load_poll_interval, 250 ms by default).
+// - When: a routable target that made a streak since the previous poll is ejected at this poll,
+//   so within one load_poll_interval of its consecutive_5xx-th failure in a row, whatever came
+//   after it. It is ejected for base_ejection_time x the number of times it has been ejected,
+//   at most max(max_ejection_time, base_ejection_time); it returns on the first update() at or
+//   after that time.
 // - Each `interval` that a returned target spends without being ejected again takes one off its
 //   ejection count, so a target that failed once long ago starts again from base_ejection_time
 //   (Envoy does the same).
@@ -22,10 +26,18 @@
 //   (successful_active_health_check_uneject_host); Flotilla does not: a target that passes its
 //   /health check while its real requests fail is exactly what ejection is for.
 //
-// The data plane's counts are not reset by an ejection (the count of an ejected target stays
-// where it was, since it gets no requests), so the detector keeps a baseline per target: the
-// count when it was ejected or last seen unroutable, lowered whenever the data plane's count
-// drops (a success reset it). Only failures beyond the baseline count.
+// Why a count of streaks, not the current run: a run that reached the threshold and was broken
+// by a success between two polls would leave nothing to see at the next poll, and at 50% errors
+// that is most of them. A count that only grows keeps the data plane's reads free of side
+// effects (nothing is reset by reading) and makes the rule exact: the detector keeps a baseline
+// per target, the count it last saw, and only streaks beyond it count. The baseline follows the
+// count while the target is unroutable or ejected, up to the poll that lets it back (those
+// streaks are forgiven: an ejected target fails the requests it still had in flight, and with
+// fail_open it may carry traffic), when it is ejected, when a streak finds no room
+// under max_ejection_percent (as in Envoy, that streak is dropped; the next one may eject), and
+// when the count drops (the data plane forgot the target and counts again from zero). A run of
+// k x consecutive_5xx failures makes k streaks, so a target that still fails when it returns is
+// ejected again after consecutive_5xx more failures.
 //
 // Threading: a plain value; the target group uses it on the control-plane thread.
 #include <cstddef>
@@ -55,10 +67,11 @@ struct OutlierDetectionConfig {
 
 struct OutlierObservation {
   std::string_view id;  // the caller's string, alive for the call
-  // Failures in a row that the data plane counted for this target (max over IO threads).
-  std::uint64_t consecutive_failures = 0;
+  // Streaks of consecutive_5xx failures in a row that the data plane counted for this target so
+  // far (TargetLoad::failure_streaks).
+  std::uint64_t failure_streaks = 0;
   // Taking traffic by health (healthy, not draining); others are never ejected and their
-  // failures so far are forgiven (they become the baseline).
+  // streaks so far are forgiven (they become the baseline).
   bool routable = true;
 };
 
@@ -92,7 +105,7 @@ class OutlierDetector {
 
  private:
   struct State {
-    std::uint64_t baseline = 0;
+    std::uint64_t baseline = 0;  // failure_streaks already accounted for
     int ejections = 0;
     std::optional<Time> ejected_until;
     Time

@@ -399,7 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bump<std::int64_t>(slot.outstanding, -1);
     if (failed) {
       bump(slot.errors);
-      bump(slot.consecutive_failures);
+      slot.count_failure(target_->failure_streak);
     }
     target_.reset();
   }
@@ -546,9 +546,9 @@ class Session : public std::enable_shared_from_this<Session> {
     bump<std::uint64_t>(slot.response_time_ns, static_cast<std::uint64_t>(elapsed.count()));
     bump(slot.response_time_count);
     if (status >= 500) {
-      bump(slot.consecutive_failures);
-    } else if (read(slot.consecutive_failures) != 0) {
-      slot.consecutive_failures.store(0, std::memory_order_relaxed);
+      slot.count_failure(target_->failure_streak);
+    } else {
+      slot.count_success();
     }
     std::lock_guard lock(t_.histogram_lock);
     group.response_time.record(elapsed);

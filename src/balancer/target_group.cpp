@@ -320,7 +320,10 @@ struct TargetGroup::Impl {
   }
 
   std::vector<BalancerTarget> routable() const {
-    return routable_targets(infos(), config.fail_open, weight_scale());
+    auto out = routable_targets(infos(), config.fail_open, weight_scale());
+    // The data plane counts failure streaks of this length for outlier detection.
+    for (auto& t : out) t.failure_streak = config.outlier_detection.consecutive_5xx;
+    return out;
   }
 
   void maybe_publish() {
@@ -361,7 +364,7 @@ struct TargetGroup::Impl {
     observations.clear();
     for (const auto& t : targets) {
       if (!in_group(t->info.state)) continue;
-      observations.push_back({t->info.id, load_source(t->info.id).consecutive_failures,
+      observations.push_back({t->info.id, load_source(t->info.id).failure_streaks,
                               t->info.state == TargetState::kHealthy});
     }
     const auto changes = detector.update(now, observations);

@@ -19,9 +19,11 @@
 //   (AWS's behaviour), every registered target that is not draining; without, none (the
 //   balancer answers 503). Callbacks::publish gets the routable set each time it changes (ids,
 //   endpoints or weights); the orchestrator connects it to DataPlane::set_targets.
-// - The data plane's view (per-target in-flight requests and consecutive failures) comes from a
+// - The data plane's view (per-target in-flight requests and failure streaks) comes from a
 //   LoadSource asked for the targets it matters to every load_poll_interval; without one,
-//   draining lasts deregistration_delay and nothing is ejected.
+//   draining lasts deregistration_delay and nothing is ejected. Each published target carries
+//   outlier_detection.consecutive_5xx as its failure_streak, the streak length the data plane
+//   counts.
 //
 // Threading: single-threaded control plane. Every call and every callback happens on the thread
 // that runs the scheduler (and, for real health checks, the io_context they use).
@@ -193,8 +195,9 @@ class TargetGroup {
   using Probe = std::function<void(const Endpoint& endpoint, const std::string& path,
                                    Duration timeout, std::function<void(HttpGetResult)> done)>;
   // The data plane's counts for one target id (DataPlane::target_load); a target it does not
-  // know reads as TargetLoad{}: nothing in flight and no failures. Asked on each load poll for
-  // each target that is draining (after its first poll) or, with outlier detection, routable.
+  // know reads as TargetLoad{}: nothing in flight and no failure streaks. Asked on each load
+  // poll for each target that is draining (after its first poll) or, with outlier detection,
+  // in the group (not draining).
   using LoadSource = std::function<TargetLoad(const std::string& id)>;
   struct Callbacks {
     std::function<void(const std::string& id, TargetState old_state, TargetState new_state,

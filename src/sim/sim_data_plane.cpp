@@ -41,7 +41,20 @@ struct SimDataPlane::Target {
   SimWorker* worker = nullptr;  // the worker behind the endpoint when it was published
   int index = -1;               // in current_; -1 once removed from the routable set
   std::int64_t outstanding = 0;
-  BalancerTargetStats stats;  // its `outstanding` is filled in when read
+  BalancerTargetStats stats;         // its `outstanding` is filled in when read
+  std::uint32_t failure_streak = 0;  // as published
+  std::uint32_t toward_streak = 0;   // failure_makes_streak()'s
+  std::uint64_t failure_streaks = 0;
+
+  // As the balancer's per-thread counters count them (counters.h).
+  void count_failure() {
+    ++stats.consecutive_failures;
+    if (failure_makes_streak(toward_streak, failure_streak)) ++failure_streaks;
+  }
+  void count_success() {
+    stats.consecutive_failures = 0;
+    toward_streak = 0;
+  }
 };
 
 struct SimDataPlane::Request {
@@ -82,7 +95,7 @@ void SimDataPlane::sweep() {
     if (!q.in_use || q.target == nullptr || now - q.sent_at < config_.response_timeout) continue;
     // As the balancer: the attempt counts against its target, and the client gets 504.
     ++q.target->stats.errors;
-    ++q.target->stats.consecutive_failures;
+    q.target->count_failure();
     release_target(q);
     give_up(r, 504);
   }
@@ -139,6 +152,7 @@ void SimDataPlane::set_target_group(const std::string& name, std::vector<Balance
       same_id.push_back(std::move(fresh));
     }
     found->weight = bt.weight;
+    found->failure_streak = bt.failure_streak;
     found->index = static_cast<int>(next.size());
     next.push_back(found);
   }
@@ -195,7 +209,7 @@ void SimDataPlane::connect_failed(std::uint32_t r) {
   ++totals_.target_connection_errors;
   ++t.stats.target_connection_errors;
   ++t.stats.errors;
-  ++t.stats.consecutive_failures;
+  t.count_failure();
   release_target(requests_[r]);
   after_failure(r, AttemptFailure::kConnect);
 }
@@ -205,7 +219,7 @@ void SimDataPlane::on_lost(std::uint64_t token, Time) {
   if (!r) return;
   Target& t = *requests_[*r].target;
   ++t.stats.errors;
-  ++t.stats.consecutive_failures;
+  t.count_failure();
   release_target(requests_[*r]);
   after_failure(*r, AttemptFailure::kDeadConnection);
 }
@@ -277,9 +291,9 @@ void SimDataPlane::finish(std::uint32_t r, int status) {
   ++t.stats.response_time_count;
   totals_.target_response_time.record(elapsed);
   if (status >= 500) {
-    ++t.stats.consecutive_failures;
+    t.count_failure();
   } else {
-    t.stats.consecutive_failures = 0;
+    t.count_success();
   }
   release_target(q);
   end_exchange(r, status);
@@ -300,6 +314,7 @@ TargetLoad SimDataPlane::target_load(const std::string& id) const {
   for (const auto& t : it->second) {
     load.outstanding += t->outstanding;
     load.consecutive_failures = std::max(load.consecutive_failures, t->stats.consecutive_failures);
+    load.failure_streaks += t->failure_streaks;
   }
   return load;
 }

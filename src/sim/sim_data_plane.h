@@ -9,8 +9,10 @@
 // refuses connections (gone, shutting down) is a connect failure, one lost when its worker is
 // killed a dead connection, and both are retried as the balancer retries them (budget
 // included); a worker's 503 is passed through; a request with no answer within the response
-// timeout (a stopped worker) gets 504, as from the balancer. What it leaves out: the network and
-// the proxy's own time (a request reaches its worker at once) and routing rules.
+// timeout (a stopped worker) gets 504, as from the balancer; failures in a row and their
+// streaks (data_plane.h) are counted by the balancer's rule, as on one IO thread. What it
+// leaves out: the network and the proxy's own time (a request reaches its worker at once) and
+// routing rules.
 //
 // Threading: the simulator's one thread. It takes the VirtualScheduler itself, not the
 // Scheduler seam: it exists only in virtual time, and its per-request calls then need no

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "balancer/balancer.h"
+#include "balancer/target_group.h"
 #include "core/errors.h"
+#include "core/virtual_scheduler.h"
 #include "test_backend.h"
 
 using namespace flotilla;
@@ -799,6 +801,110 @@ TEST_CASE("consecutive_failures counts connect errors and resets on success") {
   const auto stats = balancer.stats();
   CHECK(stats.targets.at("refused").consecutive_failures >= 8);
   CHECK(stats.targets.at("good").consecutive_failures == 0);
+}
+
+namespace {
+
+// On one keep-alive connection: `failures` answers of 500 from the target, then a 200.
+void run_of(TestClient& client, int failures) {
+  for (int i = 0; i < failures; ++i) {
+    const auto r = client.get("/status/500");
+    REQUIRE(r);
+    REQUIRE(r->status == 500);
+  }
+  const auto r = client.get("/");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+}
+
+// `rounds` x (a run of `failures` on `one`, then one on `two`).
+void runs_of(TestClient& one, TestClient& two, int rounds, int failures) {
+  for (int i = 0; i < rounds; ++i) {
+    run_of(one, failures);
+    run_of(two, failures);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("failure streaks: runs of failure_streak failures count on each IO thread") {
+  Fleet fleet;
+  fleet.add("a");
+  BalancerConfig config;
+  config.threads = 2;
+  Balancer balancer(config);
+  balancer.start();
+  BalancerTarget a = fleet.target(0);
+  a.failure_streak = 5;
+  balancer.set_targets({a});
+  wait_routable(balancer);
+  // Two connections: on one IO thread or on two, each run is counted where it happened.
+  TestClient one(balancer.port());
+  TestClient two(balancer.port());
+  runs_of(one, two, 3, 4);
+  CHECK(balancer.target_load("a").failure_streaks == 0);
+  runs_of(one, two, 2, 5);
+  // The response is counted before it is written, but read from another thread.
+  CHECK(eventually([&] { return balancer.target_load("a").failure_streaks == 4; }));
+  CHECK(balancer.target_load("a").consecutive_failures == 0);
+  for (int i = 0; i < 10; ++i) REQUIRE(one.get("/status/503"));
+  CHECK(eventually([&] { return balancer.target_load("a").failure_streaks == 6; }));
+  CHECK(balancer.target_load("a").consecutive_failures == 10);
+  CHECK(balancer.target_load("a").failure_streaks == 6);  // reading changed nothing
+
+  a.failure_streak = 0;  // the same target: only the streak length changes
+  balancer.set_targets({a});
+  wait_routable(balancer);
+  runs_of(one, two, 1, 5);
+  CHECK(balancer.target_load("a").failure_streaks == 6);
+}
+
+TEST_CASE("outlier detection over the balancer: streaks a success ended before the poll eject") {
+  Fleet fleet;
+  fleet.add("a");
+  BalancerConfig listener;
+  listener.threads = 2;
+  Balancer balancer(listener);
+  balancer.start();
+  // Health checks pass at once; polls happen when the test moves virtual time on.
+  VirtualScheduler scheduler;
+  TargetGroupConfig config;
+  config.fail_open = false;  // the only target ejected: the balancer answers 503
+  TargetGroup group(
+      scheduler,
+      [](const Endpoint&, const std::string&, Duration, std::function<void(HttpGetResult)> done) {
+        HttpGetResult r;
+        r.ok = true;
+        r.status = 200;
+        done(r);
+      },
+      config);
+  TargetGroup::Callbacks callbacks;
+  callbacks.publish = [&](std::vector<BalancerTarget> targets) {
+    balancer.set_targets(std::move(targets));
+  };
+  group.set_callbacks(callbacks);
+  group.set_load_source([&](const std::string& id) { return balancer.target_load(id); });
+  group.register_target("a", fleet.backends[0]->endpoint());
+  scheduler.run_for(1500ms);
+  REQUIRE(group.counts().healthy == 1);
+  wait_routable(balancer);
+
+  TestClient one(balancer.port());
+  TestClient two(balancer.port());
+  runs_of(one, two, 3, 4);
+  scheduler.run_for(config.load_poll_interval);
+  CHECK_FALSE(group.target("a")->ejected);
+
+  runs_of(one, two, 3, 5);
+  REQUIRE(eventually([&] { return balancer.target_load("a").failure_streaks == 6; }));
+  CHECK(balancer.target_load("a").consecutive_failures == 0);  // each run ended in a success
+  scheduler.run_for(config.load_poll_interval);
+  CHECK(group.target("a")->ejected);
+  CHECK(eventually([&] {
+    const auto r = TestClient(balancer.port()).get("/");
+    return r && r->status == 503;
+  }));
 }
 
 TEST_CASE("a target with weight 0 gets no new requests") {

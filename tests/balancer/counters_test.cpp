@@ -81,7 +81,7 @@ TEST_CASE("counter registry: a removed target is reported while in flight, freed
   }
 }
 
-TEST_CASE("counter registry: target_load sums in-flight requests, takes the largest streak") {
+TEST_CASE("counter registry: target_load sums in-flight requests and streaks, max of runs") {
   TargetCounterRegistry r(2);
   const auto def = r.publish(0, {"a"}, 0);
   const auto api = r.publish(1, {"a"}, 1);
@@ -90,7 +90,11 @@ TEST_CASE("counter registry: target_load sums in-flight requests, takes the larg
   in_flight(*api.counters[0], 1, 1);
   bump(def.counters[0]->slots[0].consecutive_failures, std::uint64_t{2});
   bump(api.counters[0]->slots[1].consecutive_failures, std::uint64_t{5});
-  CHECK(r.load("a") == TargetLoad{.outstanding = 4, .consecutive_failures = 5});
+  bump(def.counters[0]->slots[0].failure_streaks, std::uint64_t{1});
+  bump(def.counters[0]->slots[1].failure_streaks, std::uint64_t{2});
+  bump(api.counters[0]->slots[1].failure_streaks, std::uint64_t{4});
+  CHECK(r.load("a") ==
+        TargetLoad{.outstanding = 4, .consecutive_failures = 5, .failure_streaks = 7});
   CHECK(r.load("unknown") == TargetLoad{});
   // The same sums as stats().targets.
   const auto s = stats_of(r);
@@ -100,5 +104,20 @@ TEST_CASE("counter registry: target_load sums in-flight requests, takes the larg
   // A removed, idle group entry no longer counts; its failures are forgotten with it.
   in_flight(*api.counters[0], 1, -1);
   r.publish(1, {}, 2);
-  CHECK(r.load("a") == TargetLoad{.outstanding = 3, .consecutive_failures = 2});
+  CHECK(r.load("a") ==
+        TargetLoad{.outstanding = 3, .consecutive_failures = 2, .failure_streaks = 3});
+}
+
+TEST_CASE("target counters: a slot counts failures into streaks and a success ends the run") {
+  TargetCounters c(1);
+  auto& slot = c.slots[0];
+  for (int i = 0; i < 4; ++i) slot.count_failure(5);
+  slot.count_success();
+  CHECK(c.read_load() == TargetLoad{});
+  for (int i = 0; i < 5; ++i) slot.count_failure(5);
+  slot.count_success();
+  CHECK(c.read_load() == TargetLoad{.failure_streaks = 1});
+  for (int i = 0; i < 11; ++i) slot.count_failure(5);
+  CHECK(c.read_load() == TargetLoad{.consecutive_failures = 11, .failure_streaks = 3});
+  CHECK(c.read_stats().consecutive_failures == 11);
 }

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "balancer/data_plane.h"
 #include "balancer/outlier_detection.h"
 #include "core/duration.h"
 
@@ -34,8 +35,9 @@ OutlierDetectionConfig config(int percent = 10, bool one = true, std::uint32_t t
   return c;
 }
 
-OutlierObservation o(const char* id, std::uint64_t failures, bool routable = true) {
-  return {id, failures, routable};
+// A target as the data plane reports it: the streaks it made so far.
+OutlierObservation o(const char* id, std::uint64_t streaks, bool routable = true) {
+  return {id, streaks, routable};
 }
 OutlierChange out(const char* id, Time until, int ejections) {
   return {id, true, until, ejections};
@@ -55,62 +57,78 @@ std::string describe(const std::vector<OutlierChange>& changes) {
 
 TEST_CASE("outlier detection: ejections, returns, growth, decay and the percentage cap") {
   const std::vector<Row> rows = {
-      {"below the threshold stays in", config(), {{0s, {o("a", 4), o("b", 0)}, {}}}},
-      {"the threshold ejects for the base time, then it returns",
+      {"no new streak stays in",
        config(),
-       {{0s, {o("a", 5)}, {out("a", 30s, 1)}},
-        {29s, {o("a", 5)}, {}},
-        {30s, {o("a", 5)}, {back("a", 1)}}}},
-      {"failures from before an ejection are not counted again; the second ejection is longer",
+       {{0s, {o("a", 0), o("b", 0)}, {}}, {1s, {o("a", 0)}, {}}}},
+      {"a streak ejects for the base time, then it returns",
        config(),
-       {{0s, {o("a", 5)}, {out("a", 30s, 1)}},
-        {30s, {o("a", 5)}, {back("a", 1)}},
-        {31s, {o("a", 9)}, {}},
-        {32s, {o("a", 10)}, {out("a", 92s, 2)}}}},
-      {"a success (the count drops) resets what counts",
+       {{0s, {o("a", 1)}, {out("a", 30s, 1)}},
+        {29s, {o("a", 1)}, {}},
+        {30s, {o("a", 1)}, {back("a", 1)}}}},
+      {"a streak made between two polls ejects at the next one, whatever followed it",
        config(),
-       {{0s, {o("a", 3)}, {}}, {1s, {o("a", 0)}, {}}, {2s, {o("a", 5)}, {out("a", 32s, 1)}}}},
+       {{0s, {o("a", 0)}, {}}, {250ms, {o("a", 1)}, {out("a", 30250ms, 1)}}}},
+      {"streaks from before an ejection are not counted again; the second ejection is longer",
+       config(),
+       {{0s, {o("a", 1)}, {out("a", 30s, 1)}},
+        {30s, {o("a", 1)}, {back("a", 1)}},
+        {31s, {o("a", 1)}, {}},
+        {32s, {o("a", 2)}, {out("a", 92s, 2)}}}},
+      {"streaks made while ejected are forgiven, up to the poll that lets it back",
+       config(),
+       {{0s, {o("a", 1)}, {out("a", 30s, 1)}},
+        {10s, {o("a", 2)}, {}},
+        {30s, {o("a", 3)}, {back("a", 1)}},
+        {31s, {o("a", 3)}, {}}}},
+      {"a drop (the data plane counts from zero again) lowers the baseline",
+       config(),
+       {{0s, {o("a", 3)}, {out("a", 30s, 1)}},
+        {30s, {o("a", 3)}, {back("a", 1)}},
+        {31s, {o("a", 0)}, {}},
+        {32s, {o("a", 1)}, {out("a", 92s, 2)}}}},
       {"each quiet interval takes one ejection off the multiplier",
        config(),
-       {{0s, {o("a", 5)}, {out("a", 30s, 1)}},
-        {30s, {o("a", 5)}, {back("a", 1)}},
-        {40s, {o("a", 5)}, {}},
-        {41s, {o("a", 10)}, {out("a", 71s, 1)}}}},
+       {{0s, {o("a", 1)}, {out("a", 30s, 1)}},
+        {30s, {o("a", 1)}, {back("a", 1)}},
+        {40s, {o("a", 1)}, {}},
+        {41s, {o("a", 2)}, {out("a", 71s, 1)}}}},
       {"no decay while failing again within the interval",
        config(),
-       {{0s, {o("a", 5)}, {out("a", 30s, 1)}},
-        {30s, {o("a", 5)}, {back("a", 1)}},
-        {39s, {o("a", 10)}, {out("a", 99s, 2)}}}},
+       {{0s, {o("a", 1)}, {out("a", 30s, 1)}},
+        {30s, {o("a", 1)}, {back("a", 1)}},
+        {39s, {o("a", 2)}, {out("a", 99s, 2)}}}},
       {"10% of 4 is less than one: one may still be ejected (always_eject_one_host)",
        config(10, true),
-       {{0s, {o("a", 5), o("b", 5), o("c", 0), o("d", 0)}, {out("a", 30s, 1)}}}},
+       {{0s, {o("a", 1), o("b", 1), o("c", 0), o("d", 0)}, {out("a", 30s, 1)}}}},
       {"10% of 4 without always_eject_one_host: none (Envoy's default)",
        config(10, false),
-       {{0s, {o("a", 5), o("b", 5), o("c", 0), o("d", 0)}, {}}}},
+       {{0s, {o("a", 1), o("b", 1), o("c", 0), o("d", 0)}, {}}}},
       {"50% of 4: two",
        config(50, false),
-       {{0s, {o("a", 5), o("b", 6), o("c", 7), o("d", 0)}, {out("a", 30s, 1), out("b", 30s, 1)}}}},
-      {"100%: every failing target",
+       {{0s, {o("a", 1), o("b", 2), o("c", 1), o("d", 0)}, {out("a", 30s, 1), out("b", 30s, 1)}}}},
+      {"100%: every target with a streak",
        config(100, false),
-       {{0s, {o("a", 5), o("b", 5)}, {out("a", 30s, 1), out("b", 30s, 1)}}}},
-      {"a target kept in by the cap is ejected once the first returns",
+       {{0s, {o("a", 1), o("b", 1)}, {out("a", 30s, 1), out("b", 30s, 1)}}}},
+      {"a streak the cap keeps in is dropped; a streak once there is room ejects",
        config(10, true),
-       {{0s, {o("a", 5), o("b", 5)}, {out("a", 30s, 1)}},
-        {10s, {o("a", 5), o("b", 7)}, {}},
-        {30s, {o("a", 5), o("b", 7)}, {back("a", 1), out("b", 60s, 1)}}}},
-      {"unroutable targets are not ejected and their failures are forgiven",
+       {{0s, {o("a", 1), o("b", 1)}, {out("a", 30s, 1)}},
+        {10s, {o("a", 1), o("b", 2)}, {}},
+        {30s, {o("a", 1), o("b", 2)}, {back("a", 1)}},
+        {31s, {o("a", 1), o("b", 3)}, {out("b", 61s, 1)}}}},
+      {"unroutable targets are not ejected and their streaks are forgiven",
        config(),
-       {{0s, {o("a", 5, false)}, {}},
-        {1s, {o("a", 9, true)}, {}},
-        {2s, {o("a", 10, true)}, {out("a", 32s, 1)}}}},
+       {{0s, {o("a", 1, false)}, {}},
+        {1s, {o("a", 2, false)}, {}},
+        {2s, {o("a", 2, true)}, {}},
+        {3s, {o("a", 3, true)}, {out("a", 33s, 1)}}}},
       {"an ejected target that turns unhealthy still returns on time",
        config(),
-       {{0s, {o("a", 5)}, {out("a", 30s, 1)}}, {30s, {o("a", 5, false)}, {back("a", 1)}}}},
-      {"a target that leaves is forgotten",
+       {{0s, {o("a", 1)}, {out("a", 30s, 1)}}, {30s, {o("a", 1, false)}, {back("a", 1)}}}},
+      {"a target that leaves is forgotten (its multiplier too)",
        config(),
-       {{0s, {o("a", 5), o("b", 0)}, {out("a", 30s, 1)}},
+       {{0s, {o("a", 1), o("b", 0)}, {out("a", 30s, 1)}},
         {1s, {o("b", 0)}, {}},
-        {2s, {o("a", 5), o("b", 0)}, {out("a", 32s, 1)}}}},
+        {2s, {o("a", 1), o("b", 0)}, {out("a", 32s, 1)}}}},
       {"consecutive_5xx 0 turns it off", config(10, true, 0), {{0s, {o("a", 100)}, {}}}},
   };
   for (const auto& row : rows) {
@@ -126,7 +144,7 @@ TEST_CASE("outlier detection: ejections, returns, growth, decay and the percenta
 
 TEST_CASE("outlier detection: state queries follow the changes") {
   OutlierDetector detector(config());
-  detector.update(0s, {o("a", 5), o("b", 0)});
+  detector.update(0s, {o("a", 1), o("b", 0)});
   CHECK(detector.ejected("a"));
   CHECK_FALSE(detector.ejected("b"));
   CHECK(detector.ejected_until("a") == Time(30s));
@@ -156,5 +174,33 @@ TEST_CASE("ejection_duration: base x ejections, capped at max (or base when larg
     c.base_ejection_time = row.base;
     c.max_ejection_time = row.max;
     CHECK(ejection_duration(c, row.ejections) == row.expected);
+  }
+}
+
+TEST_CASE("failure_makes_streak: runs of failures make streaks of the threshold") {
+  // F: a failure, S: a success (any other response).
+  struct Row {
+    const char* outcomes;
+    std::uint32_t threshold;
+    int streaks;
+  };
+  const std::vector<Row> rows = {
+      {"FFFFF", 5, 1},         {"FFFFS", 5, 0},      {"FFFFSFFFFS", 5, 0}, {"FFFFFS", 5, 1},
+      {"SFFFFFSFFFFFS", 5, 2}, {"FFFFSFFFFF", 5, 1}, {"FFFFFFFFF", 5, 1},  {"FFFFFFFFFF", 5, 2},
+      {"FSFSF", 1, 3},         {"FFFFFFFFFF", 0, 0}, {"", 5, 0},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.outcomes);
+    CAPTURE(row.threshold);
+    std::uint32_t toward = 0;
+    int streaks = 0;
+    for (const char* c = row.outcomes; *c != '\0'; ++c) {
+      if (*c == 'S') {
+        toward = 0;
+      } else if (failure_makes_streak(toward, row.threshold)) {
+        ++streaks;
+      }
+    }
+    CHECK(streaks == row.streaks);
   }
 }

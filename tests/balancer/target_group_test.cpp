@@ -604,11 +604,14 @@ TEST_CASE("outlier detection in the group: consecutive failures eject, time brin
   REQUIRE(h.group->counts().healthy == 3);
   CHECK(h.rec.published.back() == std::vector<std::string>{"a", "b", "c"});
 
-  h.loads["a"].consecutive_failures = 4;
+  // The data plane is told the streak length to count.
+  for (const auto& t : h.rec.last) CHECK(t.failure_streak == 5);
+
+  h.loads["a"].consecutive_failures = 4;  // a run not (yet) a streak
   h.run_for(250ms);
   CHECK_FALSE(h.group->target("a")->ejected);
-  h.loads["a"].consecutive_failures = 5;
-  h.loads["b"].consecutive_failures = 9;  // over the 10% cap: only one at a time
+  h.loads["a"] = {.consecutive_failures = 0, .failure_streaks = 1};  // a streak, then a success
+  h.loads["b"].failure_streaks = 1;  // over the 10% cap: only one at a time
   const Time polled = h.now() + 250ms;
   h.run_for(250ms);
   CHECK(h.group->target("a")->ejected);
@@ -619,7 +622,7 @@ TEST_CASE("outlier detection in the group: consecutive failures eject, time brin
   CHECK(h.group->counts() == TargetHealthCounts{3, 0, 0, 0, 1});
   CHECK(h.ejections == std::vector<std::string>{"a out until " + format_duration(polled + 30s)});
 
-  h.loads["b"].consecutive_failures = 0;  // b recovered meanwhile
+  // b made no streak since: the one the cap dropped does not eject it when a returns.
   h.run_until(polled + 30s);
   CHECK_FALSE(h.group->target("a")->ejected);
   CHECK(h.group->target("a")->ejections == 1);
@@ -631,7 +634,7 @@ TEST_CASE("outlier detection in the group: the only target ejected -> fail open 
   Harness h(TargetGroupConfig{});
   h.add("a", 1);
   h.run_for(1500ms);
-  h.loads["a"].consecutive_failures = 5;
+  h.loads["a"].failure_streaks = 1;
   h.run_for(250ms);
   CHECK(h.group->target("a")->ejected);
   CHECK(h.rec.published.back() == std::vector<std::string>{"a"});
@@ -641,7 +644,7 @@ TEST_CASE("outlier detection in the group: the only target ejected -> fail open 
   Harness c(closed);
   c.add("a", 1);
   c.run_for(1500ms);
-  c.loads["a"].consecutive_failures = 5;
+  c.loads["a"].failure_streaks = 1;
   c.run_for(250ms);
   CHECK(c.group->target("a")->ejected);
   CHECK(c.rec.published.back().empty());

@@ -6,9 +6,12 @@
 #include <signal.h>
 
 #include <map>
+#include <optional>
 #include <vector>
 
+#include "balancer/target_group.h"
 #include "sim_world.h"
+#include "worker/faults.h"
 
 namespace flotilla {
 namespace {
@@ -46,6 +49,23 @@ struct World : testing::SimWorld {
   }
   Replies replies;
 };
+
+// Every answer of worker `id` from now on is 500 (`fail`) or as its model says.
+void set_failing(World& w, const WorkerId& id, bool fail) {
+  WorkerFaults f;
+  f.errors = fail ? FaultSetting<ErrorsFault>::set({1.0}) : FaultSetting<ErrorsFault>::clear();
+  REQUIRE(w.fleet.set_faults(id, f));
+}
+
+// A run of `failures` 500s from the only worker, then a 200 that ends it (service 1 ms).
+void run_of(World& w, int failures) {
+  set_failing(w, w.ids[0], true);
+  for (int i = 0; i < failures; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
+  w.sched.run_for(2ms);
+  set_failing(w, w.ids[0], false);
+  w.plane.submit(0);
+  w.sched.run_for(2ms);
+}
 
 }  // namespace
 
@@ -159,6 +179,84 @@ TEST_CASE("SimDataPlane: a removed target keeps its requests; unknown ids read a
   CHECK(w.plane.stats().targets.count(w.ids[0]) == 0);  // idle and removed
   CHECK(w.plane.stats().targets.at(w.ids[1]).requests == 15);
   CHECK(w.plane.target_load("i-nobody") == TargetLoad{});
+}
+
+TEST_CASE("SimDataPlane: runs of failure_streak failures make streaks, however they end") {
+  World w(1, "round_robin", profile(1000, 1ms));
+  w.targets[0].failure_streak = 5;
+  w.plane.set_targets(w.targets);
+  const WorkerId& id = w.ids[0];
+  for (int i = 0; i < 3; ++i) run_of(w, 4);
+  CHECK(w.replies.by_status[500] == 12);
+  CHECK(w.plane.target_load(id).failure_streaks == 0);
+  for (int i = 0; i < 2; ++i) run_of(w, 5);
+  CHECK(w.plane.target_load(id) == TargetLoad{.failure_streaks = 2});
+
+  // Ten in a row and no success: two more, and the run is still on.
+  set_failing(w, id, true);
+  for (int i = 0; i < 10; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
+  w.sched.run_for(2ms);
+  CHECK(w.plane.target_load(id) == TargetLoad{.consecutive_failures = 10, .failure_streaks = 4});
+  CHECK(w.plane.stats().targets.at(id).consecutive_failures == 10);
+
+  // Published with failure_streak 0: no streak is counted.
+  w.targets[0].failure_streak = 0;
+  w.plane.set_targets(w.targets);
+  run_of(w, 5);
+  CHECK(w.plane.target_load(id).failure_streaks == 4);
+}
+
+TEST_CASE("SimDataPlane under a target group: streaks broken between polls eject at the next") {
+  World w(1, "round_robin", profile(1000, 1ms));
+  TargetGroupConfig config;
+  config.fail_open = false;  // an ejected only target gets no traffic: the 503 shows it
+  TargetGroup group(
+      w.sched,
+      [&](const Endpoint& endpoint, const std::string& path, Duration timeout,
+          std::function<void(HttpGetResult)> done) {
+        w.fleet.probe(endpoint, path, timeout, std::move(done));
+      },
+      config);
+  std::optional<Time> last_poll;
+  std::vector<BalancerTarget> published;
+  TargetGroup::Callbacks callbacks;
+  callbacks.publish = [&](std::vector<BalancerTarget> targets) {
+    published = targets;
+    w.plane.set_targets(std::move(targets));
+  };
+  group.set_callbacks(callbacks);
+  group.set_load_source([&](const std::string& id) {
+    last_poll = w.sched.now();
+    return w.plane.target_load(id);
+  });
+  w.plane.set_targets({});
+  group.register_target(w.ids[0], w.targets[0].endpoint);
+  w.sched.run_for(1500ms);
+  REQUIRE(group.counts().healthy == 1);
+  REQUIRE(published.size() == 1);
+  CHECK(published[0].failure_streak == 5);
+  REQUIRE(last_poll);
+
+  // Between two polls, each time: runs one failure short of a streak are not ejected...
+  for (int poll = 0; poll < 2; ++poll) {
+    w.sched.run_until(*last_poll + 1ms);
+    for (int i = 0; i < 3; ++i) run_of(w, 4);
+    w.sched.run_until(*last_poll + config.load_poll_interval);
+    CHECK_FALSE(group.target(w.ids[0])->ejected);
+  }
+  // ... streaks are, at the poll after them, although a success ended each before it.
+  w.sched.run_until(*last_poll + 1ms);
+  const Time before = *last_poll;
+  for (int i = 0; i < 3; ++i) run_of(w, 5);
+  CHECK(*last_poll == before);  // no poll saw a run in progress
+  CHECK(w.plane.target_load(w.ids[0]).consecutive_failures == 0);
+  CHECK_FALSE(group.target(w.ids[0])->ejected);
+  w.sched.run_until(before + config.load_poll_interval);
+  CHECK(group.target(w.ids[0])->ejected);
+  CHECK(published.empty());
+  const int refused = w.replies.by_status[503];
+  w.plane.submit(99);
+  CHECK(w.replies.by_status[503] == refused + 1);
 }
 
 }  // namespace flotilla
