@@ -36,8 +36,8 @@ std::unique_ptr<TargetGroup> make_group(const StaticTargetGroup& config, Environ
     plane.set_target_group(name, std::move(routable));
   };
   group->set_callbacks(std::move(callbacks));
-  // Outlier detection and least-loaded picking read the data plane's per-target load (in
-  // flight, and the failure streaks that reached the group's consecutive_5xx).
+  // Draining (what is still in flight) and outlier detection (failure streaks that reached the
+  // group's consecutive_5xx) read the data plane's per-target load.
   group->set_load_source([&plane](const std::string& id) { return plane.target_load(id); });
   return group;
 }
