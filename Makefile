@@ -10,7 +10,7 @@ DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev 
 TEST_PACKAGES := chromium python3-jsonschema
 # Only `make bench` needs these: the peers it compares with and the load generator.
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
-CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release
 
 .PHONY: all deps test-deps bench-deps build test demo bench bench-sim clean
 
