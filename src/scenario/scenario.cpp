@@ -231,6 +231,13 @@ Duration parse_scenario_duration(const ConfigNode& root, const TrafficSpec& traf
 
 
 std::string TrafficSpec::describe() const {
+  std::string out = describe_shape();
+  if (requests.size() > 1) out += ", a mix of " + std::to_string(requests.size()) + " requests";
+  if (connections == Connections::kNew) out += ", a new connection per request";
+  return out;
+}
+
+std::string TrafficSpec::describe_shape() const {
   if (trace) {
     const Trace& t = trace->trace;
     std::string out = "trace " + std::filesystem::path(t.file).filename().string() + " (" +

@@ -100,8 +100,12 @@ struct TrafficSpec {
   Connections connections = Connections::kKeepAlive;
 
   // For people: "3 stages", "sine 1000 +- 800 rps, period 86400s",
-  // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1".
+  // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1",
+  // then ", a mix of 3 requests" and ", a new connection per request" when they apply.
   std::string describe() const;
+
+ private:
+  std::string describe_shape() const;
 };
 
 // The service level a run is held to (`"slo": {"latency": "500ms", "error_rate": 0.01,

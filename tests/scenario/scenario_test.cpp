@@ -568,11 +568,13 @@ TEST_CASE("parse_scenario: a request mix, its defaults, and the connections") {
       {"POST", "/api", 3, 512}, {"GET", "/static/logo.png", 1, 0}, {"DELETE", "/api/items?id=7", 0.5, 0}};
   CHECK(s.traffic.requests == expected);
   CHECK(s.traffic.connections == Connections::kNew);
+  CHECK(s.traffic.describe() == "3 stages, a mix of 3 requests, a new connection per request");
 
   // Without a mix: one GET of "path", on kept-alive connections.
   const Scenario plain = parse_scenario(valid_document(), repo.scenario_path());
   CHECK(plain.traffic.requests == std::vector<RequestSpec>{{"GET", "/buy", 1, 0}});
   CHECK(plain.traffic.connections == Connections::kKeepAlive);
+  CHECK(plain.traffic.describe() == "3 stages");
   json bare = valid_document();
   bare["traffic"].erase("path");
   CHECK(parse_scenario(bare, repo.scenario_path()).traffic.requests ==
