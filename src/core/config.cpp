@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #include "core/duration.h"
@@ -218,6 +219,8 @@ std::string ConfigNode::as_nonempty_string() const {
 namespace {
 std::string range_text(double min, double max) {
   std::ostringstream out;
+  // Whole bounds as people write them (1048576, not 1.04858e+06).
+  out << std::setprecision(15);
   if (std::isinf(min) && std::isinf(max)) return "";
   if (std::isinf(max))
     out << " >= " << min;

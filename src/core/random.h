@@ -6,6 +6,10 @@
 
 namespace flotilla {
 
+// splitmix64's step and finaliser: a stateless hash of x, for draws that must not depend on the
+// order they are made in (the n-th request's choice, the n-th worker's seed).
+std::uint64_t mix64(std::uint64_t x);
+
 class Random {
  public:
   virtual ~Random() = default;

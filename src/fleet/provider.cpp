@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/random.h"
+
 namespace flotilla {
 
 WorkerId format_worker_id(std::string_view prefix, std::uint64_t sequence) {
@@ -11,13 +13,7 @@ WorkerId format_worker_id(std::string_view prefix, std::uint64_t sequence) {
 }
 
 std::uint64_t worker_seed(std::uint64_t run_seed, std::uint64_t sequence) {
-  const auto mix = [](std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  };
-  return mix(run_seed ^ mix(sequence));
+  return mix64(run_seed ^ mix64(sequence));
 }
 
 }  // namespace flotilla

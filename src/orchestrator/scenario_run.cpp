@@ -158,7 +158,8 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   };
 
   LoadConfig load_config;
-  load_config.path = scenario.traffic.path;
+  load_config.requests = scenario.traffic.requests;
+  load_config.connections = scenario.traffic.connections;
   load_config.schedule = scenario.rate_schedule();
   load_config.arrivals = scenario.traffic.arrivals;
   load_config.seed = spec.seed;
@@ -269,6 +270,7 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   record.output_dir = spec.output_dir;
   const LoadSnapshot final_load = load->snapshot();
   fill_requests(record, final_load);
+  fill_paths(record, final_load, scenario.traffic.requests);
   record.timeseries = load_timeseries(final_load);
   for (std::size_t k = 0; k < record.timeseries.size(); ++k) {
     // Row k covers second k; the fleet was sampled at its end.
@@ -300,6 +302,21 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
       a.transitions.push_back({seconds_since(e.t, origin), std::string(to_string(e.previous)),
                                std::string(to_string(e.state)), e.reason});
     record.alarms.push_back(std::move(a));
+  }
+  const auto& target_totals = system.target_totals();
+  for (const WorkerHistory& h : system.group().history()) {
+    auto since = [&](const std::optional<Time>& t) -> std::optional<double> {
+      if (!t) return std::nullopt;
+      return seconds_since(*t, origin);
+    };
+    WorkerRecord w{h.id,        h.zone, since(h.launched_at), since(h.in_service_at),
+                   since(h.ended_at), 0,      0,                    h.end_cause};
+    if (auto it = target_totals.find(h.id); it != target_totals.end()) {
+      w.requests = it->second.requests;
+      w.errors = it->second.errors;
+    }
+    if (w.end_cause.empty()) w.end_cause = "run finished";
+    record.workers.push_back(std::move(w));
   }
   record.time_scale = time_scale;
   record.slo = scenario.slo;

@@ -75,6 +75,7 @@ void System::wire() {
     }
   };
   target_callbacks.publish = [this](std::vector<BalancerTarget> routable) {
+    note_target_stats();
     env_.data_plane().set_targets(std::move(routable));
   };
   target_callbacks.on_released = [this](const std::string& id) { group_->target_released(id); };
@@ -114,6 +115,16 @@ int System::replaced_workers() const {
   return static_cast<int>(
       std::count_if(group_->activities().begin(), group_->activities().end(),
                     [](const Activity& a) { return a.from == a.to && !a.failed; }));
+}
+
+void System::note_target_stats() {
+  BalancerStats now = env_.data_plane().stats();
+  for (auto& [id, stats] : now.targets) target_totals_[id] = std::move(stats);
+}
+
+const std::map<std::string, BalancerTargetStats>& System::target_totals() {
+  note_target_stats();
+  return target_totals_;
 }
 
 std::optional<double> System::group_cpu() const {

@@ -79,6 +79,11 @@ class System {
   const std::vector<SystemEvent>& events() const { return events_; }
   // Workers launched to replace dead or unhealthy ones.
   int replaced_workers() const;
+  // Each target's counters (requests, errors ...) as the data plane last reported them, by
+  // worker id, for every target it ever reported. Read now, and before every change of the
+  // routable set: the data plane stops reporting a target once it is removed and idle, so the
+  // read before the change that removes it holds every request routed to it.
+  const std::map<std::string, BalancerTargetStats>& target_totals();
 
   // Adds to the event log and calls on_event.
   void record_event(std::string kind, std::string detail);
@@ -87,6 +92,7 @@ class System {
 
  private:
   void wire();
+  void note_target_stats();
 
   Environment& env_;
   Scheduler& scheduler_;
@@ -99,6 +105,7 @@ class System {
   std::unique_ptr<ScalingLoop> loop_;
   std::map<WorkerId, Collector::SourceId> sources_;
   std::vector<SystemEvent> events_;
+  std::map<std::string, BalancerTargetStats> target_totals_;
 };
 
 }  // namespace flotilla

@@ -146,6 +146,8 @@ void Group::go_in_service(Worker& w) {
   assert(w.state == LifecycleState::pending);
   w.state = LifecycleState::in_service;
   w.in_service_since = scheduler_.now();
+  history_[w.history].in_service_at = w.in_service_since;
+  if (w.rebalance) ++rebalance_removals_;
   if (w.grace_timer) scheduler_.cancel(w.grace_timer);
   w.grace_timer = 0;
   w.replacement = false;
@@ -156,7 +158,10 @@ void Group::go_in_service(Worker& w) {
 }
 
 void Group::shut_down(const std::string& cause) {
-  for (Worker& w : workers_) w.protect = false;
+  for (Worker& w : workers_) {
+    w.protect = false;
+    note_end_cause(w, cause);
+  }
   config_.new_workers_protected = false;
   set_limits(0, 0, cause);
   reconcile();  // desired may have been 0 already, with protected workers left over
@@ -215,7 +220,7 @@ bool Group::interrupt(const WorkerId& id, Duration warning, const std::string& c
     provider_.signal(id, SIGKILL);
   });
   // It may drain for as long as the warning lets it, no longer.
-  remove(*w);
+  remove(*w, cause);
   if (Worker* draining = find(id); draining != nullptr && draining->drain_timer != 0 &&
                                      config_.drain_delay > warning) {
     scheduler_.cancel(draining->drain_timer);
@@ -259,7 +264,12 @@ void Group::reconcile() {
     while (have > config_.desired) {
       Worker* victim = scale_in_victim();
       if (victim == nullptr) break;  // the rest is protected: desired holds, they stay
-      remove(*victim);
+      if (rebalance_removals_ > 0) {
+        --rebalance_removals_;
+        remove(*victim, "AZRebalance");
+      } else {
+        remove(*victim, "scale-in to desired " + std::to_string(config_.desired));
+      }
       --have;
       // A pending replacement taken out frees its slot for a waiting unhealthy worker.
       reconcile_again_ = true;
@@ -268,6 +278,7 @@ void Group::reconcile() {
     if (have >= config_.desired) unassigned_replacements_ = 0;
     if (have == config_.desired) maybe_rebalance();
   } while (reconcile_again_);
+  rebalance_removals_ = 0;
   reconciling_ = false;
   arm_launch_timer();
 }
@@ -329,7 +340,7 @@ void Group::start_replacements() {
     record(config_.desired, config_.desired,
            "worker " + next->id + " unhealthy (" + next->unhealthy_cause + "): replacing it");
     ++unassigned_replacements_;
-    remove(*next);
+    remove(*next, "replaced unhealthy (" + next->unhealthy_cause + ")");
   }
 }
 
@@ -370,6 +381,8 @@ void Group::launch_one(std::size_t zone, bool rebalance) {
   w.rebalance = rebalance;
   w.launched_at = scheduler_.now();
   w.protect = config_.new_workers_protected;
+  w.history = history_.size();
+  history_.push_back({id, zones_[zone].name, w.launched_at, std::nullopt, std::nullopt, ""});
   if (unassigned_replacements_ > 0) {
     w.replacement = true;
     --unassigned_replacements_;
@@ -380,10 +393,10 @@ void Group::launch_one(std::size_t zone, bool rebalance) {
     late->grace_timer = 0;
     if (late->state != LifecycleState::pending) return;
     if (late->replacement) ++unassigned_replacements_;
-    record(config_.desired, config_.desired,
-           "worker " + id + " not healthy within health_check_grace " +
-               format_duration(config_.health_check_grace) + ": replacing it");
-    remove(*late);
+    const std::string why =
+        "not healthy within health_check_grace " + format_duration(config_.health_check_grace);
+    record(config_.desired, config_.desired, "worker " + id + " " + why + ": replacing it");
+    remove(*late, why);
     reconcile();
   });
   workers_.push_back(std::move(w));
@@ -399,7 +412,13 @@ void Group::leave_service(Worker& w) {
   if (callbacks_.on_leaving_service) callbacks_.on_leaving_service(w.id);
 }
 
-void Group::remove(Worker& w) {
+void Group::note_end_cause(const Worker& w, const std::string& cause) {
+  std::string& end = history_[w.history].end_cause;
+  if (end.empty()) end = cause;
+}
+
+void Group::remove(Worker& w, const std::string& cause) {
+  note_end_cause(w, cause);
   if (w.grace_timer) scheduler_.cancel(w.grace_timer);
   w.grace_timer = 0;
   w.unhealthy = false;  // leaving anyway: no replacement to wait for
@@ -458,6 +477,8 @@ void Group::on_exit(const WorkerId& id, const WorkerExit& exit) {
   if (w->grace_timer) scheduler_.cancel(w->grace_timer);
   if (w->drain_timer) scheduler_.cancel(w->drain_timer);
   if (w->kill_timer) scheduler_.cancel(w->kill_timer);
+  history_[w->history].ended_at = scheduler_.now();
+  note_end_cause(*w, exit.describe() + (boot_failure ? " before becoming healthy" : ""));
   if (boot_failure) {
     Zone& zone = zones_[w->zone];
     ++zone.consecutive_failures;

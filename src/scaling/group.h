@@ -138,6 +138,21 @@ struct Activity {
   bool failed = false;
 };
 
+// One worker's life as the group saw it, kept once the worker is forgotten (for reports).
+struct WorkerHistory {
+  WorkerId id;
+  std::string zone;  // "" without zones
+  Time launched_at{};
+  std::optional<Time> in_service_at;  // when it went in service, if it did
+  std::optional<Time> ended_at;       // when its process exited, if it did
+  // Why it was taken out, or how it ended when nobody asked it to, whichever came first:
+  // "scale-in to desired 3", "AZRebalance", "replaced unhealthy (target health ...)", "not
+  // healthy within health_check_grace 11s", an interruption's cause, shut_down()'s cause, or
+  // the process's end ("signal 9 (SIGKILL)", "exit 1", "exit 1 before becoming healthy").
+  // "" while it runs and nothing asked it to leave.
+  std::string end_cause;
+};
+
 class Group {
  public:
   struct Callbacks {
@@ -184,6 +199,8 @@ class Group {
 
   GroupState state() const;
   const std::vector<Activity>& activities() const { return activities_; }
+  // Every worker launched, in launch order.
+  const std::vector<WorkerHistory>& history() const { return history_; }
   const GroupConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   int desired() const { return config_.desired; }
@@ -205,6 +222,7 @@ class Group {
     bool replacement = false;  // holds a replacement slot until it goes in service
     bool rebalance = false;    // launched by AZRebalance: not counted against desired yet
     std::size_t zone = 0;      // index into zones_
+    std::size_t history = 0;   // index into history_
     Scheduler::TimerId grace_timer = 0;
     Scheduler::TimerId drain_timer = 0;
     Scheduler::TimerId kill_timer = 0;  // an interruption's end
@@ -230,7 +248,10 @@ class Group {
   void arm_launch_timer();
   Worker* scale_in_victim();
   void go_in_service(Worker& w);
-  void remove(Worker& w);
+  // Takes the worker out (pending: stopped; in service: drained, then stopped); `cause` is its
+  // end_cause unless it has one.
+  void remove(Worker& w, const std::string& cause);
+  void note_end_cause(const Worker& w, const std::string& cause);
   void leave_service(Worker& w);
   void terminate(const WorkerId& id);
   void record(int from, int to, std::string cause, bool failed = false);
@@ -249,6 +270,10 @@ class Group {
   Callbacks callbacks_;
   std::vector<Worker> workers_;  // launch order
   std::vector<Activity> activities_;
+  std::vector<WorkerHistory> history_;
+  // AZRebalance launches that went in service since reconcile() last ran: the workers it then
+  // takes out of the largest zone leave for AZRebalance, not for a scale-in.
+  int rebalance_removals_ = 0;
   std::optional<Time> last_desired_change_;
   // Replacement slots taken by workers taken out for health, not yet given to a launch.
   int unassigned_replacements_ = 0;

@@ -42,32 +42,38 @@ std::int64_t second_of(Duration scheduled) {
 // Every thread's figures, under one mutex that the IO threads take for each update (uncontended
 // but for the once-a-second snapshot), so that snapshot() sees consistent figures.
 struct Figures {
-  explicit Figures(int threads) : open(static_cast<std::size_t>(threads), 0) {}
+  Figures(int threads, std::size_t entries)
+      : requests(entries), open(static_cast<std::size_t>(threads), 0) {}
 
   mutable std::mutex mu;
   SecondSeries seconds;
   std::uint64_t sent = 0;
   std::uint64_t ok = 0;
   ErrorCounts by_kind;
+  std::vector<RequestStats> requests;  // per entry of the mix
   std::uint64_t in_flight = 0;
   std::vector<std::size_t> open;  // connections, per thread
 
-  void on_sent(Duration scheduled) {
+  void on_sent(Duration scheduled, std::size_t entry) {
     std::lock_guard lock(mu);
     ++sent;
     ++in_flight;
+    ++requests[entry].sent;
     seconds.on_sent(second_of(scheduled));
   }
-  void on_ok(Duration scheduled, Duration latency_value) {
+  void on_ok(Duration scheduled, std::size_t entry, Duration latency_value) {
     std::lock_guard lock(mu);
     ++ok;
     --in_flight;
+    ++requests[entry].ok;
+    requests[entry].latency.record(latency_value);
     seconds.on_ok(second_of(scheduled), latency_value);
   }
-  void on_error(Duration scheduled, LoadErrorKind kind) {
+  void on_error(Duration scheduled, std::size_t entry, LoadErrorKind kind) {
     std::lock_guard lock(mu);
     ++by_kind[kind];
     --in_flight;
+    ++requests[entry].errors;
     seconds.on_error(second_of(scheduled), kind);
   }
   void on_abandoned(Duration scheduled) {
@@ -93,22 +99,50 @@ struct Connection {
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::string_body>> parser;
   Duration scheduled{};  // of the request in flight
+  std::size_t entry = 0;  // of the mix, of the request in flight
   bool reused = false;   // the request in flight went out on a kept-alive connection
   bool closed = false;
+};
+
+// What is written for each entry of the mix, built once.
+struct Requests {
+  Requests(const LoadConfig& config, const std::string& host)
+      : mix(config.requests, config.seed) {
+    for (const RequestSpec& r : config.requests) {
+      std::string text = r.method + " " + r.path + " HTTP/1.1\r\nHost: " + host +
+                         "\r\nUser-Agent: flotilla-load\r\nAccept: */*\r\n";
+      if (r.body_bytes > 0)
+        text += "Content-Type: application/octet-stream\r\nContent-Length: " +
+                std::to_string(r.body_bytes) + "\r\n";
+      if (config.connections == Connections::kNew) text += "Connection: close\r\n";
+      text += "\r\n";
+      text.append(r.body_bytes, 'x');
+      bytes.push_back(std::move(text));
+      head.push_back(r.method == "HEAD");
+      // RFC 9110 9.2.2: a request that may have reached the server is sent again only if its
+      // method is idempotent.
+      idempotent.push_back(r.method != "POST" && r.method != "PATCH");
+    }
+  }
+
+  RequestMix mix;
+  std::vector<std::string> bytes;
+  std::vector<bool> head;  // the response has no body, whatever its Content-Length says
+  std::vector<bool> idempotent;
 };
 
 // One IO thread: its io_context, its share of the schedule, its connections, its figures.
 class IoWorker {
  public:
   IoWorker(const LoadConfig& config, int index, int count, tcp::endpoint endpoint,
-           std::size_t max_connections, const std::string& request, Clock::time_point epoch,
+           std::size_t max_connections, const Requests& requests, Clock::time_point epoch,
            const std::atomic<bool>& stopping, Figures& figures)
       : config_(config),
         index_(index),
         count_(count),
         endpoint_(endpoint),
         max_connections_(max_connections),
-        request_(request),
+        requests_(requests),
         epoch_(epoch),
         stopping_(stopping),
         figures_(figures),
@@ -153,6 +187,7 @@ class IoWorker {
       const std::uint64_t n = counter_++;
       if (static_cast<int>(n % static_cast<std::uint64_t>(count_)) == index_) {
         next_ = *t;
+        next_entry_ = requests_.mix.pick(n);
         return;
       }
     }
@@ -173,7 +208,7 @@ class IoWorker {
     const auto now = Clock::now();
     int issued = 0;
     while (next_ && at(*next_) <= now && issued < kMaxIssuesPerWake) {
-      issue(*next_);
+      issue(*next_, next_entry_);
       advance();
       ++issued;
     }
@@ -185,30 +220,32 @@ class IoWorker {
     }
   }
 
-  void issue(Duration scheduled) {
-    figures_.on_sent(scheduled);
+  void issue(Duration scheduled, std::size_t entry) {
+    figures_.on_sent(scheduled, entry);
     ++in_flight_;
     if (!idle_.empty()) {
       ConnPtr c = std::move(idle_.back());
       idle_.pop_back();
       c->scheduled = scheduled;
+      c->entry = entry;
       c->reused = true;
       c->stream.expires_after(config_.request_timeout);
       write(c);
       return;
     }
-    open_and_send(scheduled);
+    open_and_send(scheduled, entry);
   }
 
-  void open_and_send(Duration scheduled) {
+  void open_and_send(Duration scheduled, std::size_t entry) {
     if (open_ >= max_connections_) {
-      complete_error(scheduled, LoadErrorKind::kOverload);
+      complete_error(scheduled, entry, LoadErrorKind::kOverload);
       return;
     }
     auto c = std::make_shared<Connection>(*this);
     ++open_;
     figures_.set_open(index_, open_);
     c->scheduled = scheduled;
+    c->entry = entry;
     c->reused = false;
     c->stream.expires_after(config_.request_timeout);
     c->stream.async_connect(endpoint_, [this, c](beast::error_code ec) { on_connect(c, ec); });
@@ -220,7 +257,7 @@ class IoWorker {
       if (stopping_) {
         abandon(c->scheduled);
       } else {
-        complete_error(c->scheduled, LoadErrorKind::kConnectError);
+        complete_error(c->scheduled, c->entry, LoadErrorKind::kConnectError);
       }
       return;
     }
@@ -230,7 +267,7 @@ class IoWorker {
   }
 
   void write(const ConnPtr& c) {
-    net::async_write(c->stream, net::buffer(request_),
+    net::async_write(c->stream, net::buffer(requests_.bytes[c->entry]),
                      [this, c](beast::error_code ec, std::size_t) { on_write(c, ec); });
   }
 
@@ -242,6 +279,7 @@ class IoWorker {
     c->buffer.clear();
     c->parser.emplace();
     c->parser->body_limit(kBodyLimit);
+    if (requests_.head[c->entry]) c->parser->skip(true);
     http::async_read(c->stream, c->buffer, *c->parser,
                      [this, c](beast::error_code ec, std::size_t) { on_read(c, ec); });
   }
@@ -255,18 +293,19 @@ class IoWorker {
     const unsigned status = c->parser->get().result_int();
     const bool keep_alive = c->parser->keep_alive();
     c->parser.reset();
-    if (keep_alive && !stopping_ && !arrivals_done_) {
+    if (keep_alive && config_.connections == Connections::kKeepAlive && !stopping_ &&
+        !arrivals_done_) {
       idle_.push_back(c);
     } else {
       close(*c);
     }
     if (status >= 500) {
-      complete_error(c->scheduled, LoadErrorKind::kHttp5xx);
+      complete_error(c->scheduled, c->entry, LoadErrorKind::kHttp5xx);
     } else if (status >= 400) {
-      complete_error(c->scheduled, LoadErrorKind::kHttp4xx);
+      complete_error(c->scheduled, c->entry, LoadErrorKind::kHttp4xx);
     } else {
       --in_flight_;
-      figures_.on_ok(c->scheduled, latency);
+      figures_.on_ok(c->scheduled, c->entry, latency);
       maybe_finish();
     }
   }
@@ -283,19 +322,20 @@ class IoWorker {
       abandon(c->scheduled);
       return;
     }
-    // The server closed an idle kept-alive connection before our request reached it: a
-    // well-behaved client retries once on a new connection (an idempotent GET).
-    if (c->reused && nothing_received && is_stale_connection_error(ec)) {
-      open_and_send(c->scheduled);
+    // The server closed an idle kept-alive connection, most likely before our request reached
+    // it: a well-behaved client retries once on a new connection, if the method is idempotent.
+    if (c->reused && nothing_received && is_stale_connection_error(ec) &&
+        requests_.idempotent[c->entry]) {
+      open_and_send(c->scheduled, c->entry);
       return;
     }
-    complete_error(c->scheduled,
+    complete_error(c->scheduled, c->entry,
                    ec == beast::error::timeout ? LoadErrorKind::kTimeout : LoadErrorKind::kReset);
   }
 
-  void complete_error(Duration scheduled, LoadErrorKind kind) {
+  void complete_error(Duration scheduled, std::size_t entry, LoadErrorKind kind) {
     --in_flight_;
-    figures_.on_error(scheduled, kind);
+    figures_.on_error(scheduled, entry, kind);
     maybe_finish();
   }
 
@@ -326,7 +366,7 @@ class IoWorker {
   const int count_;
   const tcp::endpoint endpoint_;
   const std::size_t max_connections_;
-  const std::string& request_;
+  const Requests& requests_;
   const Clock::time_point epoch_;
   const std::atomic<bool>& stopping_;
   Figures& figures_;
@@ -339,6 +379,7 @@ class IoWorker {
   ArrivalIterator arrivals_;
   std::uint64_t counter_ = 0;  // arrivals seen, of all threads
   std::optional<Duration> next_;
+  std::size_t next_entry_ = 0;  // of the mix, for next_
   bool arrivals_done_ = false;
   std::uint64_t in_flight_ = 0;
   std::size_t open_ = 0;
@@ -368,7 +409,7 @@ tcp::endpoint resolve(const Endpoint& target) {
 struct LoadGenerator::Impl {
   LoadConfig config;
   std::unique_ptr<Figures> figures;
-  std::string request;
+  std::unique_ptr<Requests> requests;
   std::atomic<bool> stopping{false};
   bool started = false;
   Clock::time_point epoch;
@@ -390,9 +431,7 @@ LoadGenerator::LoadGenerator(LoadConfig config) : impl_(std::make_unique<Impl>()
   impl_->config = std::move(config);
   if (impl_->config.threads < 1) impl_->config.threads = 1;
   if (impl_->config.max_connections < 1) impl_->config.max_connections = 1;
-  const auto& c = impl_->config;
-  impl_->request = "GET " + c.path + " HTTP/1.1\r\nHost: " + c.target.to_string() +
-                   "\r\nUser-Agent: flotilla-load\r\nAccept: */*\r\n\r\n";
+  impl_->requests = std::make_unique<Requests>(impl_->config, impl_->config.target.to_string());
 }
 
 LoadGenerator::~LoadGenerator() { stop(); }
@@ -406,14 +445,14 @@ void LoadGenerator::start() {
   m.started = true;
   m.epoch = Clock::now();
   const int n = m.config.threads;
-  m.figures = std::make_unique<Figures>(n);
+  m.figures = std::make_unique<Figures>(n, m.config.requests.size());
   for (int i = 0; i < n; ++i) {
     // Connections split evenly; the first threads take the remainder.
     std::size_t share = m.config.max_connections / static_cast<std::size_t>(n) +
                         (static_cast<std::size_t>(i) < m.config.max_connections % n ? 1 : 0);
     m.workers.push_back(std::make_unique<IoWorker>(
-        m.config, i, n, endpoint, std::max<std::size_t>(share, 1), m.request, m.epoch, m.stopping,
-        *m.figures));
+        m.config, i, n, endpoint, std::max<std::size_t>(share, 1), *m.requests, m.epoch,
+        m.stopping, *m.figures));
   }
   {
     std::lock_guard lock(m.done_mu);
@@ -484,7 +523,10 @@ LoadSnapshot LoadGenerator::snapshot(std::optional<std::size_t> recent_seconds) 
   snap.by_kind = f.by_kind;
   snap.in_flight = f.in_flight;
   for (std::size_t n : f.open) snap.open_connections += n;
-  if (!recent_seconds) snap.latency = f.seconds.latency();
+  if (!recent_seconds) {
+    snap.latency = f.seconds.latency();
+    snap.requests = f.requests;
+  }
   snap.errors = snap.by_kind.total();
   return snap;
 }

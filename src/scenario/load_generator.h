@@ -8,9 +8,18 @@
 // last byte of the response, so a stalled server or a late client shows up as latency instead of
 // as requests that were never sent (no coordinated omission).
 //
+// Connections::kNew: no connection is reused; each request opens its own, sends
+// "Connection: close" and closes it once the response is in (so max_connections bounds the
+// requests in flight).
+//
+// Each request is the entry of the mix that RequestMix::pick gives its place in the schedule:
+// its method, path and a body of body_bytes (Content-Length). A response to HEAD is read without
+// a body.
+//
 // A request that fails on a reused keep-alive connection before any byte of a response arrives
 // (the server had closed the idle connection) is retried once on a new connection and counts
-// only once. A connection closed before the whole response is a reset.
+// only once, if its method is idempotent (RFC 9110: not POST nor PATCH); otherwise it is a
+// reset. A connection closed before the whole response is a reset.
 //
 // Per-second figures live in one SecondSeries for all threads; a second is summarised (its
 // histogram dropped) once it has nothing in flight and one more second has passed. After the

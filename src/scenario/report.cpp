@@ -74,6 +74,28 @@ void fill_requests(RunRecord& record, const LoadSnapshot& load) {
   }
 }
 
+void fill_paths(RunRecord& record, const LoadSnapshot& load, const std::vector<RequestSpec>& mix) {
+  record.paths.clear();
+  for (std::size_t i = 0; i < mix.size(); ++i) {
+    PathRecord p;
+    p.path = mix[i].path;
+    p.method = mix[i].method;
+    p.weight = mix[i].weight;
+    p.body_bytes = mix[i].body_bytes;
+    if (i < load.requests.size()) {
+      const RequestStats& r = load.requests[i];
+      p.sent = r.sent;
+      p.ok = r.ok;
+      p.errors = r.errors;
+      if (r.latency.count() > 0) {
+        p.p50_ms = to_millis(r.latency.percentile(50));
+        p.p99_ms = to_millis(r.latency.percentile(99));
+      }
+    }
+    record.paths.push_back(std::move(p));
+  }
+}
+
 std::optional<double> second_error_rate(const TimeseriesRow& row) {
   const std::uint64_t finished = row.ok + row.errors;
   if (finished == 0) return std::nullopt;
@@ -309,6 +331,27 @@ nlohmann::json to_json(const RunRecord& r) {
     j["alarms"].push_back(
         {{"name", a.name}, {"description", a.description}, {"transitions", transitions}});
   }
+  j["paths"] = json::array();
+  for (const auto& p : r.paths)
+    j["paths"].push_back({{"path", p.path},
+                          {"method", p.method},
+                          {"weight", p.weight},
+                          {"body_bytes", p.body_bytes},
+                          {"sent", p.sent},
+                          {"ok", p.ok},
+                          {"errors", p.errors},
+                          {"p50_ms", optional_json(p.p50_ms)},
+                          {"p99_ms", optional_json(p.p99_ms)}});
+  j["workers"] = json::array();
+  for (const auto& w : r.workers)
+    j["workers"].push_back({{"id", w.id},
+                            {"zone", w.zone},
+                            {"launched_at", optional_json(w.launched_at)},
+                            {"in_service_at", optional_json(w.in_service_at)},
+                            {"ended_at", optional_json(w.ended_at)},
+                            {"requests", w.requests},
+                            {"errors", w.errors},
+                            {"end_cause", w.end_cause}});
   return j;
 }
 
@@ -356,6 +399,16 @@ void print_summary(std::ostream& out, const RunRecord& r, bool colour) {
   if (!kinds.empty()) out << "               by kind: " << kinds << '\n';
   out << "  Latency      p50 " << ms(r.latency_ms.p50_ms) << "   p90 " << ms(r.latency_ms.p90_ms)
       << "   p99 " << ms(r.latency_ms.p99_ms) << "   max " << ms(r.latency_ms.max_ms) << '\n';
+  if (r.paths.size() > 1) {
+    std::size_t width = 0;
+    for (const auto& p : r.paths) width = std::max(width, p.method.size() + 1 + p.path.size());
+    out << "  Paths\n";
+    for (const auto& p : r.paths)
+      out << "    " << std::setw(static_cast<int>(width)) << std::left
+          << (p.method + " " + p.path) << std::right << "   sent " << p.sent << "   ok " << p.ok
+          << "   errors " << p.errors << "   p50 " << ms(p.p50_ms) << "   p99 " << ms(p.p99_ms)
+          << '\n';
+  }
   out << "  Capacity     initial " << r.capacity.initial << "   max in service "
       << r.capacity.max_in_service << "   min in service " << r.capacity.min_in_service
       << "   final " << r.capacity.final_in_service << '\n';

@@ -20,6 +20,10 @@
 //   "max" ... and {"after": s} / {"before": s} / {"between": [s, s]} / {"at": s} / {} for the
 //   whole run; note "" or why the value is what it is)
 //   alarms [{name, description, transitions [{t, from, to, reason}]}]
+//   paths [{path, method, weight, body_bytes, sent, ok, errors, p50_ms, p99_ms}]  (one per entry
+//        of the traffic's mix, in its order; latencies of successful requests, null when none)
+//   workers [{id, zone, launched_at, in_service_at, ended_at, requests, errors, end_cause}]
+//        (every worker the run launched, in launch order; times null when it never happened)
 // timeseries.csv header: t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg
 #include <cstdint>
 #include <map>
@@ -118,6 +122,33 @@ struct ExpectationResult {
   std::string note;
 };
 
+// One entry of the traffic's request mix and what it measured.
+struct PathRecord {
+  std::string path;
+  std::string method;
+  double weight = 1;
+  std::size_t body_bytes = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  std::optional<double> p50_ms, p99_ms;  // successful requests; nullopt when none
+};
+
+// One worker the run launched. Times in seconds since traffic started (negative before it);
+// requests and errors as the balancer counted them for its target (BalancerTargetStats).
+struct WorkerRecord {
+  std::string id;
+  std::string zone;  // "" without zones
+  std::optional<double> launched_at;
+  std::optional<double> in_service_at;
+  std::optional<double> ended_at;
+  std::uint64_t requests = 0;
+  std::uint64_t errors = 0;
+  // As the group recorded it ("scale-in to desired 2", "signal 9 (SIGKILL)", ...); "run
+  // finished" for one still running when the run ended.
+  std::string end_cause;
+};
+
 struct RunRecord {
   std::string scenario;  // the scenario's name
   std::string description;
@@ -137,6 +168,8 @@ struct RunRecord {
   std::vector<RunEvent> events;
   std::vector<ExpectationResult> expectations;
   std::vector<AlarmRecord> alarms;
+  std::vector<PathRecord> paths;
+  std::vector<WorkerRecord> workers;
   bool passed = false;
   // The scenario's; the SLO metrics and the report's `slo` read it.
   SloSpec slo;
@@ -144,6 +177,9 @@ struct RunRecord {
 
 // Fills `requests` and `latency_ms` from the load generator's final figures.
 void fill_requests(RunRecord& record, const LoadSnapshot& load);
+// Fills `paths`, one per entry of the mix, from the load generator's final figures
+// (load.requests parallel to `mix`).
+void fill_paths(RunRecord& record, const LoadSnapshot& load, const std::vector<RequestSpec>& mix);
 // One row per second of the snapshot with the load columns filled (t, offered_rps, ok, errors,
 // p50_ms, p99_ms; NaN latency when no request of that second succeeded); the fleet columns are 0
 // for the orchestrator to fill.
@@ -173,7 +209,8 @@ void write_report_json(const std::string& path, const RunRecord& record);
 void write_timeseries_csv(const std::string& path, const RunRecord& record);
 void write_timeseries_csv(std::ostream& out, const RunRecord& record);
 
-// The end-of-run table: requests, error rate, latency, capacity, the SLO with what the run
+// The end-of-run table: requests, error rate, latency, the paths (with more than one),
+// capacity, the SLO with what the run
 // achieved, activities, events, each fault's recovery, expectations with PASS/FAIL and their
 // observed values, and the verdict. With `colour` (core/terminal.h), PASS is green, FAIL red and
 // the Result line green or red.

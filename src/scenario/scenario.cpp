@@ -16,6 +16,10 @@ namespace {
 
 constexpr int kMaxFleetSize = 1000;
 constexpr double kMaxRps = 100000;
+constexpr std::size_t kMaxRequestMix = 100;
+constexpr double kMaxWeight = 1e9;
+// Larger bodies would measure copying on the loopback more than the fleet.
+constexpr std::int64_t kMaxBodyBytes = 1 << 20;
 const Duration kMaxScenario = std::chrono::hours(24);
 // A weekly cycle is the longest that means anything over a scenario of at most a day.
 const Duration kMaxSinePeriod = std::chrono::hours(24 * 7);
@@ -117,8 +121,40 @@ Sine parse_sine(const ConfigNode& node) {
   return sine;
 }
 
+std::string parse_request_path(const ConfigNode& node) {
+  std::string path = node.as_nonempty_string();
+  if (path.front() != '/' || path.find_first_of(" \r\n\t") != std::string::npos)
+    node.fail("a request path starting with '/' and without spaces");
+  return path;
+}
+
+std::vector<RequestSpec> parse_requests(const ConfigNode& node) {
+  const auto items = node.items();
+  if (items.empty() || items.size() > kMaxRequestMix)
+    node.fail("an array of 1 to " + std::to_string(kMaxRequestMix) +
+              " requests ({\"path\", \"method\", \"weight\", \"body_bytes\"})");
+  std::vector<RequestSpec> out;
+  for (const auto& item : items) {
+    item.only_keys({"path", "method", "weight", "body_bytes"});
+    RequestSpec r;
+    r.path = parse_request_path(item.at("path"));
+    if (auto method = item.get("method"))
+      r.method = method->as_enum({kRequestMethods[0], kRequestMethods[1], kRequestMethods[2],
+                                  kRequestMethods[3], kRequestMethods[4], kRequestMethods[5]});
+    if (auto weight = item.get("weight")) {
+      r.weight = weight->as_number(0, kMaxWeight);
+      if (r.weight <= 0) weight->fail("a number > 0");
+    }
+    if (auto body = item.get("body_bytes"))
+      r.body_bytes = static_cast<std::size_t>(body->as_int(0, kMaxBodyBytes));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 TrafficSpec parse_traffic(const ConfigNode& node) {
-  node.only_keys({"start_rps", "stages", "trace", "sine", "arrivals", "path"});
+  node.only_keys(
+      {"start_rps", "stages", "trace", "sine", "arrivals", "path", "requests", "connections"});
   TrafficSpec traffic;
   if (node.has("stages") + node.has("trace") + node.has("sine") != 1)
     node.fail("exactly one of \"stages\", \"trace\" and \"sine\"");
@@ -134,11 +170,17 @@ TrafficSpec parse_traffic(const ConfigNode& node) {
   if (auto arrivals = node.get("arrivals"))
     traffic.arrivals = arrivals->as_enum({"uniform", "poisson"}) == "poisson" ? Arrivals::kPoisson
                                                                               : Arrivals::kUniform;
-  if (auto path = node.get("path")) {
-    traffic.path = path->as_nonempty_string();
-    if (traffic.path.front() != '/' || traffic.path.find_first_of(" \r\n\t") != std::string::npos)
-      path->fail("a request path starting with '/' and without spaces");
+  if (auto requests = node.get("requests")) {
+    if (node.has("path"))
+      requests->fail("either \"path\" or \"requests\", not both (a mix names each entry's path)");
+    traffic.requests = parse_requests(*requests);
+  } else if (auto path = node.get("path")) {
+    traffic.requests.front().path = parse_request_path(*path);
   }
+  if (auto connections = node.get("connections"))
+    traffic.connections = connections->as_enum({"keep_alive", "new"}) == "new"
+                              ? Connections::kNew
+                              : Connections::kKeepAlive;
   return traffic;
 }
 
@@ -189,6 +231,13 @@ Duration parse_scenario_duration(const ConfigNode& root, const TrafficSpec& traf
 
 
 std::string TrafficSpec::describe() const {
+  std::string out = describe_shape();
+  if (requests.size() > 1) out += ", a mix of " + std::to_string(requests.size()) + " requests";
+  if (connections == Connections::kNew) out += ", a new connection per request";
+  return out;
+}
+
+std::string TrafficSpec::describe_shape() const {
   if (trace) {
     const Trace& t = trace->trace;
     std::string out = "trace " + std::filesystem::path(t.file).filename().string() + " (" +

@@ -24,9 +24,14 @@
 // ((length - offset) / speedup), or one period of the sine; seed 1, fleet.desired = fleet.min,
 // balancer.algorithm "round_robin", policies [] (a fixed-size group), metrics.period 5s,
 // traffic.start_rps 0 (stages only; as k6's startRate: the first stage ramps up from 0),
-// traffic.arrivals "uniform", traffic.path "/", trace speedup 1, scale 1, offset 0s, faults [],
+// traffic.arrivals "uniform", traffic.path "/", traffic.connections "keep_alive", trace speedup 1, scale 1, offset 0s, faults [],
 // expect [], time_scale = metrics.period / 60 s (AWS durations in seconds in AWS-format policies
 // shrink by it). The name is letters, digits, '-', '_' and '.' (it names output folders).
+//
+// traffic.requests, a request mix, replaces traffic.path (giving both is a mistake):
+//   "requests": [{ "path": "/api", "method": "POST", "weight": 3, "body_bytes": 512 }, ...]
+// path required; method GET (default), POST, PUT, DELETE, PATCH or HEAD; weight > 0 (default 1);
+// body_bytes 0 (default) to 1 MiB. traffic.connections: "keep_alive" or "new" (traffic.h).
 //
 // Stages shorter than the duration: the last target holds to the end. Stages longer than the
 // duration are an error (at /duration), not silently cut: a cut ramp is rarely what was meant.
@@ -51,6 +56,7 @@
 #include "scenario/fault.h"
 #include "scenario/rate_schedule.h"
 #include "scenario/trace.h"
+#include "scenario/traffic.h"
 
 namespace flotilla {
 
@@ -89,11 +95,17 @@ struct TrafficSpec {
   std::optional<TracePlayback> trace;
   std::optional<Sine> sine;
   Arrivals arrivals = Arrivals::kUniform;
-  std::string path = "/";  // the request target the load generator sends
+  // What each request is: "requests" as written, or the one entry {GET, "path"} (default "/").
+  std::vector<RequestSpec> requests = {RequestSpec{}};
+  Connections connections = Connections::kKeepAlive;
 
   // For people: "3 stages", "sine 1000 +- 800 rps, period 86400s",
-  // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1".
+  // "trace diurnal-day.csv (1440 rows, 86400s, peak 2799.38 rps) at speedup 480, scale 0.1",
+  // then ", a mix of 3 requests" and ", a new connection per request" when they apply.
   std::string describe() const;
+
+ private:
+  std::string describe_shape() const;
 };
 
 // The service level a run is held to (`"slo": {"latency": "500ms", "error_rate": 0.01,

@@ -9,6 +9,11 @@
 // the end of the response, and latency figures hold successful requests only (k6:
 // http_req_duration with expected_response:true), so a fast 503 does not make latency look good.
 //
+// A request mix: every request picks one entry of LoadConfig::requests, with probability
+// weight / total, by RequestMix::pick of its place in the schedule and the seed, so the same
+// schedule sends the same requests live and simulated, on any number of threads. Figures are
+// kept per entry too (LoadSnapshot::requests).
+//
 // Figures are kept per scheduled second: a request scheduled in [s, s+1) counts in second s
 // whenever it completes (second_series.h says how long a second's percentiles can still change).
 //
@@ -29,11 +34,45 @@
 
 namespace flotilla {
 
+inline constexpr std::array<std::string_view, 6> kRequestMethods = {"GET",    "POST", "PUT",
+                                                                   "DELETE", "PATCH", "HEAD"};
+
+// One entry of a request mix (a scenario's traffic "requests").
+struct RequestSpec {
+  std::string method = "GET";  // one of kRequestMethods
+  std::string path = "/";      // the request target: starts with '/', no spaces
+  double weight = 1;           // > 0; the share is weight / the mix's total
+  std::size_t body_bytes = 0;  // a body of this size, sent with Content-Length
+  bool operator==(const RequestSpec&) const = default;
+};
+
+// Which entry of a mix the n-th request of a schedule sends: a pure function of n and the seed
+// (n-th draw of a stateless hash against the cumulative weights), so that the choice does not
+// depend on which thread sends the request or in what order requests are handled.
+class RequestMix {
+ public:
+  // `mix` non-empty, every weight > 0 (asserts: the parser checked them).
+  RequestMix(const std::vector<RequestSpec>& mix, std::uint64_t seed);
+  std::size_t pick(std::uint64_t n) const;
+  std::size_t size() const { return cumulative_.size(); }
+
+ private:
+  std::vector<double> cumulative_;  // running totals of the weights, divided by the total
+  std::uint64_t seed_;
+};
+
+// How the load generator uses connections, as k6 and wrk can: kKeepAlive reuses an idle
+// connection for the next request (the default); kNew opens one connection per request and
+// closes it after the response (k6's noConnectionReuse; wrk with "Connection: close").
+enum class Connections { kKeepAlive, kNew };
+
 struct LoadConfig {
   // Where requests go (live: the balancer's address; the simulated world sends them to its own
   // data plane and ignores this). Host: an IP address or a resolvable name.
   Endpoint target;
-  std::string path = "/";  // request target
+  // The mix; a single entry sends every request alike. Non-empty.
+  std::vector<RequestSpec> requests = {RequestSpec{}};
+  Connections connections = Connections::kKeepAlive;
   RateSchedule schedule;
   Arrivals arrivals = Arrivals::kUniform;
   std::uint64_t seed = 1;              // for Poisson arrivals
@@ -87,6 +126,14 @@ struct SecondStats {
   SecondLatency latency;  // successful requests
 };
 
+// The figures of one entry of the mix, whole run.
+struct RequestStats {
+  std::uint64_t sent = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  LatencyHistogram latency;  // successful requests
+};
+
 struct LoadSnapshot {
   bool started = false;
   bool finished = false;  // every request sent and completed
@@ -100,6 +147,9 @@ struct LoadSnapshot {
   // Whole run, successful requests; left empty in a snapshot of only the recent seconds (the
   // progress line's), which does not need it.
   LatencyHistogram latency;
+  // Per entry of LoadConfig::requests, in its order; left empty in a snapshot of only the
+  // recent seconds, as `latency`.
+  std::vector<RequestStats> requests;
   // Consecutive seconds up to the current one (elapsed), oldest first; all of them or only the
   // most recent ones, as asked.
   std::vector<SecondStats> seconds;

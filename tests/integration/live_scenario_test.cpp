@@ -226,3 +226,42 @@ TEST_CASE("run: a day's trace played in 3 minutes live (diurnal-day)") {
   const auto report = run_shipped_scenario("diurnal-day", 350s);
   CHECK(first_scale_out(report) != "");
 }
+
+TEST_CASE("run: api-mix live gives a row per path and per worker, the killed one's end") {
+  const auto report = run_policy_scenario("api-mix");
+  REQUIRE(report["paths"].size() == 3);
+  long sent = 0;
+  for (const auto& p : report["paths"]) {
+    CAPTURE(p.dump());
+    CHECK(p["sent"].get<long>() > 100);
+    CHECK(p["ok"].get<long>() + p["errors"].get<long>() == p["sent"].get<long>());
+    CHECK(p["p99_ms"].get<double>() > 0);
+    sent += p["sent"].get<long>();
+  }
+  CHECK(sent == report["requests"]["sent"].get<long>());
+  CHECK(report["paths"][1]["method"] == "POST");
+  CHECK(report["paths"][1]["body_bytes"] == 512);
+  // The same requests as --sim sends: the mix's choice depends on the seed alone.
+  CHECK(report["paths"][0]["sent"] == 1153);
+  CHECK(report["paths"][1]["sent"] == 628);
+
+  REQUIRE(report["workers"].size() == 3);
+  long routed = 0;
+  int killed = 0;
+  for (const auto& w : report["workers"]) {
+    CAPTURE(w.dump());
+    CHECK(w["launched_at"].is_number());
+    CHECK(w["in_service_at"].is_number());
+    CHECK(w["requests"].get<long>() > 100);
+    routed += w["requests"].get<long>();
+    if (w["end_cause"] == "signal 9 (SIGKILL)") {
+      ++killed;
+      CHECK(w["ended_at"].get<double>() == doctest::Approx(12).epsilon(0.05));
+    } else {
+      CHECK(w["end_cause"] == "run finished");
+      CHECK(w["ended_at"].is_null());
+    }
+  }
+  CHECK(killed == 1);
+  CHECK(routed >= sent);
+}

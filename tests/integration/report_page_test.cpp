@@ -122,13 +122,17 @@ std::map<std::string, int> markers_by_kind(const std::string& dom) {
 }
 
 // A scenario with all three kinds of marker: target tracking scales out, a step policy's alarm
-// changes state and scales in, and a worker is killed.
+// changes state and scales in, and a worker is killed; its traffic is a mix of three requests.
 fs::path marker_scenario(const fs::path& dir) {
   auto s = nlohmann::json::parse(read_file(kSource / "scenarios/tracking-and-step.json"));
   s["name"] = "report-page";
   s["fleet"]["profile"] = (kSource / s["fleet"]["profile"].get<std::string>()).string();
   for (auto& p : s["policies"]) p = (kSource / p.get<std::string>()).string();
   s["faults"] = nlohmann::json::parse(R"([{"at": "30s", "kill": {"count": 1}}])");
+  s["traffic"].erase("path");
+  s["traffic"]["requests"] = nlohmann::json::parse(R"([{"path": "/api/items", "weight": 6},
+      {"path": "/api/orders", "method": "POST", "weight": 3, "body_bytes": 512},
+      {"path": "/static/app.js", "weight": 1}])");
   const fs::path file = dir / "report-page.json";
   std::ofstream(file) << s.dump(2);
   return file;
@@ -222,12 +226,17 @@ TEST_CASE(
   CHECK(report["recovery"].size() == 1);
   CHECK(table_rows(dom, "decisions") == static_cast<int>(report["decisions"].size()));
   CHECK(table_rows(dom, "alarms") == static_cast<int>(report["alarms"][0]["transitions"].size()));
-  const int paths = report.contains("paths") ? static_cast<int>(report["paths"].size()) : 0;
-  const int workers = report.contains("workers") ? static_cast<int>(report["workers"].size()) : 0;
-  CHECK(table_rows(dom, "paths") == paths);
-  CHECK(table_rows(dom, "workers") == workers);
+  // A row per entry of the mix, and per worker launched: the initial ones, the scale-out's, the
+  // killed one's replacement.
+  CHECK(report["paths"].size() == 3);
+  CHECK(table_rows(dom, "paths") == static_cast<int>(report["paths"].size()));
+  CHECK(report["workers"].size() >= 4);
+  CHECK(table_rows(dom, "workers") == static_cast<int>(report["workers"].size()));
+  CHECK(dom.find("POST") != std::string::npos);
+  CHECK(dom.find("signal 9 (SIGKILL)") != std::string::npos);
 
-  screenshot(dir, page, dir / "report.png", 3000);
+  // Tall enough for the tables at the end (paths, workers) to show.
+  screenshot(dir, page, dir / "report.png", 3800);
 
   // Hovering the fault's marker shows its cause: the same page with a script that moves the
   // mouse onto the marker.

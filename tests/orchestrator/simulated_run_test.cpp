@@ -159,3 +159,78 @@ TEST_CASE("simulated: the scenario's balancer block reaches the balancer and the
     CHECK(std::string(e.what()).find("/balancer/timeouts/response") != std::string::npos);
   }
 }
+
+TEST_CASE("simulated: report paths per entry of the mix and every worker with its end") {
+  const RunRecord r = simulate("scenarios/api-mix.json");
+  CHECK(r.passed);
+  REQUIRE(r.paths.size() == 3);
+  const std::pair<const char*, const char*> order[] = {
+      {"GET", "/api/items"}, {"POST", "/api/orders"}, {"GET", "/static/app.js"}};
+  std::uint64_t sent = 0, ok = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(r.paths[i].method == order[i].first);
+    CHECK(r.paths[i].path == order[i].second);
+    CHECK(r.paths[i].ok + r.paths[i].errors == r.paths[i].sent);
+    REQUIRE(r.paths[i].p99_ms.has_value());
+    CHECK(*r.paths[i].p50_ms <= *r.paths[i].p99_ms);
+    sent += r.paths[i].sent;
+    ok += r.paths[i].ok;
+  }
+  CHECK(r.paths[1].body_bytes == 512);
+  CHECK(sent == r.requests.sent);
+  CHECK(ok == r.requests.ok);
+  // Weights 6 : 3 : 1 of 2000 requests.
+  CHECK(r.paths[0].sent == doctest::Approx(1200).epsilon(0.1));
+  CHECK(r.paths[1].sent == doctest::Approx(600).epsilon(0.15));
+  CHECK(r.paths[2].sent == doctest::Approx(200).epsilon(0.3));
+
+  // Two initial workers, one killed at 12 s and its replacement.
+  REQUIRE(r.workers.size() == 3);
+  std::uint64_t routed = 0;
+  int killed = 0, running = 0;
+  for (const auto& w : r.workers) {
+    CAPTURE(w.id);
+    REQUIRE(w.launched_at.has_value());
+    REQUIRE(w.in_service_at.has_value());
+    CHECK(*w.launched_at < *w.in_service_at);
+    CHECK(w.requests > 100);
+    routed += w.requests;
+    if (w.end_cause == "signal 9 (SIGKILL)") {
+      ++killed;
+      REQUIRE(w.ended_at.has_value());
+      CHECK(*w.ended_at == doctest::Approx(12.0));
+    } else {
+      CHECK(w.end_cause == "run finished");
+      CHECK_FALSE(w.ended_at.has_value());
+      ++running;
+    }
+  }
+  CHECK(killed == 1);
+  CHECK(running == 2);
+  CHECK(*r.workers[0].launched_at < 0);  // before traffic started
+  CHECK(*r.workers[2].launched_at == doctest::Approx(12.0));
+  // Every request was routed to a worker; a retry after the kill counts again.
+  CHECK(routed >= r.requests.sent);
+
+  // report.json carries both.
+  const auto j = to_json(r);
+  REQUIRE(j["paths"].size() == 3);
+  CHECK(j["paths"][1]["method"] == "POST");
+  CHECK(j["paths"][1]["sent"] == r.paths[1].sent);
+  REQUIRE(j["workers"].size() == 3);
+  CHECK(j["workers"][2]["ended_at"].is_null());
+  CHECK(j["workers"][0]["requests"] == r.workers[0].requests);
+}
+
+TEST_CASE("simulated: workers taken out by a scale-in say so, one row without a mix") {
+  const RunRecord r = simulate("scenarios/flash-sale.json");
+  REQUIRE(r.paths.size() == 1);
+  CHECK(r.paths[0].method == "GET");
+  CHECK(r.paths[0].sent == r.requests.sent);
+  int scaled_in = 0;
+  for (const auto& w : r.workers)
+    scaled_in += w.end_cause.rfind("scale-in to desired ", 0) == 0 && w.ended_at.has_value();
+  CHECK(scaled_in >= 1);
+  CHECK(r.workers.size() >= 4);
+}

@@ -816,3 +816,61 @@ TEST_CASE("Group: an interruption notice launches a replacement at once and kill
   CHECK_FALSE(group.interrupt(victim, 2min, "again"));
   CHECK(group.state().in_service == 2);
 }
+
+TEST_CASE("Group: the history keeps every worker's times and why it ended") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);  // a stopped worker exits (SIGTERM) 100 ms later
+  Group group(sched, provider, config(0, 5, 3));
+  group.start();
+  auto id = [&](std::size_t n) { return provider.launched.at(n - 1); };
+  sched.run_until(2s);
+  for (std::size_t n = 1; n <= 3; ++n) bring_up(provider, group, id(n), 9000 + n);
+
+  sched.run_until(5s);
+  provider.exit(id(1), WorkerExit{-1, 9});  // killed; 4 replaces it
+  sched.run_until(6s);
+  provider.exit(id(4), WorkerExit{1, 0});  // a boot failure; 5 is launched after the backoff
+  sched.run_until(8s);
+  bring_up(provider, group, id(5), 9005);
+  sched.run_until(9s);
+  group.replace_unhealthy(id(2), "target health timeout");  // 6 replaces it, never healthy
+  sched.run_until(40s);  // 6 misses its grace at 39 s; 7 replaces it
+  bring_up(provider, group, id(7), 9007);
+  sched.run_until(41s);
+  group.set_desired(2, "test");  // the oldest in service, 3, leaves: drained 1 s, then stopped
+  sched.run_until(42s);
+  group.shut_down("run finished");
+  sched.run_until(45s);  // every worker drained for 1 s, was stopped and exited 100 ms later
+
+  struct Row {
+    std::optional<Duration> in_service_at;
+    std::optional<Duration> ended_at;
+    std::string end_cause;
+  };
+  const std::optional<Duration> never;
+  const std::vector<Row> expected = {
+      {2s, 5s, "signal 9 (SIGKILL)"},
+      {2s, 10s + 100ms, "replaced unhealthy (target health timeout)"},
+      {2s, 42s + 100ms, "scale-in to desired 2"},
+      {never, 6s, "exit 1 before becoming healthy"},
+      {8s, 43s + 100ms, "run finished"},
+      {never, 39s + 100ms, "not healthy within health_check_grace 30s"},
+      {40s, 43s + 100ms, "run finished"},
+  };
+  const auto& history = group.history();
+  REQUIRE(history.size() == expected.size());
+  const Duration launched[] = {0s, 0s, 0s, 5s, 7s, 9s, 39s};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i + 1);
+    const WorkerHistory& h = history[i];
+    CHECK(h.id == id(i + 1));
+    CHECK(h.launched_at == Time(launched[i]));
+    auto at = [](const std::optional<Duration>& d) -> std::optional<Time> {
+      if (!d) return std::nullopt;
+      return Time(*d);
+    };
+    CHECK(h.in_service_at == at(expected[i].in_service_at));
+    CHECK(h.end_cause == expected[i].end_cause);
+    CHECK(h.ended_at == at(expected[i].ended_at));
+  }
+}

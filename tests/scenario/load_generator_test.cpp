@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <functional>
 #include <thread>
 
@@ -206,6 +208,98 @@ TEST_CASE("LoadGenerator: a few thousand requests per second on one IO thread") 
   CHECK(s.sent == 6000);
   CHECK(s.ok == 6000);
   CHECK(server.connections() < 1000);
+}
+
+}  // namespace flotilla
+
+namespace flotilla {
+
+TEST_CASE("LoadGenerator: a mix sends each entry's method, path and body, in its share") {
+  TestHttpServer server;
+  LoadConfig c = config_for(server, RateSchedule(1000, {{1s, 1000}}));
+  c.requests = {{"POST", "/api", 3, 512}, {"GET", "/static/a.png", 1, 0}, {"HEAD", "/h", 1, 0}};
+  c.seed = 5;
+  c.threads = 2;
+  const LoadSnapshot s = run(c);
+  CHECK(s.sent == 1000);
+  CHECK(s.ok == 1000);
+  REQUIRE(s.requests.size() == 3);
+
+  // What the server saw, per entry, is what the generator counted.
+  std::map<std::string, std::uint64_t> seen;
+  for (const auto& r : server.seen()) {
+    CAPTURE(r.method);
+    CAPTURE(r.target);
+    seen[r.method + " " + r.target] += 1;
+    CHECK(r.body_bytes == (r.method == "POST" ? 512u : 0u));
+    CHECK(!r.connection_close);
+  }
+  CHECK(seen.size() == 3);
+  const double weights[] = {3, 1, 1};
+  const char* names[] = {"POST /api", "GET /static/a.png", "HEAD /h"};
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(names[i]);
+    const RequestStats& r = s.requests[i];
+    CHECK(seen[names[i]] == r.sent);
+    CHECK(r.ok == r.sent);
+    CHECK(r.errors == 0);
+    CHECK(r.latency.count() == r.ok);
+    // Within 5 standard deviations of the weight's share of 1000.
+    const double p = weights[i] / 5;
+    CHECK(std::abs(double(r.sent) - 1000 * p) <= 5 * std::sqrt(1000 * p * (1 - p)));
+    total += r.sent;
+  }
+  CHECK(total == 1000);
+  // HEAD's answers carry no body, and its connections went on carrying requests.
+  CHECK(server.connections() < 100);
+
+  // The same seed on one thread picks the same entries.
+  TestHttpServer again;
+  LoadConfig one = config_for(again, RateSchedule(1000, {{1s, 1000}}));
+  one.requests = c.requests;
+  one.seed = 5;
+  const LoadSnapshot t = run(one);
+  REQUIRE(t.requests.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(t.requests[i].sent == s.requests[i].sent);
+}
+
+TEST_CASE("LoadGenerator: connections \"new\" opens one connection per request and closes it") {
+  TestHttpServer server;
+  LoadConfig c = config_for(server, RateSchedule(200, {{1s, 200}}));
+  c.connections = Connections::kNew;
+  c.requests = {{"PUT", "/item", 1, 100}};
+  const LoadSnapshot s = run(c);
+  CHECK(s.sent == 200);
+  CHECK(s.ok == 200);
+  CHECK(s.open_connections == 0);
+  CHECK(server.requests() == 200);
+  CHECK(server.connections() == 200);
+  for (const auto& r : server.seen()) {
+    CHECK(r.connection_close);
+    CHECK(r.body_bytes == 100);
+    CHECK(r.method == "PUT");
+  }
+
+  // The default reuses them.
+  TestHttpServer reused;
+  const LoadSnapshot k = run(config_for(reused, RateSchedule(200, {{1s, 200}})));
+  CHECK(k.ok == 200);
+  CHECK(reused.connections() < 20);
+}
+
+TEST_CASE("LoadGenerator: a POST whose kept-alive connection went stale is not sent again") {
+  TestHttpServer server;
+  server.set_close_after_response(true);
+  LoadConfig c = config_for(server, RateSchedule(20, {{1s, 20}}));
+  c.requests = {{"POST", "/orders", 1, 10}};
+  const LoadSnapshot s = run(c);
+  CHECK(s.sent == 20);
+  // Each reuse finds the connection closed: a GET is sent again (see above), a POST fails.
+  CHECK(s.errors > 0);
+  CHECK(s.by_kind[LoadErrorKind::kReset] == s.errors);
+  CHECK(s.ok + s.errors == 20);
+  CHECK(server.requests() == s.ok);
 }
 
 }  // namespace flotilla

@@ -665,4 +665,65 @@ TEST_CASE("format_progress_line: one line per second") {
   for (const auto& row : rows) CHECK(format_progress_line(row.line) == row.want);
 }
 
+TEST_CASE("fill_paths, to_json and print_summary: a row per entry of the mix, every worker") {
+  LoadSnapshot load;
+  load.requests.resize(2);
+  load.requests[0].sent = 6;
+  load.requests[0].ok = 5;
+  load.requests[0].errors = 1;
+  for (int i = 1; i <= 5; ++i) load.requests[0].latency.record(std::chrono::milliseconds(i * 10));
+  load.requests[1].sent = 2;
+  load.requests[1].errors = 2;  // nothing succeeded: no latency
+  const std::vector<RequestSpec> mix = {{"GET", "/api", 3, 0}, {"POST", "/orders", 1, 512}};
+  RunRecord r = sample_record();
+  fill_paths(r, load, mix);
+  REQUIRE(r.paths.size() == 2);
+  CHECK(r.paths[0].path == "/api");
+  CHECK(r.paths[0].sent == 6);
+  CHECK(r.paths[0].ok == 5);
+  CHECK(r.paths[0].errors == 1);
+  REQUIRE(r.paths[0].p99_ms.has_value());
+  CHECK(*r.paths[0].p99_ms == doctest::Approx(50).epsilon(0.01));
+  CHECK(*r.paths[0].p50_ms == doctest::Approx(30).epsilon(0.01));
+  CHECK(r.paths[1].method == "POST");
+  CHECK(r.paths[1].body_bytes == 512);
+  CHECK_FALSE(r.paths[1].p50_ms.has_value());
+
+  r.workers = {{"i-00000000000000001", "", -1.5, 0.0, 40.25, 120, 2, "signal 9 (SIGKILL)"},
+               {"i-00000000000000002", "b", 40.5, std::nullopt, std::nullopt, 0, 0,
+                "run finished"}};
+  const auto j = to_json(r);
+  REQUIRE(j.at("paths").size() == 2);
+  const auto& p = j.at("paths")[0];
+  for (const char* key : {"path", "method", "sent", "ok", "errors", "p50_ms", "p99_ms"})
+    CHECK_MESSAGE(p.contains(key), key);
+  CHECK(j.at("paths")[1].at("p99_ms").is_null());
+  CHECK(j.at("paths")[1].at("weight") == 1.0);
+  REQUIRE(j.at("workers").size() == 2);
+  const auto& w = j.at("workers")[0];
+  CHECK(w.at("id") == "i-00000000000000001");
+  CHECK(w.at("launched_at") == -1.5);
+  CHECK(w.at("in_service_at") == 0.0);
+  CHECK(w.at("ended_at") == 40.25);
+  CHECK(w.at("requests") == 120);
+  CHECK(w.at("errors") == 2);
+  CHECK(w.at("end_cause") == "signal 9 (SIGKILL)");
+  CHECK(j.at("workers")[1].at("in_service_at").is_null());
+  CHECK(j.at("workers")[1].at("ended_at").is_null());
+  CHECK(j.at("workers")[1].at("zone") == "b");
+
+  // The summary's Paths block, only when there is more than one path.
+  std::ostringstream out;
+  print_summary(out, r);
+  CAPTURE(out.str());
+  CHECK(out.str().find("  Paths\n    GET /api       sent 6   ok 5   errors 1   p50 30") !=
+        std::string::npos);
+  CHECK(out.str().find("    POST /orders   sent 2   ok 0   errors 2   p50 -   p99 -\n") !=
+        std::string::npos);
+  r.paths.pop_back();
+  std::ostringstream one;
+  print_summary(one, r);
+  CHECK(one.str().find("Paths") == std::string::npos);
+}
+
 }  // namespace flotilla

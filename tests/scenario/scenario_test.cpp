@@ -97,7 +97,7 @@ TEST_CASE("load_scenario: a valid file") {
   CHECK_FALSE(s.time_scale.has_value());
   CHECK(s.traffic.start_rps == 40);
   CHECK(s.traffic.arrivals == Arrivals::kPoisson);
-  CHECK(s.traffic.path == "/buy");
+  CHECK(s.traffic.requests.front().path == "/buy");
   REQUIRE(s.traffic.stages.size() == 3);
   CHECK(s.traffic.stages[1] == Stage{5s, 320});
   CHECK(s.traffic.stages[2] == Stage{500ms, 100});
@@ -133,7 +133,7 @@ TEST_CASE("parse_scenario: defaults of the optional fields") {
   CHECK(s.metrics_period == 5s);
   CHECK(s.traffic.start_rps == 0);
   CHECK(s.traffic.arrivals == Arrivals::kUniform);
-  CHECK(s.traffic.path == "/");
+  CHECK(s.traffic.requests.front().path == "/");
   CHECK(s.faults.empty());
   CHECK(s.expect.empty());
   CHECK(s.slo.latency == 500ms);
@@ -373,7 +373,7 @@ TEST_CASE("parse_scenario: traffic from a sine") {
   const Scenario half = parse_scenario(doc, repo.scenario_path());
   CHECK(half.duration == 12h);
   CHECK(half.traffic.arrivals == Arrivals::kPoisson);
-  CHECK(half.traffic.path == "/day");
+  CHECK(half.traffic.requests.front().path == "/day");
   // Within 0.01 requests a second of the sine's integral (rate_schedule.h).
   CHECK(std::abs(half.rate_schedule().expected_total() - (1000.0 * 43200 + 800 * 86400 / M_PI)) <=
         0.01 * 43200);
@@ -429,7 +429,7 @@ TEST_CASE("parse_scenario: each traffic shape's mistakes name their JSON pointer
        {{"trace", {{"file", "traces/day.csv"}, {"speedup", 0}}}},
        {},
        "/traffic/trace/speedup",
-       "a number between 0.001 and 1e+06"},
+       "a number between 0.001 and 1000000"},
       {"negative scale",
        {{"trace", {{"file", "traces/day.csv"}, {"scale", -1}}}},
        {},
@@ -548,6 +548,101 @@ TEST_CASE("every file in scenarios/ loads") {
     ++loaded;
   }
   CHECK(loaded >= 2);
+}
+
+}  // namespace flotilla
+
+namespace flotilla {
+
+TEST_CASE("parse_scenario: a request mix, its defaults, and the connections") {
+  TempRepo repo;
+  json doc = valid_document();
+  doc["traffic"].erase("path");
+  doc["traffic"]["requests"] = json::parse(R"([
+      { "path": "/api", "method": "POST", "weight": 3, "body_bytes": 512 },
+      { "path": "/static/logo.png" },
+      { "path": "/api/items?id=7", "method": "DELETE", "weight": 0.5 }])");
+  doc["traffic"]["connections"] = "new";
+  const Scenario s = parse_scenario(doc, repo.scenario_path());
+  const std::vector<RequestSpec> expected = {
+      {"POST", "/api", 3, 512}, {"GET", "/static/logo.png", 1, 0}, {"DELETE", "/api/items?id=7", 0.5, 0}};
+  CHECK(s.traffic.requests == expected);
+  CHECK(s.traffic.connections == Connections::kNew);
+  CHECK(s.traffic.describe() == "3 stages, a mix of 3 requests, a new connection per request");
+
+  // Without a mix: one GET of "path", on kept-alive connections.
+  const Scenario plain = parse_scenario(valid_document(), repo.scenario_path());
+  CHECK(plain.traffic.requests == std::vector<RequestSpec>{{"GET", "/buy", 1, 0}});
+  CHECK(plain.traffic.connections == Connections::kKeepAlive);
+  CHECK(plain.traffic.describe() == "3 stages");
+  json bare = valid_document();
+  bare["traffic"].erase("path");
+  CHECK(parse_scenario(bare, repo.scenario_path()).traffic.requests ==
+        std::vector<RequestSpec>{{"GET", "/", 1, 0}});
+}
+
+TEST_CASE("parse_scenario: each request mix mistake names its JSON pointer") {
+  TempRepo repo;
+  struct Row {
+    const char* what;
+    json traffic;  // merged into the valid document's traffic, less its "path"
+    const char* pointer;
+    const char* expected;  // a fragment of what was expected
+  };
+  const json one = json::array({{{"path", "/a"}}});
+  const Row rows[] = {
+      {"path and requests", {{"path", "/x"}, {"requests", one}}, "/traffic/requests",
+       "either \"path\" or \"requests\", not both"},
+      {"an empty mix", {{"requests", json::array()}}, "/traffic/requests", "an array of 1 to 100"},
+      {"a mix that is not an array", {{"requests", "/a"}}, "/traffic/requests", "an array"},
+      {"an entry without a path", {{"requests", json::parse(R"([{"path": "/a"}, {"weight": 2}])")}},
+       "/traffic/requests/1/path", "a value"},
+      {"a path without its slash", {{"requests", json::parse(R"([{"path": "api"}])")}},
+       "/traffic/requests/0/path", "a request path starting with '/'"},
+      {"a path with a space", {{"requests", json::parse(R"([{"path": "/a b"}])")}},
+       "/traffic/requests/0/path", "without spaces"},
+      {"an unknown method", {{"requests", json::parse(R"([{"path": "/a", "method": "get"}])")}},
+       "/traffic/requests/0/method", "one of \"GET\", \"POST\", \"PUT\", \"DELETE\", \"PATCH\""},
+      {"a weight of 0",
+       {{"requests", json::parse(R"([{"path": "/a"}, {"path": "/b", "weight": 0}])")}},
+       "/traffic/requests/1/weight", "a number > 0"},
+      {"a negative weight", {{"requests", json::parse(R"([{"path": "/a", "weight": -1}])")}},
+       "/traffic/requests/0/weight", "a number"},
+      {"a weight that is not a number",
+       {{"requests", json::parse(R"([{"path": "/a", "weight": "3"}])")}},
+       "/traffic/requests/0/weight", "a number"},
+      {"a negative body", {{"requests", json::parse(R"([{"path": "/a", "body_bytes": -1}])")}},
+       "/traffic/requests/0/body_bytes", "a whole number"},
+      {"a fractional body", {{"requests", json::parse(R"([{"path": "/a", "body_bytes": 1.5}])")}},
+       "/traffic/requests/0/body_bytes", "a whole number"},
+      {"a body over 1 MiB",
+       {{"requests", json::parse(R"([{"path": "/a", "body_bytes": 1048577}])")}},
+       "/traffic/requests/0/body_bytes", "1048576"},
+      {"an unknown entry field",
+       {{"requests", json::parse(R"([{"path": "/a", "headers": {}}])")}},
+       "/traffic/requests/0/headers", "known fields"},
+      {"unknown connections", {{"connections", "reuse"}}, "/traffic/connections",
+       "one of \"keep_alive\", \"new\""},
+  };
+  for (const auto& row : rows) {
+    const std::string what = row.what;
+    CAPTURE(what);
+    json doc = valid_document();
+    doc["traffic"].erase("path");
+    doc["traffic"].update(row.traffic);
+    const Outcome o = parse_outcome(doc, repo.scenario_path());
+    CAPTURE(o.message);
+    CHECK(o.pointer == row.pointer);
+    CHECK(o.expected.find(row.expected) != std::string::npos);
+  }
+  // 100 entries are a mix; 101 are not.
+  json doc = valid_document();
+  doc["traffic"].erase("path");
+  doc["traffic"]["requests"] = json::array();
+  for (int i = 0; i < 100; ++i) doc["traffic"]["requests"].push_back({{"path", "/p" + std::to_string(i)}});
+  CHECK(parse_outcome(doc, repo.scenario_path()).pointer == "<no error>");
+  doc["traffic"]["requests"].push_back({{"path", "/one-too-many"}});
+  CHECK(parse_outcome(doc, repo.scenario_path()).pointer == "/traffic/requests");
 }
 
 }  // namespace flotilla

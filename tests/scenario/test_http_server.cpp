@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <future>
 #include <list>
+#include <mutex>
 #include <thread>
 
 namespace flotilla::test {
@@ -31,6 +32,8 @@ struct TestHttpServer::Impl {
   std::atomic<bool> close_after{false};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> connections{0};
+  std::mutex seen_mu;
+  std::vector<SeenRequest> seen;
 
   struct Session : std::enable_shared_from_this<Session> {
     Session(Impl& owner, tcp::socket s) : impl(owner), socket(std::move(s)), timer(owner.ioc) {}
@@ -49,6 +52,11 @@ struct TestHttpServer::Impl {
     }
     void on_read(beast::error_code ec) {
       if (ec) return close();
+      {
+        std::lock_guard lock(impl.seen_mu);
+        impl.seen.push_back({std::string(request.method_string()), std::string(request.target()),
+                             request.body().size(), !request.keep_alive()});
+      }
       const std::uint64_t index = impl.requests.fetch_add(1);
       Duration delay(index < impl.delay_first_n.load() ? impl.delay_first_ns.load()
                                                        : impl.delay_ns.load());
@@ -67,6 +75,8 @@ struct TestHttpServer::Impl {
       response.body() = "ok\n";
       response.keep_alive(request.keep_alive());
       response.prepare_payload();
+      // A response to HEAD announces the body's length and carries none.
+      if (request.method() == http::verb::head) response.body().clear();
       http::async_write(socket, response,
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
                           if (ec || self->impl.close_after.load() || !self->response.keep_alive())
@@ -122,6 +132,10 @@ void TestHttpServer::set_delay_first(std::uint64_t n, Duration delay) {
 void TestHttpServer::set_close_after_response(bool close) { impl_->close_after = close; }
 std::uint64_t TestHttpServer::requests() const { return impl_->requests.load(); }
 std::uint64_t TestHttpServer::connections() const { return impl_->connections.load(); }
+std::vector<TestHttpServer::SeenRequest> TestHttpServer::seen() const {
+  std::lock_guard lock(impl_->seen_mu);
+  return impl_->seen;
+}
 
 void TestHttpServer::stop_accepting() {
   std::promise<void> done;

@@ -1,9 +1,12 @@
 #pragma once
 // A tiny HTTP/1.1 server for the load generator's tests, on 127.0.0.1 with an OS-chosen port and
-// a thread of its own. It answers every request with `status` and "ok\n", after an optional delay.
+// a thread of its own. It reads every request whole, keeps a log of them, and answers each with
+// `status` and "ok\n" (HEAD: the headers alone), after an optional delay.
 // Setters may be called from any thread at any time.
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/time.h"
 
@@ -30,6 +33,15 @@ class TestHttpServer {
 
   std::uint64_t requests() const;     // requests received
   std::uint64_t connections() const;  // connections accepted
+
+  struct SeenRequest {
+    std::string method;
+    std::string target;
+    std::size_t body_bytes = 0;
+    bool connection_close = false;  // the request asked for Connection: close
+  };
+  // Every request received, in arrival order.
+  std::vector<SeenRequest> seen() const;
 
  private:
   struct Impl;

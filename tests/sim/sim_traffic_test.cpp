@@ -22,6 +22,14 @@ LoadConfig load(RateSchedule schedule) {
   return c;
 }
 
+// The whole schedule sent and answered: the final snapshot and one of the recent seconds.
+std::pair<LoadSnapshot, LoadSnapshot> run_to_end(World& w, const LoadConfig& c) {
+  SimTraffic traffic(w.sched, w.plane, c);
+  traffic.start();
+  w.sched.run();
+  return {traffic.snapshot(), traffic.snapshot(2)};
+}
+
 }  // namespace
 
 TEST_CASE("SimTraffic: sends exactly the schedule, latency from the scheduled time") {
@@ -91,6 +99,52 @@ TEST_CASE("SimTraffic: stop() abandons what is in flight") {
   CHECK(s.finished);
   CHECK(s.sent == 10);
   CHECK(s.ok + s.errors == 0);
+}
+
+}  // namespace flotilla
+
+namespace flotilla {
+
+TEST_CASE("SimTraffic: a mix counts per entry, with the live load generator's choices") {
+  World w(constant(1000, 20ms));
+  LoadConfig c = load(RateSchedule(500, {{2s, 500}}));  // 1000 requests
+  c.requests = {{"POST", "/api", 3, 512}, {"GET", "/static", 1, 0}, {"DELETE", "/item", 1, 0}};
+  c.seed = 9;
+  const auto [s, recent] = run_to_end(w, c);
+  CHECK(s.sent == 1000);
+  CHECK(s.ok == 1000);
+  REQUIRE(s.requests.size() == 3);
+
+  // The n-th arrival sends the entry RequestMix picks for n, as live.
+  const RequestMix mix(c.requests, c.seed);
+  std::vector<std::uint64_t> expected(3, 0);
+  for (std::uint64_t n = 0; n < 1000; ++n) ++expected[mix.pick(n)];
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(s.requests[i].sent == expected[i]);
+    CHECK(s.requests[i].ok == expected[i]);
+    CHECK(s.requests[i].errors == 0);
+    CHECK(s.requests[i].latency.count() == expected[i]);
+    CHECK(s.requests[i].latency.max() == 20ms);
+  }
+  CHECK(expected[0] > expected[1]);  // weight 3 against 1
+  // Only the report's snapshot carries them.
+  CHECK(recent.requests.empty());
+}
+
+TEST_CASE("SimTraffic: an entry's errors and timeouts count against it alone") {
+  World w(constant(1, 300ms));  // one slot: requests queue, and late ones time out
+  LoadConfig c = load(RateSchedule(10, {{1s, 10}}));
+  c.request_timeout = 1s;
+  c.max_connections = 8;  // the rest is an overload at once
+  c.requests = {{"GET", "/a", 1, 0}, {"GET", "/b", 1, 0}};
+  const LoadSnapshot s = run_to_end(w, c).first;
+  REQUIRE(s.requests.size() == 2);
+  CHECK(s.errors > 0);
+  CHECK(s.requests[0].sent + s.requests[1].sent == s.sent);
+  CHECK(s.requests[0].ok + s.requests[1].ok == s.ok);
+  CHECK(s.requests[0].errors + s.requests[1].errors == s.errors);
+  for (const auto& r : s.requests) CHECK(r.ok + r.errors == r.sent);
 }
 
 }  // namespace flotilla
