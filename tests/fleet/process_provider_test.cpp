@@ -35,7 +35,7 @@ namespace {
 
 constexpr const char* kAnnounce = "echo 'flotilla-worker listening on 127.0.0.1:4242'";
 
-LaunchSpec sh(const std::string& script) { return {"/bin/sh", {"-c", script}, ""}; }
+LaunchSpec sh(const std::string& script) { return {"/bin/sh", {"-c", script}, "", std::nullopt}; }
 
 // An announcing worker that runs until signalled.
 LaunchSpec sleeper() { return sh(std::string(kAnnounce) + "; exec sleep 30"); }
@@ -264,7 +264,7 @@ TEST_CASE("a worker that cannot start is reported with exit 127 on a later turn"
       "",
   };
   std::vector<WorkerId> ids;
-  for (const auto& executable : executables) ids.push_back(h.provider->launch({executable, {}, ""}));
+  for (const auto& executable : executables) ids.push_back(h.provider->launch({executable, {}, "", std::nullopt}));
   CHECK(h.exits.empty());  // never reported from inside launch()
   CHECK(h.provider->running() == executables.size());
   CHECK_FALSE(h.provider->pid(ids[0]).has_value());

@@ -150,6 +150,7 @@ TRACKING = "policies/cpu-target-50.json"
 STEP = "policies/step-cpu.json"
 SCHEDULED = "policies/scheduled-business-hours.json"
 BALANCER = "bench/conf/flotilla-balance.json"
+MIX = "scenarios/api-mix.json"
 
 # (what is wrong, base file, schema, edit, the pointer flotilla names, text its message holds).
 # An unknown field is added beside the known one, so that only the unknown field is wrong.
@@ -227,6 +228,17 @@ WRONG = [
      "/timeouts/connect", "a duration"),
     ("a duration that is a boolean", SCHEDULED, "policy", setting("/minute", True), "/minute",
      "a duration"),
+    # the request mix
+    ("a mix entry of weight 0", MIX, "scenario", setting("/traffic/requests/1/weight", 0),
+     "/traffic/requests/1/weight", "> 0"),
+    ("a method HTTP does not have", MIX, "scenario", setting("/traffic/requests/1/method", "FETCH"),
+     "/traffic/requests/1/method", "POST"),
+    ("a body over 1 MiB", MIX, "scenario", setting("/traffic/requests/1/body_bytes", 2097152),
+     "/traffic/requests/1/body_bytes", "1048576"),
+    ("connections neither keep_alive nor new", MIX, "scenario", setting("/traffic/connections", "pooled"),
+     "/traffic/connections", "keep_alive"),
+    ("a mix entry without a path", MIX, "scenario", removing("/traffic/requests/2/path"),
+     "/traffic/requests/2/path", "a value"),
     # shapes
     ("a kill that lasts", SCENARIO, "scenario", setting("/faults/0/for", "5s"), "/faults/0/for",
      "happens at once"),
