@@ -37,7 +37,8 @@ build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build test-deps
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $$((2 * $(JOBS))) --timeout 300
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $$(($(JOBS) + 6)) --timeout 300 \
+	  --resource-spec-file ctest-resources.json
 
 demo: build
 	$(BUILD_DIR)/bin/flotilla run scenarios/flash-sale.json

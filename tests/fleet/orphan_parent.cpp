@@ -32,7 +32,10 @@ int main() {
   });
   for (int i = 0; i < kWorkers; ++i) {
     ids.push_back(provider.launch(
-        {"/bin/sh", {"-c", "echo 'flotilla-worker listening on 127.0.0.1:4242'; exec sleep 60"}, ""}));
+        {"/bin/sh",
+         {"-c", "echo 'flotilla-worker listening on 127.0.0.1:4242'; exec sleep 60"},
+         "",
+         std::nullopt}));
   }
   const auto work =
       boost::asio::require(io.get_executor(), boost::asio::execution::outstanding_work.tracked);
