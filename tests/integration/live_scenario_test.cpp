@@ -1,4 +1,5 @@
-// One short live scenario end to end: real workers, the balancer, health checks, the report.
+// The shipped scenarios run live, end to end, as a user runs them: real workers, the balancer,
+// health checks, faults, the report. Each spends its scenario's duration in real seconds.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -126,6 +127,87 @@ std::string first_scale_out(const nlohmann::json& report) {
 }
 }  // namespace
 
+// The longest runs first: ctest starts tests in the order they are listed.
+// The traffic shapes live: a sine, a trace at four times its speed, a day's trace in 3 minutes.
+TEST_CASE("run: a diurnal sine scales out for its peak and back in live (diurnal-sine)") {
+  const auto report = run_shipped_scenario("diurnal-sine", 300s);
+  CHECK(report["capacity"]["max_in_service"].get<int>() > report["capacity"]["initial"].get<int>());
+  CHECK(report["capacity"]["final"].get<int>() < report["capacity"]["max_in_service"].get<int>());
+}
+TEST_CASE("run: a burst replayed from a trace scales out and back in live (trace-burst)") {
+  const auto report = run_shipped_scenario("trace-burst", 200s);
+  CHECK(report["capacity"]["max_in_service"].get<int>() >= 3);
+  CHECK(report["capacity"]["final"].get<int>() < report["capacity"]["max_in_service"].get<int>());
+}
+TEST_CASE("run: a day's trace played in 3 minutes live (diurnal-day)") {
+  const auto report = run_shipped_scenario("diurnal-day", 350s);
+  CHECK(first_scale_out(report) != "");
+}
+
+namespace {
+struct Row {
+  int in_service = 0;
+  double p99_ms = NAN;
+  long ok = 0;
+};
+
+std::vector<Row> read_timeseries(const fs::path& csv) {
+  std::istringstream in(read_file(csv));
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<Row> rows;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    while (cells.size() < 10) cells.emplace_back();
+    Row r;
+    r.ok = std::stol(cells[2]);
+    r.p99_ms = cells[5].empty() ? NAN : std::stod(cells[5]);
+    r.in_service = std::stoi(cells[6]);
+    rows.push_back(r);
+  }
+  return rows;
+}
+}  // namespace
+
+// The model against the real thing: the same scenario (a spike and a kill) live and simulated.
+TEST_CASE("run --sim: faithful to a live run of flash-sale, which passes in both") {
+  const auto live = fresh_temp_dir("fidelity-live");
+  const auto sim = fresh_temp_dir("fidelity-sim");
+  const std::string scenario = (kSource / "scenarios/flash-sale.json").string();
+  const auto rl = run_process({kFlotilla, "run", scenario, "--quiet", "--out", live.string()}, 200s);
+  INFO(rl.out, rl.err);
+  REQUIRE(rl.exit_code == 0);
+  const auto rs =
+      run_process({kFlotilla, "run", scenario, "--sim", "--quiet", "--out", sim.string()}, 60s);
+  REQUIRE(rs.exit_code == 0);
+  // Exit code 0 is a run whose expectations held; the report says so too.
+  CHECK(nlohmann::json::parse(read_file(live / "report.json"))["passed"] == true);
+  CHECK(nlohmann::json::parse(read_file(sim / "report.json"))["passed"] == true);
+
+  const auto live_rows = read_timeseries(live / "timeseries.csv");
+  const auto sim_rows = read_timeseries(sim / "timeseries.csv");
+  REQUIRE(live_rows.size() == sim_rows.size());
+  std::size_t close = 0;
+  for (std::size_t k = 0; k < live_rows.size(); ++k)
+    close += std::abs(live_rows[k].in_service - sim_rows[k].in_service) <= 1 ? 1 : 0;
+  const double share = static_cast<double>(close) / static_cast<double>(live_rows.size());
+  CAPTURE(share);
+  CHECK(share >= 0.9);
+
+  const double live_p99 =
+      nlohmann::json::parse(read_file(live / "report.json"))["latency_ms"]["p99"].get<double>();
+  const double sim_p99 =
+      nlohmann::json::parse(read_file(sim / "report.json"))["latency_ms"]["p99"].get<double>();
+  CAPTURE(live_p99);
+  CAPTURE(sim_p99);
+  CHECK(std::abs(sim_p99 - live_p99) <= 0.25 * live_p99);
+  fs::remove_all(live);
+  fs::remove_all(sim);
+}
+
+
 // One live scenario per policy type (target tracking on CPU is the steady and flash-sale ones).
 TEST_CASE("run: AWS step scaling with its CloudWatch alarm scales out live, 2 -> 4") {
   // 320 requests/s on 2 workers puts average CPU between 75 and 90 %: the alarm's threshold
@@ -216,22 +298,6 @@ TEST_CASE("run: zone_outage, one zone of three out and rebalanced, live (az-outa
   run_fault_scenario("az-outage");
 }
 
-// The traffic shapes live: a sine, a trace at four times its speed, a day's trace in 3 minutes.
-TEST_CASE("run: a diurnal sine scales out for its peak and back in live (diurnal-sine)") {
-  const auto report = run_shipped_scenario("diurnal-sine", 300s);
-  CHECK(report["capacity"]["max_in_service"].get<int>() > report["capacity"]["initial"].get<int>());
-  CHECK(report["capacity"]["final"].get<int>() < report["capacity"]["max_in_service"].get<int>());
-}
-TEST_CASE("run: a burst replayed from a trace scales out and back in live (trace-burst)") {
-  const auto report = run_shipped_scenario("trace-burst", 200s);
-  CHECK(report["capacity"]["max_in_service"].get<int>() >= 3);
-  CHECK(report["capacity"]["final"].get<int>() < report["capacity"]["max_in_service"].get<int>());
-}
-TEST_CASE("run: a day's trace played in 3 minutes live (diurnal-day)") {
-  const auto report = run_shipped_scenario("diurnal-day", 350s);
-  CHECK(first_scale_out(report) != "");
-}
-
 TEST_CASE("run: api-mix live gives a row per path and per worker, the killed one's end") {
   const auto report = run_policy_scenario("api-mix");
   REQUIRE(report["paths"].size() == 3);
@@ -269,67 +335,4 @@ TEST_CASE("run: api-mix live gives a row per path and per worker, the killed one
   }
   CHECK(killed == 1);
   CHECK(routed >= sent);
-}
-
-namespace {
-struct Row {
-  int in_service = 0;
-  double p99_ms = NAN;
-  long ok = 0;
-};
-
-std::vector<Row> read_timeseries(const fs::path& csv) {
-  std::istringstream in(read_file(csv));
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<Row> rows;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream fields(line);
-    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
-    while (cells.size() < 10) cells.emplace_back();
-    Row r;
-    r.ok = std::stol(cells[2]);
-    r.p99_ms = cells[5].empty() ? NAN : std::stod(cells[5]);
-    r.in_service = std::stoi(cells[6]);
-    rows.push_back(r);
-  }
-  return rows;
-}
-}  // namespace
-
-// The model against the real thing: the same scenario (a spike and a kill) live and simulated.
-TEST_CASE("run --sim: faithful to a live run of flash-sale, which passes in both") {
-  const auto live = fresh_temp_dir("fidelity-live");
-  const auto sim = fresh_temp_dir("fidelity-sim");
-  const std::string scenario = (kSource / "scenarios/flash-sale.json").string();
-  const auto rl = run_process({kFlotilla, "run", scenario, "--quiet", "--out", live.string()}, 200s);
-  INFO(rl.out, rl.err);
-  REQUIRE(rl.exit_code == 0);
-  const auto rs =
-      run_process({kFlotilla, "run", scenario, "--sim", "--quiet", "--out", sim.string()}, 60s);
-  REQUIRE(rs.exit_code == 0);
-  // Exit code 0 is a run whose expectations held; the report says so too.
-  CHECK(nlohmann::json::parse(read_file(live / "report.json"))["passed"] == true);
-  CHECK(nlohmann::json::parse(read_file(sim / "report.json"))["passed"] == true);
-
-  const auto live_rows = read_timeseries(live / "timeseries.csv");
-  const auto sim_rows = read_timeseries(sim / "timeseries.csv");
-  REQUIRE(live_rows.size() == sim_rows.size());
-  std::size_t close = 0;
-  for (std::size_t k = 0; k < live_rows.size(); ++k)
-    close += std::abs(live_rows[k].in_service - sim_rows[k].in_service) <= 1 ? 1 : 0;
-  const double share = static_cast<double>(close) / static_cast<double>(live_rows.size());
-  CAPTURE(share);
-  CHECK(share >= 0.9);
-
-  const double live_p99 =
-      nlohmann::json::parse(read_file(live / "report.json"))["latency_ms"]["p99"].get<double>();
-  const double sim_p99 =
-      nlohmann::json::parse(read_file(sim / "report.json"))["latency_ms"]["p99"].get<double>();
-  CAPTURE(live_p99);
-  CAPTURE(sim_p99);
-  CHECK(std::abs(sim_p99 - live_p99) <= 0.25 * live_p99);
-  fs::remove_all(live);
-  fs::remove_all(sim);
 }
