@@ -13,4 +13,16 @@ std::string format_number(double v, int decimals = 2);
 // characters XML 1.0 cannot hold are left out.
 std::string escape_markup(std::string_view text);
 
+// The items, each anything a std::string can be appended from, with ", " between them:
+// "a, b, c"; "" for none.
+template <class Range>
+std::string join(const Range& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace flotilla

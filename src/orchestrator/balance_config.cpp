@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/format.h"
 
 namespace flotilla {
 namespace {
@@ -30,11 +31,7 @@ std::optional<std::string> usable_host(std::string_view host) {
   return address.to_string();
 }
 
-std::string algorithm_choices() {
-  std::string out;
-  for (const auto& name : picker_names()) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
+std::string algorithm_choices() { return join(picker_names()); }
 
 std::string parse_algorithm(const ConfigNode& node) {
   const auto name = node.as_nonempty_string();

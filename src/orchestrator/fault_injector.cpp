@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/duration.h"
+#include "core/format.h"
 #include "scenario/report.h"
 
 namespace flotilla {
@@ -64,14 +65,11 @@ FaultInjector::Chosen FaultInjector::choose(const WorkerChoice& choice) {
 
 std::string FaultInjector::ids(const std::vector<WorkerInfo>& workers,
                                const Chosen* chosen) const {
-  std::string out;
-  for (const auto& w : workers) out += (out.empty() ? "" : ", ") + w.id;
-  if (out.empty()) out = "none in service";
-  if (chosen != nullptr && !chosen->missing.empty()) {
-    std::string missing;
-    for (const auto& id : chosen->missing) missing += (missing.empty() ? "" : ", ") + id;
-    out += " (not in service: " + missing + ")";
-  }
+  std::vector<std::string_view> names;
+  for (const auto& w : workers) names.push_back(w.id);
+  std::string out = names.empty() ? "none in service" : join(names);
+  if (chosen != nullptr && !chosen->missing.empty())
+    out += " (not in service: " + join(chosen->missing) + ")";
   return out;
 }
 
@@ -79,13 +77,13 @@ void FaultInjector::start(const Fault& fault) {
   Environment& env = system_.environment();
   Scheduler& scheduler = env.scheduler();
   const std::string what = fault.describe();
-  std::vector<WorkerInfo> taken;
+  Chosen chosen;
+  if (fault.takes_workers()) chosen = choose(fault.workers);
+  std::vector<WorkerInfo> taken = chosen.workers;
   std::string detail;
   switch (fault.kind) {
     case FaultKind::kKill:
     case FaultKind::kStop: {
-      const Chosen chosen = choose(fault.workers);
-      taken = chosen.workers;
       const int sig = fault.kind == FaultKind::kKill ? SIGKILL : SIGSTOP;
       for (const auto& w : taken) env.provider().signal(w.id, sig);
       detail = std::string(sig == SIGKILL ? "SIGKILL " : "SIGSTOP ") + ids(taken, &chosen);
@@ -95,21 +93,16 @@ void FaultInjector::start(const Fault& fault) {
     case FaultKind::kErrors:
     case FaultKind::kCrashAfter:
     case FaultKind::kLatency:
-    case FaultKind::kFlap: {
-      const Chosen chosen = choose(fault.workers);
-      taken = chosen.workers;
+    case FaultKind::kFlap:
       for (const auto& w : taken)
         if (w.endpoint) env.control_worker(w.id, *w.endpoint, fault.set);
       detail = ids(taken, &chosen);
       break;
-    }
     case FaultKind::kBootFailure:
       system_.launch_faults().fail_launches_until(scheduler.now() + *fault.duration);
       detail = "launches fail";
       break;
     case FaultKind::kInterruption: {
-      const Chosen chosen = choose(fault.workers);
-      taken = chosen.workers;
       const Duration warning = fault.warning.value_or(
           std::chrono::duration_cast<Duration>(kSpotWarning * time_scale_));
       for (const auto& w : taken)

@@ -246,8 +246,7 @@ RecordedMetric parse_cloudwatch_json(const nlohmann::json& doc, const std::strin
     for (const char* s : kStatistics)
       if (d.has(s)) present.push_back(s);
     if (present.size() != 1) {
-      std::string list;
-      for (const auto& s : present) list += (list.empty() ? "" : ", ") + s;
+      const std::string list = join(present);
       throw UserError(file, d.pointer(),
                       "one statistic (Average, Sum, Minimum, Maximum, SampleCount or "
                       "ExtendedStatistics; ask get-metric-statistics for one), got " +

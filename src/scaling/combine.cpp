@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "core/format.h"
+
 namespace flotilla {
 
 namespace {
 
 std::string said(const PolicyEvaluation& ev) { return ev.policy + ": " + ev.decision.reason; }
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 // The capacity the decision asks for, if it differs from `current`.
 std::optional<int> asks(const PolicyEvaluation& ev, int current) {

@@ -17,9 +17,7 @@ bool contains(const std::array<std::string_view, N>& names, std::string_view nam
 
 template <std::size_t N>
 std::string list(const std::array<std::string_view, N>& names) {
-  std::string out;
-  for (auto n : names) out += (out.empty() ? "" : ", ") + std::string(n);
-  return out;
+  return join(names);
 }
 
 // Every metric an expectation may name, for the "one of" message.

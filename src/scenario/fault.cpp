@@ -41,9 +41,9 @@ const KindInfo& info(FaultKind kind) {
 }
 
 std::string kind_list() {
-  std::string list;
-  for (const auto& k : kKinds) list += (list.empty() ? "" : ", ") + std::string(k.name);
-  return list;
+  std::vector<std::string_view> names;
+  for (const auto& k : kKinds) names.push_back(k.name);
+  return join(names);
 }
 
 WorkerChoice parse_workers(const ConfigNode& node) {
@@ -105,11 +105,8 @@ std::string WorkerChoice::describe() const {
       return "the oldest worker";
     case Kind::kNewest:
       return "the newest worker";
-    case Kind::kIds: {
-      std::string out;
-      for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
-      return out;
-    }
+    case Kind::kIds:
+      return join(ids);
   }
   return "";
 }
@@ -130,6 +127,8 @@ int WorkerChoice::how_many(int in_service) const {
   }
   return 0;
 }
+
+bool Fault::takes_workers() const { return info(kind).takes_workers; }
 
 bool Fault::worker_side() const {
   return kind == FaultKind::kSlow || kind == FaultKind::kErrors ||
@@ -159,7 +158,7 @@ WorkerFaults Fault::clear() const {
 
 std::string Fault::describe() const {
   std::string out(to_string(kind));
-  if (info(kind).takes_workers) out += " " + workers.describe();
+  if (takes_workers()) out += " " + workers.describe();
   switch (kind) {
     case FaultKind::kSlow:
       if (const auto* s = set.slow.get()) out += " x" + format_number(s->factor, 4);
@@ -271,10 +270,8 @@ Fault parse_fault(const ConfigNode& node, Duration scenario_duration,
       const ConfigNode z = body.at("zone");
       fault.zone = z.as_nonempty_string();
       if (std::find(zones.begin(), zones.end(), fault.zone) == zones.end()) {
-        std::string list;
-        for (const auto& name : zones) list += (list.empty() ? "" : ", ") + name;
         z.fail(zones.empty() ? std::string("a zone of fleet.zones (the fleet names none)")
-                             : "one of the fleet's zones (" + list + ")");
+                             : "one of the fleet's zones (" + join(zones) + ")");
       }
       break;
     }

@@ -76,6 +76,8 @@ struct Fault {
   std::optional<Duration> warning;  // interruption; unset: two minutes x the time scale
   std::string zone;                 // zone_outage
 
+  // The kinds that take workers by `workers` (all but boot_failure and zone_outage).
+  bool takes_workers() const;
   // The worker's own kinds (set through its control interface).
   bool worker_side() const;
   // What the worker is told when the fault ends (the kind cleared); empty for crash_after.
