@@ -710,15 +710,24 @@ GroupConfig zoned(int min, int max, int desired) {
   return c;
 }
 
+// A group over zones a, b and c (min 1, max 10) on a fake provider; start() it, then
+// bring_up() brings every launch so far in service.
+struct ZonedGroup {
+  explicit ZonedGroup(int desired) : group(sched, provider, zoned(1, 10, desired)) {}
+  void bring_up() { bring_up_all(provider, group, next); }
+  VirtualScheduler sched;
+  FakeProvider provider{sched, 100ms};
+  Group group;
+  std::size_t next = 0;
+};
+
 }  // namespace
 
 TEST_CASE("Group zones: launches spread evenly, each worker carries its zone") {
-  VirtualScheduler sched;
-  FakeProvider provider(sched, 100ms);
-  Group group(sched, provider, zoned(1, 10, 7));
+  ZonedGroup z(7);
+  auto& [sched, provider, group, next] = z;
   group.start();
-  std::size_t next = 0;
-  bring_up_all(provider, group, next);
+  z.bring_up();
   REQUIRE(provider.specs.size() == 7);
   // The fewest first, ties to the first listed: a b c a b c a.
   std::vector<std::string> zones;
@@ -728,12 +737,10 @@ TEST_CASE("Group zones: launches spread evenly, each worker carries its zone") {
 }
 
 TEST_CASE("Group zones: scale-in takes from the zone with the most workers in service") {
-  VirtualScheduler sched;
-  FakeProvider provider(sched, 100ms);
-  Group group(sched, provider, zoned(1, 10, 7));
+  ZonedGroup z(7);
+  auto& [sched, provider, group, next] = z;
   group.start();
-  std::size_t next = 0;
-  bring_up_all(provider, group, next);
+  z.bring_up();
   group.set_desired(6, "test");
   sched.run_for(5s);
   CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}});
@@ -745,14 +752,11 @@ TEST_CASE("Group zones: scale-in takes from the zone with the most workers in se
 }
 
 TEST_CASE("Group zones: a failed launch holds its zone back, the others take the launches") {
-  VirtualScheduler sched;
-  FakeProvider provider(sched, 100ms);
-  GroupConfig c = zoned(1, 10, 3);
-  Group group(sched, provider, c);
+  ZonedGroup z(3);
+  auto& [sched, provider, group, next] = z;
   provider.fail_next_launches(1, WorkerExit{1, 0});  // the first (zone a) fails at once
   group.start();
-  std::size_t next = 0;
-  bring_up_all(provider, group, next);
+  z.bring_up();
   // Zone a failed; its place went to b (the fewest of the zones not held).
   std::vector<std::string> zones;
   for (const auto& spec : provider.specs) zones.push_back(spec.zone);
@@ -763,12 +767,10 @@ TEST_CASE("Group zones: a failed launch holds its zone back, the others take the
 }
 
 TEST_CASE("Group zones: AZRebalance launches into the smallest zone, then takes from the largest") {
-  VirtualScheduler sched;
-  FakeProvider provider(sched, 100ms);
-  Group group(sched, provider, zoned(1, 10, 6));
+  ZonedGroup z(6);
+  auto& [sched, provider, group, next] = z;
   group.start();
-  std::size_t next = 0;
-  bring_up_all(provider, group, next);
+  z.bring_up();
   CHECK(in_service_by_zone(group) == std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}});
   // Zone a's workers die while zone a cannot launch (every launch there fails for a while).
   std::vector<WorkerId> in_a;
