@@ -295,6 +295,7 @@ struct TargetGroup::Impl {
   void on_check(Target& t, const HttpGetResult& result) {
     t.check_in_flight = false;
     if (!in_group(t.info.state)) return;  // deregistered while the check was out
+    t.info.last_check_at = scheduler.now();
     if (result.ok) {
       t.info.last_status = result.status;
       t.info.last_error.clear();

@@ -160,6 +160,7 @@ struct TargetInfo {
   HealthCounters counters;
   int last_status = 0;                 // of the last check that got a response, else 0
   std::string last_error;              // of the last failed check, else empty
+  std::optional<Time> last_check_at;   // when the last check's answer (or failure) came
   std::uint32_t weight = 1;            // as registered
   std::uint32_t published_weight = 1;  // what the balancer gets now (slow start, scale)
   bool ejected = false;                // by outlier detection

@@ -169,6 +169,12 @@ std::vector<std::optional<double>> MetricStore::statistics(const MetricId& id, S
   return out;
 }
 
+std::optional<Datapoint> MetricStore::latest(const MetricId& id) const {
+  const DatapointRing* ring = find(id);
+  if (ring == nullptr || ring->empty()) return std::nullopt;
+  return (*ring)[ring->size() - 1];
+}
+
 std::vector<Datapoint> MetricStore::datapoints(const MetricId& id) const {
   std::vector<Datapoint> out;
   if (const DatapointRing* ring = find(id)) {

@@ -99,6 +99,8 @@ class MetricStore {
   std::vector<std::optional<double>> statistics(const MetricId& id, Statistic s, Time end,
                                                 Duration period, std::size_t count) const;
 
+  // The newest datapoint of a series; nullopt if it has none.
+  std::optional<Datapoint> latest(const MetricId& id) const;
   // The stored datapoints of a series, oldest first (empty if unknown).
   std::vector<Datapoint> datapoints(const MetricId& id) const;
   // CloudWatch ListMetrics: every series whose namespace and name match (empty = any), sorted.

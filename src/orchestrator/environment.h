@@ -34,6 +34,10 @@
 #include "worker/faults.h"
 #include "worker/profile.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace flotilla {
 
 inline constexpr std::string_view kModeLive = "live";
@@ -69,12 +73,18 @@ class Environment {
   // done() held. Returns false at once when interrupted. done() is asked after every event:
   // keep it cheap.
   virtual bool run_until(const std::function<bool()>& done, Duration deadline) = 0;
-  // SIGINT or SIGTERM arrived since the environment was made.
+  // SIGINT or SIGTERM arrived since the environment was made (or since clear_interrupt()).
   virtual bool interrupted() const = 0;
+  // Forgets the signals so far, so that run_until runs again: an orderly shutdown after the
+  // first SIGTERM (serve drains and stops its workers); the next signal interrupts again.
+  virtual void clear_interrupt() = 0;
 };
 
 struct LiveOptions {
   BalancerConfig balancer;
+  // The control plane's io_context, when the caller serves more on it (serve's admin API);
+  // it must outlive the environment. Null: the environment has its own.
+  boost::asio::io_context* io = nullptr;
 };
 std::unique_ptr<Environment> make_live(LiveOptions options);
 

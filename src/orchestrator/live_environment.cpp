@@ -2,6 +2,8 @@
 // the Balancer for the assembled system.
 #include <signal.h>
 
+#include <memory>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
@@ -23,15 +25,15 @@ constexpr Duration kControlTimeout = std::chrono::seconds(2);
 class LiveEnvironment final : public Environment {
  public:
   explicit LiveEnvironment(LiveOptions options)
-      : scheduler_(io_),
+      : own_io_(options.io ? nullptr : std::make_unique<boost::asio::io_context>()),
+        io_(options.io ? *options.io : *own_io_),
+        scheduler_(io_),
         provider_(io_),
         host_(options.balancer.host),
         balancer_(std::move(options.balancer)),
         signals_(io_, SIGINT, SIGTERM) {
     // Installed before anything starts, so a signal during start-up is not lost.
-    signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) interrupted_ = true;
-    });
+    wait_for_signal();
   }
 
   ~LiveEnvironment() override {
@@ -87,10 +89,21 @@ class LiveEnvironment final : public Environment {
   }
 
   bool interrupted() const override { return interrupted_; }
+  void clear_interrupt() override { interrupted_ = false; }
 
  private:
+  // Each signal sets the flag; the wait is armed again at once so a later one is seen too.
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      interrupted_ = true;
+      wait_for_signal();
+    });
+  }
+
   // Order matters: the provider and the balancer go before the io_context they use.
-  boost::asio::io_context io_;
+  std::unique_ptr<boost::asio::io_context> own_io_;
+  boost::asio::io_context& io_;
   LiveScheduler scheduler_;
   ProcessProvider provider_;
   std::string host_;

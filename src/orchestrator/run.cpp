@@ -40,6 +40,12 @@ std::string prepare_out_dir(const std::string& given, const std::string& name) {
   return dir;
 }
 
+void write_run_outputs(const std::string& dir, const RunRecord& record) {
+  write_report_json((fs::path(dir) / "report.json").string(), record);
+  write_timeseries_csv((fs::path(dir) / "timeseries.csv").string(), record);
+  write_report_html((fs::path(dir) / "report.html").string(), record);
+}
+
 namespace {
 
 // A file `flag` names can be written: checked before the run, not found out after it.
@@ -98,9 +104,7 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   RunRecord& record = result.record;
   evaluate_expectations(scenario.expect, record);
   if (result.broke) record.passed = false;
-  write_report_json((fs::path(spec.output_dir) / "report.json").string(), record);
-  write_timeseries_csv((fs::path(spec.output_dir) / "timeseries.csv").string(), record);
-  write_report_html((fs::path(spec.output_dir) / "report.html").string(), record);
+  write_run_outputs(spec.output_dir, record);
   if (!options.junit_path.empty())
     write_junit_xml(options.junit_path, record,
                     result.broke ? std::optional<std::string>(result.why) : std::nullopt);

@@ -10,6 +10,8 @@
 
 namespace flotilla {
 
+struct RunRecord;
+
 struct RunOptions {
   std::string scenario_path;
   std::string out_dir;                // empty: runs/<name>-<time>/
@@ -29,6 +31,9 @@ std::string default_worker_executable();
 
 // "runs/<name>-<UTC time>" unless `dir` is given; created (UserError if it cannot be).
 std::string prepare_out_dir(const std::string& dir, const std::string& name);
+// report.json, timeseries.csv and report.html of `record` into `dir` (UserError if one cannot be
+// written).
+void write_run_outputs(const std::string& dir, const RunRecord& record);
 // The wall clock in UTC, e.g. utc_stamp("%Y-%m-%dT%H:%M:%SZ").
 std::string utc_stamp(const char* format);
 

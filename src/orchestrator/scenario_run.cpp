@@ -15,6 +15,7 @@
 #include "orchestrator/balance_config.h"
 #include "orchestrator/environment.h"
 #include "orchestrator/fault_injector.h"
+#include "orchestrator/scenario_system.h"
 #include "orchestrator/system.h"
 #include "scaling/decision_log.h"
 #include "scaling/policy_file.h"
@@ -38,72 +39,6 @@ struct FleetSample {
   int desired = 0;
   std::optional<double> cpu;
 };
-
-// The balancer's and the target group's settings: Flotilla's run defaults, then what the
-// scenario's balancer block says.
-struct BalancerSettings {
-  BalancerConfig listener;
-  TargetGroupConfig group;
-};
-
-BalancerSettings balancer_settings(const Scenario& scenario, std::uint64_t seed) {
-  BalancerSettings b;
-  b.listener.algorithm = scenario.balancer.algorithm;
-  b.listener.seed = seed;
-  b.group.health_check.interval = 500ms;
-  b.group.health_check.timeout = 400ms;
-  // A worker leaving service is stopped once its target is released: idle, or after the
-  // target group's deregistration delay (System keeps the group's own timer above that).
-  b.group.deregistration_delay = 5s;
-  scenario_balancer(scenario, b.listener, b.group);
-  return b;
-}
-
-SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profile,
-                           const ScenarioRunSpec& spec, const TargetGroupConfig& group) {
-  SystemConfig config;
-  const double time_scale = scenario.effective_time_scale();
-  for (const auto& path : spec.policy_files.value_or(scenario.policies))
-    config.policies.push_back(load_policy_file(path, time_scaled(time_scale)));
-  config.target_group = group;
-  config.metrics_period = scenario.metrics_period;
-  config.group.name = scenario.name;
-  config.group.min = scenario.fleet.min;
-  config.group.max = scenario.fleet.max;
-  config.group.desired = scenario.fleet.desired;
-  config.group.launch =
-      LaunchSpec{spec.worker_executable, {"--profile", scenario.fleet.profile, "--port", "0"}, "",
-                 spec.seed};
-  config.group.health_check_grace =
-      scenario.fleet.health_check_grace_period.value_or(profile.boot_time + 10s);
-  if (scenario.fleet.health_check_type == "EC2")
-    config.group.health_check_type = HealthCheckType::kEc2;
-  if (scenario.fleet.termination_policy == "OldestInstance")
-    config.group.termination_policy = TerminationPolicy::kOldestInstance;
-  if (scenario.fleet.termination_policy == "NewestInstance")
-    config.group.termination_policy = TerminationPolicy::kNewestInstance;
-  config.group.new_workers_protected = scenario.fleet.new_instances_protected_from_scale_in;
-  config.group.zones = scenario.fleet.zones;
-  config.group.stop_grace = 5s;
-  return config;
-}
-
-std::unique_ptr<Environment> make_world(const WorkerProfile& profile, const ScenarioRunSpec& spec,
-                                        BalancerConfig balancer) {
-  if (spec.simulated) {
-    SimulatedOptions options;
-    options.balancer = std::move(balancer);
-    options.profile = profile;
-    options.seed = spec.seed;
-    return make_simulated(std::move(options));
-  }
-  if (::access(spec.worker_executable.c_str(), X_OK) != 0)
-    throw UserError("--worker " + spec.worker_executable +
-                    ": expected the flotilla-worker executable (build it with `make`)");
-  LiveOptions options;
-  options.balancer = std::move(balancer);
-  return make_live(std::move(options));
-}
 
 }  // namespace
 
@@ -285,39 +220,7 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   record.capacity.max_in_service = max_in_service;
   record.capacity.min_in_service = min_in_service;
   record.capacity.final_in_service = final_state.in_service;
-  for (const auto& a : system.group().activities())
-    record.activities.push_back({seconds_since(a.t, origin), a.from, a.to, a.cause, a.failed});
-  for (const auto& e : system.events())
-    record.events.push_back({seconds_since(e.t, origin), e.kind, e.detail});
-  for (const auto& a : system.group().activities())
-    if (a.from == a.to && !a.failed)
-      record.events.push_back(
-          {seconds_since(a.t, origin), std::string(kEventWorkerReplaced), a.cause});
-  std::stable_sort(record.events.begin(), record.events.end(),
-                   [](const RunEvent& a, const RunEvent& b) { return a.t < b.t; });
-  record.decisions = decisions_json(system.scaling_loop().records(), origin);
-  for (const auto& [name, alarm] : system.scaling_loop().alarms()) {
-    AlarmRecord a{name, alarm->config().describe(), {}};
-    for (const AlarmEvaluation& e : alarm->history())
-      a.transitions.push_back({seconds_since(e.t, origin), std::string(to_string(e.previous)),
-                               std::string(to_string(e.state)), e.reason});
-    record.alarms.push_back(std::move(a));
-  }
-  const auto& target_totals = system.target_totals();
-  for (const WorkerHistory& h : system.group().history()) {
-    auto since = [&](const std::optional<Time>& t) -> std::optional<double> {
-      if (!t) return std::nullopt;
-      return seconds_since(*t, origin);
-    };
-    WorkerRecord w{h.id,        h.zone, since(h.launched_at), since(h.in_service_at),
-                   since(h.ended_at), 0,      0,                    h.end_cause};
-    if (auto it = target_totals.find(h.id); it != target_totals.end()) {
-      w.requests = it->second.requests;
-      w.errors = it->second.errors;
-    }
-    if (w.end_cause.empty()) w.end_cause = "run finished";
-    record.workers.push_back(std::move(w));
-  }
+  fill_system_record(record, system, origin);
   record.time_scale = time_scale;
   record.slo = scenario.slo;
 

@@ -44,6 +44,7 @@ class SignalFlag {
   SignalFlag(const SignalFlag&) = delete;
   SignalFlag& operator=(const SignalFlag&) = delete;
   bool raised() const { return g_interrupted != 0; }
+  void clear() { g_interrupted = 0; }
 
  private:
   static inline std::mutex mu_;
@@ -128,6 +129,7 @@ class SimulatedEnvironment final : public Environment {
   }
 
   bool interrupted() const override { return signals_.raised(); }
+  void clear_interrupt() override { signals_.clear(); }
 
  private:
   SignalFlag signals_;

@@ -15,7 +15,6 @@ namespace flotilla {
 namespace {
 
 constexpr int kMaxFleetSize = 1000;
-constexpr double kMaxRps = 100000;
 constexpr std::size_t kMaxRequestMix = 100;
 constexpr double kMaxWeight = 1e9;
 // Larger bodies would measure copying on the loopback more than the fleet.
@@ -69,6 +68,8 @@ FleetSpec parse_fleet(const ConfigNode& node) {
   return fleet;
 }
 
+}  // namespace
+
 std::vector<Stage> parse_stages(const ConfigNode& stages) {
   const auto items = stages.items();
   if (items.empty()) stages.fail("a non-empty array of stages ({\"duration\", \"target\"})");
@@ -82,6 +83,8 @@ std::vector<Stage> parse_stages(const ConfigNode& stages) {
   }
   return out;
 }
+
+namespace {
 
 TracePlayback parse_trace_playback(const ConfigNode& node) {
   node.only_keys({"file", "speedup", "scale", "offset"});
@@ -261,15 +264,21 @@ RateSchedule Scenario::rate_schedule() const {
   return RateSchedule(traffic.start_rps, traffic.stages, duration);
 }
 
-Scenario parse_scenario(const nlohmann::json& document, const std::string& file) {
+Scenario parse_scenario(const nlohmann::json& document, const std::string& file,
+                        ScenarioUse use) {
+  const bool serve = use == ScenarioUse::kServe;
   const ConfigNode root(document, file);
   root.only_file_keys({"name", "description", "duration", "seed", "fleet", "balancer", "policies",
                   "metrics", "time_scale", "traffic", "faults", "expect", "slo"});
   Scenario s;
   s.file = file;
-  const ConfigNode name = root.at("name");
-  s.name = name.as_nonempty_string();
-  if (!valid_name(s.name)) name.fail("a name of letters, digits, '-', '_' and '.'");
+  if (serve && !root.has("name")) {
+    s.name = "serve";
+  } else {
+    const ConfigNode name = root.at("name");
+    s.name = name.as_nonempty_string();
+    if (!valid_name(s.name)) name.fail("a name of letters, digits, '-', '_' and '.'");
+  }
   if (auto d = root.get("description")) s.description = d->as_string();
   if (auto seed = root.get("seed")) s.seed = static_cast<std::uint64_t>(seed->as_int(0));
 
@@ -294,16 +303,24 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
   }
   if (auto scale = root.get("time_scale")) s.time_scale = scale->as_number(1e-4, 1e4);
 
-  s.traffic = parse_traffic(root.at("traffic"));
-  s.duration = parse_scenario_duration(root, s.traffic);
+  if (serve && !root.has("traffic")) {
+    s.has_traffic = false;
+    if (auto d = root.get("duration"))
+      s.duration = d->as_duration(std::chrono::milliseconds(1), kMaxScenario);
+  } else {
+    s.traffic = parse_traffic(root.at("traffic"));
+    s.duration = parse_scenario_duration(root, s.traffic);
+  }
+  // What faults and expectation windows are read against: serve goes on after the traffic.
+  const Duration horizon = serve && !root.has("duration") ? kMaxScenario : s.duration;
 
   if (auto faults = root.get("faults"))
     for (const auto& f : faults->items())
-      s.faults.push_back(parse_fault(f, s.duration, s.fleet.zones));
+      s.faults.push_back(parse_fault(f, horizon, s.fleet.zones));
   std::stable_sort(s.faults.begin(), s.faults.end(),
                    [](const Fault& a, const Fault& b) { return a.at < b.at; });
   if (auto expect = root.get("expect")) {
-    const ExpectationContext context{s.duration, !s.faults.empty()};
+    const ExpectationContext context{horizon, !s.faults.empty()};
     for (const auto& e : expect->items()) s.expect.push_back(parse_expectation(e, context));
   }
   if (auto slo = root.get("slo")) {
@@ -317,8 +334,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file)
   return s;
 }
 
-Scenario load_scenario(const std::string& path) {
-  return parse_scenario(load_json_file(path), path);
+Scenario load_scenario(const std::string& path, ScenarioUse use) {
+  return parse_scenario(load_json_file(path), path, use);
 }
 
 }  // namespace flotilla

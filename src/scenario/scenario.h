@@ -137,6 +137,9 @@ struct Scenario {
   double effective_time_scale() const {
     return time_scale ? *time_scale : to_seconds(metrics_period) / 60.0;
   }
+  // Always true for `run`; `serve` may have no traffic (then `traffic` is empty and `duration`
+  // is what the file says, or 0: open-ended).
+  bool has_traffic = true;
   TrafficSpec traffic;
   std::vector<Fault> faults;  // sorted by `at`
   std::vector<Expectation> expect;
@@ -146,9 +149,21 @@ struct Scenario {
   RateSchedule rate_schedule() const;
 };
 
+// The most requests per second a file may ask for.
+inline constexpr double kMaxRps = 100000;
+
+// k6-style stages, [{"duration", "target"}, ...] (non-empty), as "traffic.stages" reads them.
+std::vector<Stage> parse_stages(const ConfigNode& stages);
+
+// What the file is read for. kServe (`flotilla serve`): name, duration, traffic, faults and
+// expect are optional; the name defaults to "serve"; without a duration, faults may start up to
+// 24 h in and expectations' windows are read against 24 h.
+enum class ScenarioUse { kRun, kServe };
+
 // Reads and checks a scenario file; throws UserError on any mistake.
-Scenario load_scenario(const std::string& path);
+Scenario load_scenario(const std::string& path, ScenarioUse use = ScenarioUse::kRun);
 // The same from a parsed document; `file` names it in errors and anchors relative paths.
-Scenario parse_scenario(const nlohmann::json& document, const std::string& file);
+Scenario parse_scenario(const nlohmann::json& document, const std::string& file,
+                        ScenarioUse use = ScenarioUse::kRun);
 
 }  // namespace flotilla

@@ -1,0 +1,43 @@
+#pragma once
+// A scenario's system, assembled: what `run`, `compare` and `serve` build from one scenario
+// file. Flotilla's defaults for the balancer and the group, then what the scenario says, then the
+// world (environment.h) it runs in.
+#include <cstdint>
+#include <memory>
+
+#include "orchestrator/environment.h"
+#include "orchestrator/scenario_run.h"
+#include "orchestrator/system.h"
+#include "scenario/report.h"
+#include "scenario/scenario.h"
+#include "worker/profile.h"
+
+namespace flotilla {
+
+// The balancer's and the target group's settings: Flotilla's run defaults (health checks every
+// 500 ms, a 5 s deregistration delay), then what the scenario's balancer block says.
+struct BalancerSettings {
+  BalancerConfig listener;
+  TargetGroupConfig group;
+};
+BalancerSettings balancer_settings(const Scenario& scenario, std::uint64_t seed);
+
+// The group, its policies (spec.policy_files or the scenario's, AWS durations scaled by the
+// scenario's time scale) and the collector's period. UserError for a bad policy file.
+SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profile,
+                           const ScenarioRunSpec& spec, const TargetGroupConfig& group);
+
+// UserError unless `path` is an executable file (the flotilla-worker the live world launches).
+void check_worker_executable(const std::string& path);
+
+// The simulated world when spec.simulated, else the live one (after check_worker_executable).
+std::unique_ptr<Environment> make_world(const WorkerProfile& profile, const ScenarioRunSpec& spec,
+                                        BalancerConfig balancer);
+
+// What the system itself knows, into a run's record, times in seconds since `origin`: the
+// activities, the events (the system's, and a worker_replaced for each replacement), the decision
+// log, the alarms' transitions and every worker the group launched ("run finished" for those
+// still running).
+void fill_system_record(RunRecord& record, System& system, Time origin);
+
+}  // namespace flotilla

@@ -1,0 +1,645 @@
+#include "serve/admin_api.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/duration.h"
+#include "core/errors.h"
+#include "metrics/metric_id.h"
+#include "metrics/statistic.h"
+#include "scaling/decision_log.h"
+#include "serve/serve_session.h"
+
+namespace flotilla {
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// What errors in a request body name as their "file".
+constexpr const char* kBody = "request body";
+constexpr const char* kTokenCookie = "flotilla_token";
+// A load from the API without a duration runs this long (every load stops by itself).
+constexpr Duration kDefaultLoadDuration = std::chrono::hours(1);
+// How far back /api/v1/metrics may reach, and the most datapoints it answers with (CloudWatch:
+// 1,440).
+constexpr std::size_t kMaxDatapoints = 1440;
+
+AdminResponse json_response(int status, const json& body) {
+  AdminResponse r;
+  r.status = status;
+  r.body = body.dump();
+  r.body += '\n';
+  return r;
+}
+
+AdminResponse error_response(int status, const std::string& message, const std::string& field = "") {
+  json body = {{"error", message}};
+  if (!field.empty()) body["field"] = field;
+  return json_response(status, body);
+}
+
+AdminResponse method_not_allowed(const char* allow) {
+  AdminResponse r = error_response(405, std::string("method not allowed; this path takes ") + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+// Equal without an early exit, so a token is not guessed byte by byte from timing.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const std::size_t semi = header.find(';');
+    std::string_view part = trim(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    const std::size_t eq = part.find('=');
+    if (eq != std::string_view::npos && trim(part.substr(0, eq)) == name)
+      return std::string(trim(part.substr(eq + 1)));
+  }
+  return std::nullopt;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The query's parameters, in order (a name may repeat: dimension=...).
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const std::size_t eq = part.find('=');
+    out.emplace_back(url_decode(part.substr(0, eq)),
+                     eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1)));
+  }
+  return out;
+}
+
+// A 400 about a query parameter: its "field" is the parameter's name as a pointer.
+struct QueryError {
+  std::string parameter;
+  std::string message;
+};
+
+std::optional<double> parse_number(std::string_view text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// "2026-12-01T15:40:00Z", with optional fraction and a Z or +HH:MM offset, as wall-clock time.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (text.size() < 20 ||
+      std::sscanf(std::string(text.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year,
+                  &month, &day, &hour, &minute, &second) != 6)
+    return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::string_view rest = text.substr(19);
+  double fraction = 0;
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t n = 1;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == 1) return std::nullopt;
+    fraction = *parse_number("0" + std::string(rest.substr(0, n)));
+    rest.remove_prefix(n);
+  }
+  int offset_s = 0;
+  if (rest == "Z" || rest == "z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    const int h = (rest[1] - '0') * 10 + (rest[2] - '0');
+    const int m = (rest[4] - '0') * 10 + (rest[5] - '0');
+    offset_s = (rest[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+  } else {
+    return std::nullopt;
+  }
+  const std::time_t t = timegm(&tm);
+  if (t == -1) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t - offset_s) +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             std::chrono::duration<double>(fraction));
+}
+
+std::string unit_of(std::string_view name) {
+  if (name == "CPUUtilization") return "Percent";
+  if (name == "TargetResponseTime") return "Seconds";
+  if (name.find("Count") != std::string_view::npos || name.starts_with("HTTPCode") ||
+      name.starts_with("Group"))
+    return "Count";
+  return "None";
+}
+
+json number_or_null(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? json(*v) : json(nullptr);
+}
+
+int parse_signal(const ConfigNode& node) {
+  const std::string name = node.as_enum({"KILL", "TERM", "STOP", "CONT"});
+  if (name == "TERM") return SIGTERM;
+  if (name == "STOP") return SIGSTOP;
+  if (name == "CONT") return SIGCONT;
+  return SIGKILL;
+}
+
+class Handler {
+ public:
+  Handler(ServeSession& session, const AdminRequest& request)
+      : session_(session), system_(session.system()), request_(request) {
+    const std::size_t q = request.target.find('?');
+    path_ = request.target.substr(0, q);
+    if (q != std::string::npos) query_ = parse_query(std::string_view(request.target).substr(q + 1));
+  }
+
+  AdminResponse route() {
+    const bool get = request_.method == "GET" || request_.method == "HEAD";
+    const bool post = request_.method == "POST";
+    // Reads: GET only.
+    static const std::map<std::string, AdminResponse (Handler::*)()> reads = {
+        {"/api/v1/workers", &Handler::workers},     {"/api/v1/targets", &Handler::targets},
+        {"/api/v1/activities", &Handler::activities}, {"/api/v1/decisions", &Handler::decisions},
+        {"/api/v1/alarms", &Handler::alarms},       {"/api/v1/metrics", &Handler::metrics},
+        {"/api/v1/summary", &Handler::summary},     {"/api/v1/series", &Handler::series},
+    };
+    if (auto it = reads.find(path_); it != reads.end()) {
+      if (!get) return method_not_allowed("GET");
+      return (this->*(it->second))();
+    }
+    // Changes: POST only.
+    static const std::map<std::string, AdminResponse (Handler::*)(const json&)> changes = {
+        {"/api/v1/faults", &Handler::fault},
+        {"/api/v1/load", &Handler::load},
+    };
+    if (auto it = changes.find(path_); it != changes.end()) {
+      if (!post) return method_not_allowed("POST");
+      return with_body(it->second, false);
+    }
+    if (path_ == "/api/v1/group") {
+      if (get) return group();
+      if (post) return with_body(&Handler::set_group, false);
+      return method_not_allowed("GET, POST");
+    }
+    constexpr std::string_view kWorkers = "/api/v1/workers/";
+    if (path_.starts_with(kWorkers) && path_.ends_with("/kill")) {
+      if (!post) return method_not_allowed("POST");
+      worker_id_ = path_.substr(kWorkers.size(), path_.size() - kWorkers.size() - 5);
+      return with_body(&Handler::kill, true);
+    }
+    return error_response(404, "no such path: " + path_);
+  }
+
+ private:
+  // Parses the body as a JSON object (an empty one when `empty_ok` and there is none) and
+  // calls `f`; a UserError from it is a 400 naming the field.
+  AdminResponse with_body(AdminResponse (Handler::*f)(const json&), bool empty_ok) {
+    json body = json::object();
+    if (!request_.body.empty() || !empty_ok) {
+      body = json::parse(request_.body, nullptr, false);
+      if (body.is_discarded())
+        return error_response(400, "expected a JSON object; the body is not valid JSON", "");
+      if (!body.is_object()) return error_response(400, "expected a JSON object", "");
+    }
+    try {
+      return (this->*f)(body);
+    } catch (const UserError& e) {
+      return error_response(400, e.expected().empty() ? e.what() : e.expected(),
+                            e.pointer().empty() ? "" : e.pointer());
+    }
+  }
+
+  std::string time_of(Time t) const { return session_.wall_time(t); }
+  double t_of(Time t) const { return session_.seconds_since_start(t); }
+
+  AdminResponse group() {
+    const GroupState s = system_.group().state();
+    return json_response(200, {{"name", s.name},
+                               {"min", s.min},
+                               {"max", s.max},
+                               {"desired", s.desired},
+                               {"in_service", s.in_service},
+                               {"pending", s.pending},
+                               {"terminating", s.draining + s.terminating}});
+  }
+
+  AdminResponse set_group(const json& body) {
+    const ConfigNode root(body, kBody);
+    root.only_keys({"desired", "min", "max"});
+    ServeSession::CapacityChange change;
+    auto read = [&](const char* key, std::optional<int>& into) {
+      if (auto v = root.get(key)) into = static_cast<int>(v->as_int(0, 1000000));
+    };
+    read("desired", change.desired);
+    read("min", change.min);
+    read("max", change.max);
+    if (!change.desired && !change.min && !change.max)
+      root.fail("an object with at least one of \"desired\", \"min\" and \"max\"");
+    const std::string problem = session_.change_capacity(change);
+    if (!problem.empty()) {
+      const std::size_t colon = problem.find(": ");
+      return error_response(400, problem.substr(colon + 2), problem.substr(0, colon));
+    }
+    return group();
+  }
+
+  json health_json(const std::optional<TargetInfo>& t) const {
+    if (!t) return nullptr;
+    return {{"state", std::string(to_string(t->state))},
+            {"reason", t->reason},
+            {"description", target_description(*t)}};
+  }
+
+  static std::string target_description(const TargetInfo& t) {
+    if (t.state == TargetState::kHealthy) return "";
+    if (!t.last_error.empty()) return "Health checks failed: " + t.last_error;
+    if (t.last_status != 0 && t.state == TargetState::kUnhealthy)
+      return "Health checks failed with these codes: [" + std::to_string(t.last_status) + "]";
+    return "";
+  }
+
+  AdminResponse workers() {
+    const GroupState s = system_.group().state();
+    json out = json::array();
+    for (const WorkerInfo& w : s.workers) {
+      const auto pid = session_.environment().provider().pid(w.id);
+      out.push_back({{"id", w.id},
+                     {"state", std::string(to_string(w.state))},
+                     {"pid", pid ? json(*pid) : json(nullptr)},
+                     {"port", w.endpoint ? json(w.endpoint->port) : json(nullptr)},
+                     {"zone", w.zone},
+                     {"launched_at", time_of(w.launched_at)},
+                     {"health", health_json(system_.targets().target(w.id))}});
+    }
+    return json_response(200, {{"workers", out}});
+  }
+
+  AdminResponse targets() {
+    const BalancerStats stats = session_.environment().data_plane().stats();
+    const Time now = session_.environment().scheduler().now();
+    json out = json::array();
+    for (const TargetInfo& t : system_.targets().targets()) {
+      BalancerTargetStats counts;
+      if (auto it = stats.targets.find(t.id); it != stats.targets.end()) counts = it->second;
+      json check = nullptr;
+      if (t.last_check_at)
+        check = {{"time", time_of(*t.last_check_at)},
+                 {"age_s", to_seconds(now - *t.last_check_at)},
+                 {"status", t.last_status == 0 ? json(nullptr) : json(t.last_status)},
+                 {"error", t.last_error}};
+      const auto cpu = system_.store().latest(
+          make_metric_id(kNamespaceEc2, kMetricCpuUtilization, {{"InstanceId", t.id}}));
+      out.push_back({{"id", t.id},
+                     {"endpoint", t.endpoint.to_string()},
+                     {"state", std::string(to_string(t.state))},
+                     {"reason", t.reason},
+                     {"description", target_description(t)},
+                     {"last_check", check},
+                     {"in_flight", counts.outstanding},
+                     {"requests", counts.requests},
+                     {"responses_5xx", counts.responses_5xx},
+                     {"errors", counts.errors},
+                     {"retries", 0 /* MERGE counts.retries */},
+                     {"ejected", t.ejected},
+                     {"cpu", cpu ? json(cpu->value) : json(nullptr)}});
+    }
+    return json_response(200, {{"target_group", system_.group().name()}, {"targets", out}});
+  }
+
+  AdminResponse activities() {
+    json out = json::array();
+    const auto& all = system_.group().activities();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+      out.push_back({{"time", time_of(it->t)},
+                     {"t", t_of(it->t)},
+                     {"from", it->from},
+                     {"to", it->to},
+                     {"cause", it->cause},
+                     {"status", it->failed ? "Failed" : "Successful"}});
+    return json_response(200, {{"activities", out}});
+  }
+
+  AdminResponse decisions() {
+    json all = decisions_json(system_.scaling_loop().records(), session_.origin());
+    json out = json::array();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) out.push_back(*it);
+    return json_response(200, {{"decisions", out}});
+  }
+
+  AdminResponse alarms() {
+    json out = json::array();
+    for (const auto& [name, alarm] : system_.scaling_loop().alarms()) {
+      json transitions = json::array();
+      for (const AlarmEvaluation& e : alarm->history())
+        transitions.push_back({{"time", time_of(e.t)},
+                               {"t", t_of(e.t)},
+                               {"from", std::string(to_string(e.previous))},
+                               {"to", std::string(to_string(e.state))},
+                               {"reason", e.reason}});
+      out.push_back({{"name", name},
+                     {"description", alarm->config().describe()},
+                     {"state", std::string(to_string(alarm->state()))},
+                     {"transitions", transitions}});
+    }
+    return json_response(200, {{"alarms", out}});
+  }
+
+  std::optional<std::string> param(const std::string& name) const {
+    for (const auto& [k, v] : query_)
+      if (k == name) return v;
+    return std::nullopt;
+  }
+
+  // A time parameter: RFC 3339, or seconds relative to now ("-300"); `fallback` when absent.
+  Time time_param(const std::string& name, Time fallback) const {
+    const auto text = param(name);
+    if (!text) return fallback;
+    const Time now = session_.environment().scheduler().now();
+    if (auto relative = parse_number(*text)) return now + from_seconds(*relative);
+    if (auto wall = parse_rfc3339(*text))
+      return session_.origin() + std::chrono::duration_cast<Duration>(
+                                     *wall - session_.settings().wall_origin);
+    throw QueryError{name, "expected an RFC 3339 time (2026-12-01T15:40:00Z) or seconds "
+                           "relative to now (-300), got \"" + *text + "\""};
+  }
+
+  AdminResponse metrics() {
+    try {
+      return metrics_or_throw();
+    } catch (const QueryError& e) {
+      return error_response(400, "query parameter " + e.parameter + ": " + e.message,
+                            "/" + e.parameter);
+    }
+  }
+
+  AdminResponse metrics_or_throw() {
+    const auto ns = param("namespace");
+    const auto name = param("name");
+    if (!ns || ns->empty()) throw QueryError{"namespace", "expected a namespace (AWS/EC2 ...)"};
+    if (!name || name->empty()) throw QueryError{"name", "expected a metric name"};
+    std::vector<std::pair<std::string, std::string>> dimensions;
+    for (const auto& [k, v] : query_) {
+      if (k != "dimension") continue;
+      const std::size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw QueryError{"dimension", "expected NAME=VALUE, got \"" + v + "\""};
+      dimensions.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    }
+    const std::string stat_text = param("stat").value_or("Average");
+    const auto stat = parse_statistic(stat_text);
+    if (!stat)
+      throw QueryError{"stat", "expected Average, Sum, Minimum, Maximum, SampleCount or pNN, "
+                               "got \"" + stat_text + "\""};
+    Duration period = session_.scenario().metrics_period;
+    if (auto p = param("period")) {
+      const auto seconds = parse_number(*p);
+      if (!seconds || *seconds <= 0 || *seconds > 86400)
+        throw QueryError{"period", "expected seconds from 0 to 86400, got \"" + *p + "\""};
+      period = from_seconds(*seconds);
+    }
+    const Time now = session_.environment().scheduler().now();
+    const Time start = time_param("start", now - 300s);
+    const Time end = time_param("end", now);
+    if (end <= start) throw QueryError{"end", "expected an end after the start"};
+    const auto count = static_cast<std::size_t>(std::ceil(to_seconds(end - start) / to_seconds(period)));
+    if (count > kMaxDatapoints)
+      throw QueryError{"period", "expected at most " + std::to_string(kMaxDatapoints) +
+                                     " periods between start and end; use a longer period"};
+    const MetricId id = make_metric_id(*ns, *name, dimensions);
+    const std::vector<std::optional<double>> values =
+        system_.store().statistics(id, *stat, start + period * static_cast<std::int64_t>(count),
+                                   period, count);
+    json points = json::array();
+    const std::string stat_key = to_string(*stat);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (!values[i]) continue;
+      points.push_back({{"Timestamp", time_of(start + period * static_cast<std::int64_t>(i))},
+                        {stat_key, *values[i]},
+                        {"Unit", unit_of(*name)}});
+    }
+    return json_response(200, {{"Label", *name}, {"Datapoints", points}});
+  }
+
+  json load_json() const {
+    const LoadStatus load = session_.load_status();
+    return {{"running", load.running},
+            {"rps", number_or_null(load.rps)},
+            {"sent", load.sent},
+            {"ok", load.ok},
+            {"errors", load.errors}};
+  }
+
+  AdminResponse summary() {
+    const auto& seconds = session_.seconds();
+    const GroupState s = system_.group().state();
+    const TargetHealthCounts counts = system_.targets().counts();
+    json out = {{"t", seconds.empty() ? 0.0 : seconds.back().t + 1},
+                {"rps", nullptr},
+                {"error_rate", nullptr},
+                {"p50_ms", nullptr},
+                {"p99_ms", nullptr},
+                {"healthy", counts.healthy},
+                {"targets", counts.healthy + counts.unhealthy + counts.initial + counts.draining},
+                {"desired", s.desired},
+                {"in_service", s.in_service},
+                {"pending", s.pending},
+                {"slo",
+                 {{"latency_ms", to_millis(session_.scenario().slo.latency)},
+                  {"error_rate", session_.scenario().slo.error_rate}}},
+                {"load", load_json()}};
+    if (!seconds.empty()) {
+      const ServeSecond& last = seconds.back();
+      const std::uint64_t total = last.ok + last.errors;
+      out["rps"] = total;
+      out["error_rate"] = total == 0 ? json(nullptr) : json(double(last.errors) / double(total));
+      out["p50_ms"] = number_or_null(last.p50_ms);
+      out["p99_ms"] = number_or_null(last.p99_ms);
+    }
+    return json_response(200, out);
+  }
+
+  AdminResponse series() {
+    std::optional<double> since;
+    if (auto text = param("since")) {
+      since = parse_number(*text);
+      if (!since)
+        return error_response(400, "query parameter since: expected seconds since serve started",
+                              "/since");
+    }
+    json rows = json::array();
+    for (const ServeSecond& r : session_.seconds()) {
+      if (since && r.t <= *since) continue;
+      rows.push_back({{"t", r.t},
+                      {"rps", r.ok + r.errors},
+                      {"ok", r.ok},
+                      {"errors", r.errors},
+                      {"p50_ms", number_or_null(r.p50_ms)},
+                      {"p99_ms", number_or_null(r.p99_ms)},
+                      {"offered_rps", r.offered_rps},
+                      {"desired", r.desired},
+                      {"in_service", r.in_service},
+                      {"pending", r.pending},
+                      {"cpu", number_or_null(r.cpu)}});
+    }
+    json markers = json::array();
+    for (const ServeMarker& m : session_.markers(since))
+      markers.push_back({{"t", m.t}, {"kind", m.kind}, {"detail", m.detail}});
+    return json_response(200, {{"rows", rows}, {"markers", markers}});
+  }
+
+  AdminResponse kill(const json& body) {
+    const ConfigNode root(body, kBody);
+    root.only_keys({"signal"});
+    int sig = SIGKILL;
+    if (auto s = root.get("signal")) sig = parse_signal(*s);
+    if (!session_.signal_worker(worker_id_, sig))
+      return error_response(404, "no worker " + worker_id_ + " in the group");
+    const auto name = body.value("signal", std::string("KILL"));
+    return json_response(200, {{"id", worker_id_}, {"signal", name}});
+  }
+
+  AdminResponse fault(const json& body) {
+    json entry = body;
+    if (!entry.contains("at")) entry["at"] = "0s";
+    const Fault f = parse_fault(ConfigNode(entry, kBody), std::chrono::hours(24),
+                                session_.scenario().fleet.zones);
+    return json_response(200, {{"fault", session_.start_fault(f)}});
+  }
+
+  AdminResponse load(const json& body) {
+    const ConfigNode root(body, kBody);
+    root.only_keys({"rps", "duration", "stages", "start_rps", "stop"});
+    const int shapes = root.has("rps") + root.has("stages") + root.has("stop");
+    if (shapes != 1) root.fail("exactly one of \"rps\", \"stages\" and \"stop\"");
+    if (auto stop = root.get("stop")) {
+      if (!stop->as_bool()) stop->fail("true (to stop the load)");
+      session_.stop_load();
+      return json_response(200, load_json());
+    }
+    if (auto rps = root.get("rps")) {
+      if (root.has("start_rps")) root.at("start_rps").fail("no start_rps beside \"rps\"");
+      const double rate = rps->as_number(0, kMaxRps);
+      Duration duration = kDefaultLoadDuration;
+      if (auto d = root.get("duration")) duration = d->as_duration(1ms, std::chrono::hours(24));
+      session_.start_load(RateSchedule({{Duration::zero(), rate}, {duration, rate}}, duration));
+      return json_response(200, load_json());
+    }
+    if (root.has("duration")) root.at("duration").fail("no duration beside \"stages\"");
+    const std::vector<Stage> stages = parse_stages(root.at("stages"));
+    double start = 0;
+    if (auto s = root.get("start_rps")) start = s->as_number(0, kMaxRps);
+    Duration total{};
+    for (const Stage& s : stages) total += s.duration;
+    if (total <= Duration::zero() || total > std::chrono::hours(24))
+      root.at("stages").fail("stages that add up to more than 0s and at most 24h");
+    session_.start_load(RateSchedule(start, stages, total));
+    return json_response(200, load_json());
+  }
+
+  ServeSession& session_;
+  System& system_;
+  const AdminRequest& request_;
+  std::string path_;
+  std::vector<std::pair<std::string, std::string>> query_;
+  std::string worker_id_;
+};
+
+}  // namespace
+
+AdminApi::AdminApi(ServeSession& session, std::optional<std::string> token)
+    : session_(session), token_(std::move(token)) {}
+
+AdminResponse AdminApi::handle(const AdminRequest& request) {
+  const std::size_t q = request.target.find('?');
+  const std::string path = request.target.substr(0, q);
+  if (token_) {
+    // The dashboard's link: the token once in the URL, then in a cookie the page cannot read.
+    if (path == "/" && request.method == "GET" && q != std::string::npos) {
+      for (const auto& [k, v] : parse_query(std::string_view(request.target).substr(q + 1))) {
+        if (k != "token") continue;
+        if (!same_secret(v, *token_)) return error_response(401, "wrong token");
+        AdminResponse r;
+        r.status = 303;
+        r.content_type = "text/plain";
+        r.body = "see /\n";
+        r.headers.emplace_back("Location", "/");
+        r.headers.emplace_back("Set-Cookie", std::string(kTokenCookie) + "=" + *token_ +
+                                                 "; HttpOnly; SameSite=Strict; Path=/");
+        return r;
+      }
+    }
+    bool authorized = false;
+    const std::string_view auth = trim(request.authorization);
+    if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer "))
+      authorized = same_secret(trim(auth.substr(7)), *token_);
+    if (!authorized)
+      if (auto c = cookie_value(request.cookie, kTokenCookie)) authorized = same_secret(*c, *token_);
+    if (!authorized) {
+      AdminResponse r = error_response(
+          401, "this admin API needs a token: Authorization: Bearer TOKEN (see --token-file)");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"flotilla\"");
+      return r;
+    }
+  }
+  if (request.body_too_large)
+    return error_response(413, "the body is larger than " + std::to_string(kMaxBody / 1024) +
+                                   " KiB");
+  if (path == "/healthz") {
+    AdminResponse r;
+    r.content_type = "text/plain";
+    r.body = "ok\n";
+    return r;
+  }
+  // MERGE: "/" (dashboard_page) and "/metrics" (metrics_page)
+  return Handler(session_, request).route();
+}
+
+}  // namespace flotilla

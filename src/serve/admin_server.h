@@ -1,0 +1,41 @@
+#pragma once
+// AdminServer: HTTP/1.1 on serve's admin address, carrying each request to AdminApi
+// (admin_api.h) on the control-plane io_context, so that the handler runs on the control-plane
+// thread beside the rest of the control plane and reads it without locks. Keep-alive; a body
+// past AdminApi::kMaxBody is answered 413 (and the connection closed) without being read; a
+// header over 16 KiB is 431; a connection idle for 60 s is closed. Not the hot path: one
+// connection, one timer.
+//
+// Threading: construct, start and destroy on the thread that runs `io`.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "serve/admin_api.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace flotilla {
+
+class AdminServer {
+ public:
+  // Binds host:port and listens (port 0: the OS picks). UserError naming the address if it
+  // cannot (in use, not an address of this machine).
+  AdminServer(boost::asio::io_context& io, AdminApi& api, const std::string& host,
+              std::uint16_t port);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  std::uint16_t port() const;
+  // Closes the listening socket and every connection.
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace flotilla
