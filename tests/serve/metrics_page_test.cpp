@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "serve/populated_input.h"
+#include "serve/metrics_page_support.h"
 #include "support/promtool.h"
 
 using namespace flotilla;
+using flotilla::test::family_of;
+using flotilla::test::family_types;
 using flotilla::test::populated_input;
 using flotilla::test::promtool_check_metrics;
 
@@ -30,18 +32,6 @@ std::map<std::string, std::string> samples(const std::string& page) {
     CHECK_MESSAGE(inserted, "a series twice: " << line);
   }
   return out;
-}
-
-// The family a sample line belongs to, given the page's histogram names.
-std::string family_of(const std::string& sample, const std::set<std::string>& histograms) {
-  std::string name = sample.substr(0, sample.find_first_of("{ "));
-  for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-    const std::string s = suffix;
-    if (name.size() > s.size() && name.ends_with(s) &&
-        histograms.count(name.substr(0, name.size() - s.size())) != 0)
-      return name.substr(0, name.size() - s.size());
-  }
-  return name;
 }
 
 }  // namespace
@@ -150,17 +140,7 @@ TEST_CASE("metrics_page: every family once, whole, typed and described; promtool
   for (const bool populated : {true, false}) {
     CAPTURE(populated);
     const auto page = metrics_page(populated ? populated_input() : MetricsPageInput{});
-    std::set<std::string> histograms;
-    std::map<std::string, std::string> types;
-    std::istringstream lines(page);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("# TYPE ", 0) != 0) continue;
-      std::istringstream words(line.substr(7));
-      std::string name, type;
-      words >> name >> type;
-      CHECK_MESSAGE(types.emplace(name, type).second, "typed twice: " << name);
-      if (type == "histogram") histograms.insert(name);
-    }
+    const auto types = family_types(page);
     // Samples follow their own # TYPE line, so no family is split.
     std::string current;
     std::istringstream again(page);
@@ -168,7 +148,8 @@ TEST_CASE("metrics_page: every family once, whole, typed and described; promtool
       if (line.rfind("# TYPE ", 0) == 0) {
         current = line.substr(7, line.find(' ', 7) - 7);
       } else if (!line.empty() && line[0] != '#') {
-        CHECK_MESSAGE(family_of(line, histograms) == current, "out of its family: " << line);
+        const std::string name = line.substr(0, line.find_first_of("{ "));
+        CHECK_MESSAGE(family_of(name, types) == current, "out of its family: " << line);
       }
     }
     for (const char* name :

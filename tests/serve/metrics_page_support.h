@@ -1,12 +1,19 @@
 #pragma once
-// A MetricsPageInput with something in every part: a group mid scale-out, targets in several
-// health states, one removed target still finishing requests, traffic and a running load.
+// Test support for GET /metrics's page: an input with something in every part, and the page's
+// families as its # TYPE lines name them.
 #include <chrono>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <doctest/doctest.h>
 
 #include "serve/metrics_page.h"
 
 namespace flotilla::test {
 
+// A group mid scale-out, targets in several health states, one removed target still finishing
+// requests, traffic and a running load.
 inline MetricsPageInput populated_input() {
   using namespace std::chrono_literals;
   MetricsPageInput in;
@@ -81,6 +88,33 @@ inline MetricsPageInput populated_input() {
   in.scaling_activities = 7;
   in.start_time = std::chrono::system_clock::time_point(1'800'000'000s + 250ms);
   return in;
+}
+
+// Family name -> type ("counter", "gauge", "histogram"), from the page's # TYPE lines; a name
+// typed twice is a failed CHECK.
+inline std::map<std::string, std::string> family_types(const std::string& page) {
+  std::map<std::string, std::string> types;
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    std::istringstream words(line.substr(7));
+    std::string name, type;
+    words >> name >> type;
+    CHECK_MESSAGE(types.emplace(name, type).second, "typed twice: " << name);
+  }
+  return types;
+}
+
+// The family a sample's metric name belongs to: the histogram X for X_bucket, X_sum and
+// X_count when `types` has X as a histogram, else the name itself.
+inline std::string family_of(const std::string& name,
+                             const std::map<std::string, std::string>& types) {
+  for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
+    if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
+    const auto base = types.find(name.substr(0, name.size() - suffix.size()));
+    if (base != types.end() && base->second == "histogram") return base->first;
+  }
+  return name;
 }
 
 }  // namespace flotilla::test
