@@ -215,8 +215,9 @@ TEST_CASE("grafana dashboard: queries parse as PromQL and use the ${DS_PROMETHEU
           << "\n        expr: " << json(std::regex_replace(exprs[i], grafana_interval, "1m")).dump()
           << "\n";
   }
-  INFO(test::kPromtool << " is missing: install Debian's prometheus package (make test-deps)");
-  REQUIRE(std::filesystem::exists(test::kPromtool));
+  REQUIRE_MESSAGE(
+      std::filesystem::exists(test::kPromtool),
+      test::kPromtool << " is missing: install Debian's prometheus package (make test-deps)");
   const auto dir = test::fresh_temp_dir("grafana-rules");
   std::ofstream(dir / "rules.yml") << rules.str();
   const auto result = test::run_process(

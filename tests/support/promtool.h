@@ -16,8 +16,8 @@ inline const std::string kPromtool = "/usr/bin/promtool";
 // What `promtool check metrics` says of `page`: exit code 0 and no output on a clean page; its
 // findings (one line each) and a non-zero exit otherwise. REQUIREs promtool to be installed.
 inline ProcessResult promtool_check_metrics(const std::string& page) {
-  INFO(kPromtool << " is missing: install Debian's prometheus package (make test-deps)");
-  REQUIRE(std::filesystem::exists(kPromtool));
+  REQUIRE_MESSAGE(std::filesystem::exists(kPromtool),
+                  kPromtool << " is missing: install Debian's prometheus package (make test-deps)");
   const auto path = fresh_temp_dir("promtool") / "page.prom";
   std::ofstream(path) << page;
   // promtool reads the page on its standard input; Subprocess gives children /dev/null there.
