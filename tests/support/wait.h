@@ -6,14 +6,16 @@
 
 namespace flotilla::test {
 
-// Checks `condition` every couple of milliseconds until it holds (true) or `limit` passes
-// (false, after one last check).
+// Checks `condition` every `every` (a couple of milliseconds unless told) until it holds (true)
+// or `limit` passes (false, after one last check). A costly check (a browser's DOM) asks less
+// often.
 inline bool wait_until(const std::function<bool()>& condition,
-                       std::chrono::nanoseconds limit = std::chrono::seconds(10)) {
+                       std::chrono::nanoseconds limit = std::chrono::seconds(10),
+                       std::chrono::nanoseconds every = std::chrono::milliseconds(2)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(every);
   }
   return condition();
 }
