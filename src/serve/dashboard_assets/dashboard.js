@@ -29,6 +29,7 @@
     activities: [],
     decisions: [],
     polled: 0,
+    busy: new Set(),  // workers a signal from this page is on its way to
     // Workers this page sent STOP and not CONT since: the API cannot tell a stopped worker.
     stopped: new Set(JSON.parse(sessionStorage.getItem('flotilla-stopped') || '[]')),
   };
@@ -162,7 +163,12 @@
     status.dataset.state = failed.length === 0 ? 'live' : down ? 'down' : 'partial';
     status.textContent = failed.length === 0 ? 'live' : down ? 'not answering' : 'partly answering';
     status.title = failed.map((e) => e.message || String(e)).join('\n');
+    // Nothing answers (serve stopped, or a token is needed): once per cause, in the message line.
+    const cause = down ? failed[0].message || String(failed[0]) : null;
+    if (cause && cause !== lastCause) say(`The admin API does not answer: ${cause}`, true);
+    lastCause = cause;
   }
+  let lastCause = null;
 
   // --- Tiles and controls -----------------------------------------------------------------------
 
@@ -326,9 +332,10 @@
     {label: 'CPU', num: true, value: (r) => (r.target && Number.isFinite(r.target.cpu) ? num(r.target.cpu, 1) + ' %' : '\u2013')},
     {label: '', value: (r) => {
       const stopped = state.stopped.has(r.id);
+      const disabled = state.busy.has(r.id) ? '' : null;
       return h('span', {class: 'actions'},
-        h('button', {type: 'button', class: 'kill danger', 'data-signal': 'KILL', title: `SIGKILL ${r.id}`}, 'Kill'),
-        h('button', {type: 'button', class: 'stop', 'data-signal': stopped ? 'CONT' : 'STOP',
+        h('button', {type: 'button', class: 'kill danger', 'data-signal': 'KILL', title: `SIGKILL ${r.id}`, disabled}, 'Kill'),
+        h('button', {type: 'button', class: 'stop', 'data-signal': stopped ? 'CONT' : 'STOP', disabled,
           title: stopped ? `SIGCONT ${r.id}` : `SIGSTOP ${r.id}: a hung worker`}, stopped ? 'Continue' : 'Stop'));
     }},
   ];
@@ -375,12 +382,15 @@
       if (!button) return;
       const id = button.closest('tr').dataset.target;
       const signal = button.dataset.signal;
-      act(button, `${signal} ${id}`, `/api/v1/workers/${encodeURIComponent(id)}/kill`, {signal}, () => {
+      // The row's buttons are drawn disabled while its signal is on its way.
+      state.busy.add(id);
+      renderTables();
+      act(null, `${signal} ${id}`, `/api/v1/workers/${encodeURIComponent(id)}/kill`, {signal}, () => {
         if (signal === 'STOP') state.stopped.add(id);
         if (signal === 'CONT') state.stopped.delete(id);
         remember();
         return `sent ${signal} to ${id}`;
-      });
+      }).then(() => state.busy.delete(id));
     });
     $('kill-random').addEventListener('click', (evt) => {
       const candidates = state.workers.filter((w) => w.state === 'in_service');
