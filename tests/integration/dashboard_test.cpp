@@ -219,6 +219,7 @@ const std::string kPageState = R"js(
   return {rows, series, tiles, polled: Number(document.body.dataset.polled || 0),
     error: document.body.dataset.error || null,
     markers: [...document.querySelectorAll('.marker[data-kind]')].map((m) => m.dataset.kind),
+    activities: document.querySelectorAll('#activities tbody tr').length,
     message: message && !message.hidden ? message.textContent : null};
 )js";
 
@@ -265,6 +266,7 @@ TEST_CASE(
   browser.open(serve.dashboard_url());
   json page;
   const auto read = [&] { return page = browser.run(kPageState); };
+  INFO("the page, as last read: " << page.dump());  // evaluated when a check fails
 
   // N rows, every one healthy, each with its Kill and Stop buttons.
   const bool shown = wait_until(
@@ -276,7 +278,6 @@ TEST_CASE(
         return true;
       },
       60s, kEvery);
-  INFO("the page read: " << page.dump());
   REQUIRE(shown);
   CHECK(page["error"].is_null());
   for (const auto& r : page["rows"]) {
@@ -296,7 +297,6 @@ TEST_CASE(
         return page["tiles"].value("tile-rps", "\u2013") != "\u2013";
       },
       60s, kEvery);
-  INFO("the page read: " << page.dump());
   CHECK(charted);
   for (const char* tile :
        {"tile-rps", "tile-errors", "tile-p50", "tile-p99", "tile-healthy", "tile-capacity"})
@@ -323,16 +323,15 @@ TEST_CASE(
         return !replacement.empty();
       },
       90s, kEvery);
-  INFO("the page read: " << page.dump());
   CHECK(replaced);
   CHECK(page["message"].is_string());
   CHECK(page["message"].dump().find("KILL to " + victim) != std::string::npos);
-  // The kill is a marker on the timeline.
+  // The kill is a marker on the timeline, and the replacement a scaling activity in the log.
   CHECK(wait_until(
       [&] {
         read();
         for (const auto& kind : page["markers"])
-          if (kind == "kill") return true;
+          if (kind == "kill") return page["activities"].get<int>() >= 1;
         return false;
       },
       30s, kEvery));

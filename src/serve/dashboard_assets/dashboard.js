@@ -144,12 +144,13 @@
       }
       if (!(activities instanceof Error)) state.activities = list(activities.activities);
       if (!(decisions instanceof Error)) state.decisions = list(decisions.decisions);
-      if (failed.length < 7) document.body.setAttribute('data-polled', String(++state.polled));
-      setStatus(failed);
+      const down = failed.length === 1 + reads.length;
+      if (!down) document.body.setAttribute('data-polled', String(++state.polled));
+      setStatus(failed, down);
       render();
     })().catch((e) => {
       document.body.setAttribute('data-error', String(e && e.stack || e));
-      setStatus([e]);
+      setStatus([e], false);
     }).finally(() => {
       polling = null;
       timer = setTimeout(poll, kPeriodMs);
@@ -157,12 +158,13 @@
     return polling;
   }
 
-  function setStatus(failed) {
+  // `down`: no read answered.
+  function setStatus(failed, down) {
     const status = $('status');
-    const down = failed.length === 7;
     status.dataset.state = failed.length === 0 ? 'live' : down ? 'down' : 'partial';
     status.textContent = failed.length === 0 ? 'live' : down ? 'not answering' : 'partly answering';
     status.title = failed.map((e) => e.message || String(e)).join('\n');
+    $('page').classList.toggle('stale', down);  // the figures shown are the last that came
     // Nothing answers (serve stopped, or a token is needed): once per cause, in the message line.
     const cause = down ? failed[0].message || String(failed[0]) : null;
     if (cause && cause !== lastCause) say(`The admin API does not answer: ${cause}`, true);
