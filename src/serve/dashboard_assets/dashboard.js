@@ -178,6 +178,7 @@
   function tile(id, title) {
     const card = Flotilla.card(title, '\u2013', ' ');
     card.id = id;
+    card.querySelector('h3').title = title;  // a narrow window cuts it short
     $('tiles').append(card);
     tiles[id] = {card, big: card.querySelector('.big'), line: card.querySelector('.line')};
   }
