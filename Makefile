@@ -5,11 +5,11 @@ JOBS ?= $(shell nproc)
 DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev \
                 nlohmann-json3-dev libcli11-dev libspdlog-dev doctest-dev libyaml-cpp-dev \
                 clang libclang-rt-14-dev
-# Only `make test` needs these: the browser that checks report.html (tests/integration), the
-# JSON Schema validator that holds schema/ to `flotilla validate` (tests/schema), and
-# Prometheus, whose promtool checks GET /metrics and the Grafana dashboard's queries
-# (tests/metrics, tests/serve) and whose server scrapes serve (tests/integration).
-TEST_PACKAGES := chromium python3-jsonschema prometheus
+# Only `make test` needs these: the browser that checks report.html and serve's dashboard, and
+# its WebDriver (tests/integration), the JSON Schema validator that holds schema/ to
+# `flotilla validate` (tests/schema), and Prometheus, whose promtool checks GET /metrics and
+# whose server scrapes serve (tests/metrics, tests/serve, tests/integration).
+TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus
 # Only `make bench` needs these: the peers it compares with and the load generator.
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -1,11 +1,13 @@
 #pragma once
 // The report pages' assets (report_assets/), built into the binary by flotilla_embed_assets
-// (cmake/FlotillaEmbed.cmake). Private to report_html.cpp.
+// (cmake/FlotillaEmbed.cmake). Private to report_html.cpp and to serve's dashboard page
+// (serve/dashboard_page.cpp), which reuses the style and the chart script.
 #include <string_view>
 
 namespace flotilla::report_assets {
 
-// The page: {{title}}, {{style}}, {{data}} and {{script}} are filled in.
+// Every page's document: {{title}}, {{style}}, {{body}} (the markup the script draws into),
+// {{data}} (JSON) and {{script}} are filled in.
 extern const std::string_view kPageHtml;
 extern const std::string_view kPageCss;
 // SVG charts, markers, tooltips and tables shared by both pages.

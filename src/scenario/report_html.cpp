@@ -102,33 +102,19 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
     text.replace(at, from.size(), to);
 }
 
-// The template with each {{name}} replaced once; the values are not searched again.
+// The pages.js draws into; what a browser without scripts shows instead.
+constexpr std::string_view kReportBody =
+    "<main id=\"page\"><noscript>This report draws its charts and tables with a script: allow "
+    "scripts\nfor this file to see them.</noscript></main>";
+
 std::string fill_page(std::string_view title, const nlohmann::json& data) {
-  const std::array<std::pair<std::string_view, std::string>, 4> values{{
-      {"{{title}}", std::string(title)},
-      {"{{style}}", std::string(report_assets::kPageCss)},
-      {"{{data}}", script_safe_json(data)},
-      {"{{script}}",
-       std::string(report_assets::kChartsJs) + "\n" + std::string(report_assets::kPagesJs)},
-  }};
-  std::string_view rest = report_assets::kPageHtml;
-  std::string page;
-  while (!rest.empty()) {
-    std::size_t first = std::string_view::npos;
-    const std::pair<std::string_view, std::string>* which = nullptr;
-    for (const auto& v : values) {
-      const std::size_t at = rest.find(v.first);
-      if (at < first) first = at, which = &v;
-    }
-    if (!which) {
-      page += rest;
-      break;
-    }
-    page += rest.substr(0, first);
-    page += which->second;
-    rest.remove_prefix(first + which->first.size());
-  }
-  return page;
+  const std::string script =
+      std::string(report_assets::kChartsJs) + "\n" + std::string(report_assets::kPagesJs);
+  return fill_template(report_assets::kPageHtml, {{"title", title},
+                                                  {"style", report_assets::kPageCss},
+                                                  {"body", kReportBody},
+                                                  {"data", script_safe_json(data)},
+                                                  {"script", script}});
 }
 
 void write_file(const std::string& path, const std::string& text) {

@@ -17,6 +17,8 @@
 #include "metrics/metric_id.h"
 #include "metrics/statistic.h"
 #include "scaling/decision_log.h"
+#include "serve/dashboard_page.h"
+#include "serve/metrics_page.h"
 #include "serve/serve_session.h"
 
 namespace flotilla {
@@ -597,6 +599,20 @@ class Handler {
 AdminApi::AdminApi(ServeSession& session, std::optional<std::string> token)
     : session_(session), token_(std::move(token)) {}
 
+MetricsPageInput AdminApi::metrics_input() const {
+  System& system = session_.system();
+  MetricsPageInput in;
+  in.group = system.group().state();
+  in.target_group = system.group().name();
+  in.targets = system.targets().targets();
+  in.balancer = session_.environment().data_plane().stats();
+  in.load = session_.load_totals();
+  in.load_rate_rps = session_.load_status().rps;
+  in.scaling_activities = system.group().activities().size();
+  in.start_time = session_.settings().wall_origin;
+  return in;
+}
+
 AdminResponse AdminApi::handle(const AdminRequest& request) {
   const std::size_t q = request.target.find('?');
   const std::string path = request.target.substr(0, q);
@@ -638,7 +654,19 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
     r.body = "ok\n";
     return r;
   }
-  // MERGE: "/" (dashboard_page) and "/metrics" (metrics_page)
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  if (path == "/" || path == "/metrics") {
+    if (!read) return method_not_allowed("GET");
+    AdminResponse r;
+    if (path == "/") {
+      r.content_type = "text/html; charset=utf-8";
+      r.body = dashboard_page();
+    } else {
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics_page(metrics_input());
+    }
+    return r;
+  }
   return Handler(session_, request).route();
 }
 

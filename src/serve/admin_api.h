@@ -35,6 +35,7 @@
 namespace flotilla {
 
 class ServeSession;
+struct MetricsPageInput;
 
 struct AdminRequest {
   std::string method;  // "GET", "POST", ...
@@ -62,6 +63,8 @@ class AdminApi {
   AdminResponse handle(const AdminRequest& request);
 
  private:
+  MetricsPageInput metrics_input() const;
+
   ServeSession& session_;
   std::optional<std::string> token_;
 };

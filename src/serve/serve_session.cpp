@@ -211,19 +211,49 @@ void ServeSession::start_load(RateSchedule schedule) {
                 scenario_.traffic.connections, scenario_.traffic.arrivals);
 }
 
+namespace {
+
+void add_load(LoadSnapshot& into, const LoadSnapshot& from) {
+  into.started = true;
+  into.sent += from.sent;
+  into.ok += from.ok;
+  into.errors += from.errors;
+  into.by_kind.add(from.by_kind);
+  into.in_flight += from.in_flight;
+  into.open_connections += from.open_connections;
+  into.latency.merge(from.latency);
+}
+
+}  // namespace
+
 void ServeSession::stop_load() {
   if (!load_) return;
   load_->stop();
-  const LoadSnapshot last = load_->snapshot(0);
-  finished_loads_.sent += last.sent;
-  finished_loads_.ok += last.ok;
-  finished_loads_.errors += last.errors;
+  LoadSnapshot last = load_->snapshot();
+  last.in_flight = 0;
+  last.open_connections = 0;
+  if (!finished_loads_) finished_loads_.emplace();
+  add_load(*finished_loads_, last);
   load_.reset();
   load_schedule_.reset();
 }
 
+std::optional<LoadSnapshot> ServeSession::load_totals() const {
+  std::optional<LoadSnapshot> out = finished_loads_;
+  if (load_) {
+    if (!out) out.emplace();
+    add_load(*out, load_->snapshot());
+  }
+  return out;
+}
+
 LoadStatus ServeSession::load_status() const {
-  LoadStatus status = finished_loads_;
+  LoadStatus status;
+  if (finished_loads_) {
+    status.sent = finished_loads_->sent;
+    status.ok = finished_loads_->ok;
+    status.errors = finished_loads_->errors;
+  }
   if (!load_) return status;
   const LoadSnapshot now = load_->snapshot(0);
   status.sent += now.sent;

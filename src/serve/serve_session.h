@@ -128,6 +128,9 @@ class ServeSession {
   void start_load(RateSchedule schedule);
   void stop_load();
   LoadStatus load_status() const;
+  // Every load the session ran, summed: totals, errors by kind and the latency histogram of
+  // successful requests (no per-second figures); nullopt before the first.
+  std::optional<LoadSnapshot> load_totals() const;
 
  private:
   void sample_second();
@@ -148,7 +151,7 @@ class ServeSession {
   std::unique_ptr<Traffic> load_;
   std::optional<RateSchedule> load_schedule_;
   Time load_started_{};
-  LoadStatus finished_loads_;
+  std::optional<LoadSnapshot> finished_loads_;  // summed, of those stopped
 
   std::deque<ServeSecond> seconds_;
   BalancerStats last_stats_;

@@ -44,3 +44,26 @@ TEST_CASE("escape_markup: markup characters as entities, XML's forbidden control
     CHECK(flotilla::escape_markup(row.in) == row.out);
   }
 }
+
+TEST_CASE("fill_template: each marker given is replaced, in one pass, and no other") {
+  struct Row {
+    std::string page;
+    std::string out;
+  };
+  const std::vector<Row> rows = {
+      {"", ""},
+      {"no markers", "no markers"},
+      {"<title>{{title}}</title>", "<title>T</title>"},
+      {"{{title}}{{style}}{{title}}", "TcssT"},    // each occurrence, adjacent ones too
+      {"{{style}} then {{title}}", "css then T"},  // in the page's order, not the list's
+      {"{{script}}", "{{title}} stays"},           // a text is not searched again
+      {"{{other}} {{title", "{{other}} {{title"},  // unknown or unclosed markers stay
+      {"{{ title }}", "{{ title }}"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.page);
+    CHECK(flotilla::fill_template(
+              row.page, {{"title", "T"}, {"style", "css"}, {"script", "{{title}} stays"}}) ==
+          row.out);
+  }
+}

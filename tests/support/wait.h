@@ -6,9 +6,9 @@
 
 namespace flotilla::test {
 
-// Checks `condition` every `every` (a couple of milliseconds unless said) until it holds (true)
-// or `limit` passes (false, after one last check). A condition that asks another process over
-// HTTP wants a longer `every`.
+// Checks `condition` every `every` (a couple of milliseconds unless told) until it holds (true)
+// or `limit` passes (false, after one last check). A costly check (another process over HTTP, a
+// browser's DOM) asks less often.
 inline bool wait_until(const std::function<bool()>& condition,
                        std::chrono::nanoseconds limit = std::chrono::seconds(10),
                        std::chrono::nanoseconds every = std::chrono::milliseconds(2)) {

@@ -1,7 +1,8 @@
 'use strict';
 // Flotilla's report pages, part 1: SVG line and step charts over seconds since traffic started,
-// a timeline of markers, tooltips and tables. No library and nothing fetched: the page's data
-// is inline JSON (report_html.h describes it). pages.js builds the pages from these parts.
+// a timeline of markers, tooltips and tables. No library and nothing fetched: the report's data
+// is inline JSON (report_html.h describes it) and pages.js builds its pages from these parts;
+// serve's dashboard (serve/dashboard_assets/) polls its data and redraws the same parts in place.
 //
 // What the browser test reads: every chart is an <svg class="chart"> with an id, and each drawn
 // series is a <path class="series" data-series="KEY" data-points="N" d="M.. L.. ...">; every
@@ -36,6 +37,19 @@ const Flotilla = (() => {
     return v === null || v === undefined || !Number.isFinite(v) ? '\u2013' : num(v * 100, decimals) + ' %';
   }
 
+  const list = (v) => (Array.isArray(v) ? v : []);
+  const ms = (v) => (v === null || v === undefined ? '\u2013' : num(v, 1) + ' ms');
+  const text = (v) => (v === null || v === undefined || v === '' ? '\u2013' : String(v));
+
+  // Every page's colours for series and markers.
+  const colors = {
+    offered: '#8c959f', ok: '#0969da', p50: '#2da44e', p99: '#bf3989', slo: '#cf222e',
+    errors: '#cf222e', desired: '#6e7781', inService: '#0969da', pending: '#d4790b', cpu: '#8250df',
+    fault: '#cf222e', faultEnd: '#e5838b', scaleOut: '#0969da', scaleIn: '#8250df',
+    replacement: '#1b7c83', failed: '#cf222e', alarm: '#d4790b', ok_state: '#2da44e',
+    insufficient: '#8c959f', target: '#9a6700', other: '#6e7781',
+  };
+
   // Seconds since traffic started: "45.5s" below ten minutes, "1h 02m 03s" beyond.
   function when(t) {
     if (!Number.isFinite(t)) return '\u2013';
@@ -63,11 +77,13 @@ const Flotilla = (() => {
   const kTimeSteps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
     14400, 21600, 43200, 86400, 172800];
 
-  function timeTicks(max, pixels) {
+  // Round times in [min, max], about one per 70 pixels.
+  function timeTicks(min, max, pixels) {
     const most = Math.max(2, Math.floor(pixels / 70));
-    const step = kTimeSteps.find((st) => max / st <= most) || Math.ceil(max / most);
+    const span = max - min;
+    const step = kTimeSteps.find((st) => span / st <= most) || Math.ceil(span / most);
     const ticks = [];
-    for (let t = 0; t <= max + 1e-9; t += step) ticks.push(t);
+    for (let t = Math.ceil(min / step - 1e-9) * step; t <= max + 1e-9; t += step) ticks.push(t);
     return ticks;
   }
 
@@ -163,30 +179,65 @@ const Flotilla = (() => {
     return Math.max(480, Math.floor(parent.clientWidth || 960));
   }
 
-  // A chart of series over [0, xMax] seconds.
-  //   spec: {id, title, unit, xMax, height, yMax (fixed top), series: [{key, label, color,
+  // The time axis of a chart: [xMin, xMax] seconds (xMin 0 unless given, at least a second wide).
+  function timeRange(spec) {
+    const lo = spec.xMin || 0;
+    return {lo, hi: Math.max(spec.xMax, lo + 1)};
+  }
+
+  // A figure that draw(fig, spec) fills, and fills again on redraw. While the pointer is over it,
+  // the last position is kept, so a redrawn chart shows its tooltip for the new data at once.
+  function figure(parent, draw, spec) {
+    const fig = h('figure', {class: 'chart-box'});
+    fig.flotillaDraw = draw;
+    fig.addEventListener('mousemove', (evt) => { fig.flotillaPointer = {clientX: evt.clientX, clientY: evt.clientY}; });
+    fig.addEventListener('mouseleave', () => { fig.flotillaPointer = null; });
+    parent.append(fig);
+    return draw(fig, spec);
+  }
+
+  // Draws a chart or timeline again in its figure from a new spec (the same kind as it was drawn
+  // with); returns the new <svg>.
+  function redraw(svg, spec) {
+    const fig = svg.closest('figure');
+    const next = fig.flotillaDraw(fig, spec);
+    const at = fig.flotillaPointer;
+    if (at) {
+      const under = document.elementFromPoint(at.clientX, at.clientY);
+      if (under && next.contains(under)) under.dispatchEvent(new MouseEvent('mousemove', {...at, bubbles: true}));
+      else hideTip();
+    }
+    return next;
+  }
+
+  // A chart of series over [xMin, xMax] seconds (points and markers outside it are not drawn).
+  //   spec: {id, title, unit, xMin, xMax, height, yMax (fixed top), series: [{key, label, color,
   //          points: [[t, v]...], step, dash}], hlines: [{y, label, color}], bands: [{from, to}],
   //          markers: [{t, tip, color, line}], format: v => text, integer (whole ticks),
   //          spread (draw coinciding series a little apart)}
   function chart(parent, spec) {
-    const fig = h('figure', {class: 'chart-box'});
+    return figure(parent, drawChart, spec);
+  }
+
+  function drawChart(fig, spec) {
+    fig.replaceChildren();
     const caption = h('figcaption', {}, h('span', {}, spec.title, spec.unit ? h('span', {class: 'unit'}, ` (${spec.unit})`) : ''),
       legend(spec.series.concat((spec.hlines || []).map((l) => ({label: l.label, color: l.color, dash: true})))));
     fig.append(caption);
-    parent.append(fig);
     const W = widthOf(fig), H = spec.height || 190;
     const m = {l: 60, r: 16, t: 10, b: 24};
     const pw = W - m.l - m.r, ph = H - m.t - m.b;
-    const xMax = Math.max(spec.xMax, 1);
+    const range = timeRange(spec);
+    const visible = (t) => t >= range.lo && t <= range.hi;
     let top = 0;
-    for (const se of spec.series) for (const [, v] of se.points) if (v !== null && v > top) top = v;
+    for (const se of spec.series) for (const [t, v] of se.points) if (v !== null && v > top && visible(t)) top = v;
     for (const l of spec.hlines || []) top = Math.max(top, l.y * 1.15);
     top *= 1.06;  // room above the highest point, so no line runs along the frame
     if (spec.yMax !== undefined) top = spec.yMax;
     if (!(top > 0)) top = 1;
     const step = spec.integer ? Math.max(1, Math.round(niceStep(top, 4))) : niceStep(top, 4);
     top = Math.ceil(top / step - 1e-9) * step;
-    const X = (t) => m.l + (t / xMax) * pw;
+    const X = (t) => m.l + ((t - range.lo) / (range.hi - range.lo)) * pw;
     const Y = (v) => m.t + ph - (Math.min(v, top) / top) * ph;
     const format = spec.format || ((v) => num(v));
 
@@ -197,14 +248,17 @@ const Flotilla = (() => {
       axis.append(s('line', {class: 'grid', x1: m.l, x2: m.l + pw, y1: Y(v), y2: Y(v)}));
       axis.append(s('text', {x: m.l - 6, y: Y(v) + 4, 'text-anchor': 'end'}, format(v)));
     }
-    for (const t of timeTicks(xMax, pw)) {
+    for (const t of timeTicks(range.lo, range.hi, pw)) {
       axis.append(s('line', {class: 'grid', x1: X(t), x2: X(t), y1: m.t, y2: m.t + ph}));
       axis.append(s('text', {x: X(t), y: H - 6, 'text-anchor': 'middle'}, tickLabel(t)));
     }
     svg.append(axis);
-    for (const b of spec.bands || [])
-      svg.append(s('rect', {class: 'band', x: X(b.from), y: m.t, width: Math.max(1, X(b.to) - X(b.from)), height: ph}));
+    for (const b of spec.bands || []) {
+      const from = Math.max(b.from, range.lo), to = Math.min(b.to, range.hi);
+      if (to >= from) svg.append(s('rect', {class: 'band', x: X(from), y: m.t, width: Math.max(1, X(to) - X(from)), height: ph}));
+    }
     for (const mk of spec.markers || []) {
+      if (!visible(mk.t)) continue;
       const x = X(mk.t);
       svg.append(mk.line
         ? s('line', {x1: x, x2: x, y1: m.t, y2: m.t + ph, stroke: mk.color, 'stroke-dasharray': '3 3', 'stroke-width': 1})
@@ -215,7 +269,7 @@ const Flotilla = (() => {
     spec.series.forEach((se, i) => {
       // Lines that coincide (two policies with the same capacity) are drawn apart by a pixel or two.
       const shift = spec.spread ? (i - (spec.series.length - 1) / 2) * 2 : 0;
-      const {d, count} = pathData(se.points, X, (v) => Y(v) + shift, se.step);
+      const {d, count} = pathData(se.points.filter(([t]) => visible(t)), X, (v) => Y(v) + shift, se.step);
       svg.append(s('path', {class: 'series', 'data-series': se.key, 'data-points': count, d: d || 'M0 0',
         stroke: se.color, 'stroke-dasharray': se.dash ? '5 3' : null}));
     });
@@ -228,7 +282,7 @@ const Flotilla = (() => {
     svg.append(overlay);
     overlay.addEventListener('mousemove', (evt) => {
       const x = svgX(svg, evt, W);
-      const t = Math.max(0, Math.min(xMax, ((x - m.l) / pw) * xMax));
+      const t = Math.max(range.lo, Math.min(range.hi, range.lo + ((x - m.l) / pw) * (range.hi - range.lo)));
       cursor.setAttribute('x1', x);
       cursor.setAttribute('x2', x);
       cursor.setAttribute('visibility', 'visible');
@@ -238,7 +292,7 @@ const Flotilla = (() => {
         rows.push(h('div', {class: 'row'}, h('span', {class: 'swatch', style: `background:${se.color}`}),
           `${se.label}: ${p && p[1] !== null ? format(p[1]) : 'no data'}`));
       }
-      for (const mk of markersNear(spec.markers || [], X, x, 6)) rows.push(markerTip(mk));
+      for (const mk of markersNear((spec.markers || []).filter((mk) => visible(mk.t)), X, x, 6)) rows.push(markerTip(mk));
       showTip(evt, rows);
     });
     overlay.addEventListener('mouseleave', () => { cursor.setAttribute('visibility', 'hidden'); hideTip(); });
@@ -246,28 +300,32 @@ const Flotilla = (() => {
     return svg;
   }
 
-  // Lanes of markers over [0, xMax] seconds, each marker's cause in its tooltip.
-  //   spec: {id, title, xMax, lanes: [{name, markers: [{t, tip, color, shape, kind}]}],
+  // Lanes of markers over [xMin, xMax] seconds, each marker's cause in its tooltip; markers
+  // outside it are not drawn.
+  //   spec: {id, title, xMin, xMax, lanes: [{name, markers: [{t, tip, color, shape, kind}]}],
   //          bands: [{from, to}], legend: [{label, shape, color}]}
   function timeline(parent, spec) {
-    const fig = h('figure', {class: 'chart-box'});
+    return figure(parent, drawTimeline, spec);
+  }
+
+  function drawTimeline(fig, spec) {
+    fig.replaceChildren();
     fig.append(h('figcaption', {}, h('span', {}, spec.title || 'Timeline'),
       h('span', {class: 'legend'}, (spec.legend || []).map((it) => h('span', {},
         s('svg', {width: 12, height: 12, viewBox: '0 0 12 12', style: 'vertical-align:-1px;margin-right:4px'},
           s('path', {d: shapePath(it.shape, 6, 6, 5), fill: it.shape === 'cross' ? 'none' : it.color, stroke: it.color,
             'stroke-width': it.shape === 'cross' ? 2 : 1})), it.label)))));
-    parent.append(fig);
     const W = widthOf(fig);
     const lane = 26;
     const m = {l: 60, r: 16, t: 6, b: 24};
     const H = m.t + lane * spec.lanes.length + m.b;
     const pw = W - m.l - m.r;
-    const xMax = Math.max(spec.xMax, 1);
-    const X = (t) => m.l + (Math.max(0, Math.min(t, xMax)) / xMax) * pw;
+    const range = timeRange(spec);
+    const X = (t) => m.l + ((Math.max(range.lo, Math.min(t, range.hi)) - range.lo) / (range.hi - range.lo)) * pw;
     const svg = s('svg', {id: spec.id, class: 'chart timeline', viewBox: `0 0 ${W} ${H}`, width: W, height: H,
       role: 'img', 'aria-label': spec.title || 'Timeline'});
     const axis = s('g', {class: 'axis'});
-    for (const t of timeTicks(xMax, pw)) {
+    for (const t of timeTicks(range.lo, range.hi, pw)) {
       axis.append(s('line', {class: 'grid', x1: X(t), x2: X(t), y1: m.t, y2: H - m.b}));
       axis.append(s('text', {x: X(t), y: H - 6, 'text-anchor': 'middle'}, tickLabel(t)));
     }
@@ -280,6 +338,7 @@ const Flotilla = (() => {
       svg.append(s('line', {class: 'lane', x1: m.l, x2: m.l + pw, y1: y, y2: y}));
       svg.append(s('text', {class: 'lane-name', x: m.l - 6, y: y + 4, 'text-anchor': 'end'}, ln.name));
       for (const mk of ln.markers) {
+        if (mk.t < range.lo || mk.t > range.hi) continue;
         const cross = mk.shape === 'cross';
         svg.append(s('path', {class: 'marker', 'data-kind': mk.kind, 'data-t': mk.t, 'data-tip': mk.tip,
           'aria-label': `${when(mk.t)} ${mk.tip}`, d: shapePath(mk.shape, X(mk.t), y, 6),
@@ -396,19 +455,80 @@ const Flotilla = (() => {
   }
 
   // A table: columns [{label, value: row => text or node, num, cls: row => class}], one <tr>
-  // per row; no rows: an empty <tbody> and the `empty` note.
+  // per row; no rows: an empty <tbody> and the `empty` note. Returns {table, update(rows)}:
+  // update draws other rows in place, keeping each row and cell element whose content did not
+  // change (so a button in it stays the same element), matching rows by `key(row)` when the
+  // spec has one, else by position. rowClass(row) and rowAttrs(row) ({name: value}) set the
+  // row's class and attributes.
   function table(parent, spec) {
     const thead = h('thead', {}, h('tr', {}, spec.columns.map((c) => h('th', {class: c.num ? 'num' : null}, c.label))));
     const tbody = h('tbody');
-    for (const row of spec.rows) {
-      tbody.append(h('tr', {class: spec.rowClass ? spec.rowClass(row) : null}, spec.columns.map((c) => {
-        const cls = [c.num ? 'num' : null, c.cls ? c.cls(row) : null].filter(Boolean).join(' ');
-        return h('td', {class: cls || null}, c.value(row));
-      })));
-    }
-    parent.append(h('div', {class: 'table-wrap'}, h('table', {id: spec.id}, thead, tbody)));
-    if (spec.rows.length === 0) parent.append(h('p', {class: 'empty'}, spec.empty || 'none'));
+    const element = h('table', {id: spec.id}, thead, tbody);
+    const wrap = h('div', {class: 'table-wrap'}, element);
+    parent.append(wrap);
+    const note = h('p', {class: 'empty'}, spec.empty || 'none');
+    const rowOf = (row, i) => {
+      const tr = h('tr', {class: spec.rowClass ? spec.rowClass(row) : null, ...(spec.rowAttrs ? spec.rowAttrs(row) : {})},
+        spec.columns.map((c) => {
+          const cls = [c.num ? 'num' : null, c.cls ? c.cls(row) : null].filter(Boolean).join(' ');
+          return h('td', {class: cls || null}, c.value(row));
+        }));
+      tr.flotillaKey = spec.key ? spec.key(row) : i;
+      return tr;
+    };
+    const update = (rows) => {
+      const old = new Map([...tbody.children].map((tr) => [tr.flotillaKey, tr]));
+      rows.forEach((row, i) => {
+        const fresh = rowOf(row, i);
+        let tr = old.get(fresh.flotillaKey);
+        if (tr) {
+          old.delete(fresh.flotillaKey);
+          patchRow(tr, fresh);
+        } else {
+          tr = fresh;
+        }
+        const at = tbody.children[i];
+        if (at !== tr) tbody.insertBefore(tr, at || null);
+      });
+      for (const tr of old.values()) tr.remove();
+      if (rows.length === 0) wrap.after(note);
+      else note.remove();
+    };
+    update(spec.rows);
+    return {table: element, update};
   }
+
+  // `tr` made to look like `fresh`: its attributes, and each cell that differs replaced.
+  function patchRow(tr, fresh) {
+    for (const a of [...tr.attributes]) if (!fresh.hasAttribute(a.name)) tr.removeAttribute(a.name);
+    for (const a of fresh.attributes) if (tr.getAttribute(a.name) !== a.value) tr.setAttribute(a.name, a.value);
+    if (tr.cells.length !== fresh.cells.length) { tr.replaceChildren(...fresh.cells); return; }
+    [...fresh.cells].forEach((td, i) => { if (tr.cells[i].outerHTML !== td.outerHTML) tr.cells[i].replaceWith(td); });
+  }
+
+  // Columns for report.json's scaling activities and decision records, which the admin API
+  // serves as they are (its activities add a wall-clock time).
+  const columns = {
+    activities: [
+      {label: 't', num: true, value: (a) => when(a.t)},
+      {label: 'Desired', num: true, value: (a) => `${a.from} \u2192 ${a.to}`},
+      {label: 'Cause', value: (a) => a.cause},
+      {label: 'Status', value: (a) => text(a.status)},
+    ],
+    decisions: [
+      {label: 't', num: true, value: (d) => when(d.t)},
+      {label: 'Desired', num: true, value: (d) => `${text(d.desired_before)} \u2192 ${text(d.desired_after)}`},
+      {label: 'Group CPU', num: true, value: (d) => (d.group_cpu === null || d.group_cpu === undefined ? '\u2013' : num(d.group_cpu, 1) + ' %')},
+      {label: 'Policies', value: (d) => list(d.policies).map((p) => {
+        const values = list(p.datapoints).slice(-3).map((v) => num(v.value, 2)).join(', ');
+        return h('div', {}, `${p.policy}${p.rule ? ' [' + p.rule + ']' : ''}${values ? ' ' + values : ''}` +
+          ` \u2192 ${p.desired === null || p.desired === undefined ? 'no change' : p.desired}` +
+          (list(p.clamped_by).length ? ` (held by ${p.clamped_by.join(', ')})` : ''));
+      })},
+      {label: 'Reason', value: (d) => text(d.reason) + (list(d.clamped_by).length ? ` (clamped by ${d.clamped_by.join(', ')})` : '')},
+    ],
+  };
+  const failedActivity = (a) => (a.status === 'Failed' ? 'failed' : null);
 
   function section(parent, title, id) {
     const sec = h('section', {id});
@@ -422,5 +542,6 @@ const Flotilla = (() => {
       lines.filter((l) => l).map((l) => h('div', {class: 'line'}, l)));
   }
 
-  return {h, s, num, pct, when, chart, timeline, scatter, table, section, card, legend};
+  return {h, s, num, pct, ms, text, list, when, colors, chart, timeline, redraw, scatter, table, section, card,
+    legend, columns, failedActivity};
 })();

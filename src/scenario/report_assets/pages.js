@@ -4,20 +4,10 @@
 // report.json that a run does not have (paths, workers, alarms, slo) give empty tables or are
 // left out; nothing here assumes more than `flotilla report` checks (check_report_json).
 (() => {
-  const {h, num, pct, when} = Flotilla;
+  const {h, num, pct, when, colors, list, ms, text} = Flotilla;
 
-  const colors = {
-    offered: '#8c959f', ok: '#0969da', p50: '#2da44e', p99: '#bf3989', slo: '#cf222e',
-    errors: '#cf222e', desired: '#6e7781', inService: '#0969da', pending: '#d4790b', cpu: '#8250df',
-    fault: '#cf222e', faultEnd: '#e5838b', scaleOut: '#0969da', scaleIn: '#8250df',
-    replacement: '#1b7c83', failed: '#cf222e', alarm: '#d4790b', ok_state: '#2da44e',
-    insufficient: '#8c959f', target: '#9a6700', other: '#6e7781',
-  };
   const palette = ['#0969da', '#cf222e', '#2da44e', '#8250df', '#d4790b', '#bf3989', '#1b7c83', '#6e7781'];
 
-  const list = (v) => (Array.isArray(v) ? v : []);
-  const ms = (v) => (v === null || v === undefined ? '\u2013' : num(v, 1) + ' ms');
-  const text = (v) => (v === null || v === undefined || v === '' ? '\u2013' : String(v));
   const lastT = (series) => Math.max(0, ...Object.values(series || {}).map((p) => (p.length ? p[p.length - 1][0] + 1 : 0)));
 
   // The fault a marker's detail names: its description, before the first ": ".
@@ -168,13 +158,7 @@
         {label: 'Seconds', num: true, value: (f) => num(f.seconds, 1)},
       ]});
     Flotilla.table(sec('Scaling activities', 'activities'), {id: 'activities', rows: list(r.activities), empty: 'No activity.',
-      rowClass: (a) => (a.status === 'Failed' ? 'failed' : null),
-      columns: [
-        {label: 't', num: true, value: (a) => when(a.t)},
-        {label: 'Desired', num: true, value: (a) => `${a.from} \u2192 ${a.to}`},
-        {label: 'Cause', value: (a) => a.cause},
-        {label: 'Status', value: (a) => text(a.status)},
-      ]});
+      rowClass: Flotilla.failedActivity, columns: Flotilla.columns.activities});
     Flotilla.table(sec('Events', 'events'), {id: 'events', rows: list(r.events), empty: 'No event.',
       columns: [
         {label: 't', num: true, value: (e) => when(e.t)},
@@ -193,19 +177,7 @@
         {label: 'Reason', value: (tr) => text(tr.reason)},
       ]});
     Flotilla.table(sec('Decision log', 'decisions'), {id: 'decisions', rows: list(r.decisions),
-      empty: 'No decision changed or wanted to change desired capacity.',
-      columns: [
-        {label: 't', num: true, value: (d) => when(d.t)},
-        {label: 'Desired', num: true, value: (d) => `${text(d.desired_before)} \u2192 ${text(d.desired_after)}`},
-        {label: 'Group CPU', num: true, value: (d) => (d.group_cpu === null || d.group_cpu === undefined ? '\u2013' : num(d.group_cpu, 1) + ' %')},
-        {label: 'Policies', value: (d) => list(d.policies).map((p) => {
-          const values = list(p.datapoints).slice(-3).map((v) => num(v.value, 2)).join(', ');
-          return h('div', {}, `${p.policy}${p.rule ? ' [' + p.rule + ']' : ''}${values ? ' ' + values : ''}` +
-            ` \u2192 ${p.desired === null || p.desired === undefined ? 'no change' : p.desired}` +
-            (list(p.clamped_by).length ? ` (held by ${p.clamped_by.join(', ')})` : ''));
-        })},
-        {label: 'Reason', value: (d) => text(d.reason) + (list(d.clamped_by).length ? ` (clamped by ${d.clamped_by.join(', ')})` : '')},
-      ]});
+      empty: 'No decision changed or wanted to change desired capacity.', columns: Flotilla.columns.decisions});
     Flotilla.table(sec('Requests per path', 'paths'), {id: 'paths', rows: list(r.paths), empty: 'report.json has no per-path figures.',
       columns: [
         {label: 'Path', value: (p) => p.path},
