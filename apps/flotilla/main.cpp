@@ -4,7 +4,9 @@
 //   flotilla report DIR
 //   flotilla validate FILE... [--json]
 //   flotilla balance --listen ADDR --target HOST:PORT... [--algorithm NAME] [--threads N]
-//                    [--config FILE] [--health-check-path PATH]
+//                    [--config FILE] [--health-check-path PATH] [--drain-timeout D]
+//   flotilla load --url URL --rps N --duration D [--connections keep-alive|new] [--threads N]
+//                 [--timeout D] [--json] [--quiet]
 //   flotilla policy import FILE [--alarm FILE] [--time-scale X] [--json]
 //   flotilla policy lint FILE... [--alarm FILE] [--json]
 //   flotilla policy replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]
@@ -22,6 +24,7 @@
 #include "core/terminal.h"
 #include "orchestrator/balance_command.h"
 #include "orchestrator/compare.h"
+#include "orchestrator/load_command.h"
 #include "orchestrator/policy_command.h"
 #include "orchestrator/report_command.h"
 #include "orchestrator/run.h"
@@ -90,6 +93,21 @@ int main(int argc, char** argv) {
   balance->add_option("--threads", balance_flags.threads, "IO threads");
   balance->add_option("--health-check-path", balance_flags.health_check_path,
                       "health check path (default /)");
+  balance->add_option("--drain-timeout", balance_flags.drain_timeout,
+                      "on SIGTERM, how long requests in flight may take to finish (default 10s)");
+
+  flotilla::LoadFlags load_flags;
+  auto* load = app.add_subcommand(
+      "load", "send open-loop load at a constant rate to an http:// URL, then a latency summary");
+  load->add_option("--url", load_flags.url, "http://HOST[:PORT][/PATH] to send GETs to");
+  load->add_option("--rps", load_flags.rps, "requests per second (the arrival rate)");
+  load->add_option("--duration", load_flags.duration, "how long to send, e.g. 30s");
+  load->add_option("--connections", load_flags.connections,
+                   "keep-alive (reuse connections, the default) or new (one per request)");
+  load->add_option("--threads", load_flags.threads, "IO threads (default 1)");
+  load->add_option("--timeout", load_flags.timeout, "per request (default 10s)");
+  load->add_flag("--json", load_flags.json, "print the summary as JSON");
+  load->add_flag("--quiet", load_flags.quiet, "no progress line on standard error");
 
   auto* policy = app.add_subcommand("policy", "import, lint and replay scaling policies");
   policy->require_subcommand(1);
@@ -136,7 +154,7 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "flotilla: unknown command '" << arg
-                << "'; expected one of: run, compare, report, validate, balance, policy\n"
+                << "'; expected one of: run, compare, report, validate, balance, load, policy\n"
                 << "Run with --help for more information.\n";
       return flotilla::kExitUsage;
     }
@@ -162,6 +180,7 @@ int main(int argc, char** argv) {
     if (*validate) return flotilla::validate_command(validate_options, std::cout);
     if (*report) return flotilla::report_command(report_options, std::cout);
     if (*balance) return flotilla::run_balance(balance_flags, std::cout);
+    if (*load) return flotilla::load_command(load_flags, std::cout);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);
     if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);
     if (*replay) return flotilla::policy_replay_command(replay_options, std::cout);

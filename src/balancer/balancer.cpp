@@ -8,6 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <cassert>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -107,6 +108,7 @@ struct Balancer::Impl {
   std::atomic<std::uint16_t> port{0};
   bool started = false;
   bool stopped = false;
+  bool draining = false;  // stop_accepting() was called
 };
 
 Balancer::Balancer(BalancerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -155,6 +157,24 @@ void Balancer::stop() {
   for (auto& t : m.threads) {
     if (t->thread.joinable()) t->thread.join();
   }
+}
+
+void Balancer::stop_accepting() {
+  Impl& m = *impl_;
+  if (!m.started || m.stopped || m.draining) return;
+  m.draining = true;
+  // The listener lives on thread 0; waiting for it to close there means that a connect after
+  // this call returns is refused.
+  std::promise<void> closed;
+  asio::post(m.threads[0]->io, [&m, &closed] {
+    m.listener->close();
+    closed.set_value();
+  });
+  for (auto& t : m.threads) {
+    IoThread* raw = t.get();
+    asio::post(t->io, [raw] { raw->stop_accepting(); });
+  }
+  closed.get_future().wait();
 }
 
 void Balancer::set_target_group(const std::string& name, std::vector<BalancerTarget> targets) {

@@ -28,9 +28,9 @@
 // (the routing rules compiled for the IO threads), byte_buffer.h.
 //
 // Threading: N IO threads, each with its own io_context, pickers, upstream pools and counters;
-// no lock is shared between IO threads. start(), stop(), set_targets() and set_target_group()
-// are called from one control thread; stats(), target_load() and port() may be called from any
-// thread but an IO thread.
+// no lock is shared between IO threads. start(), stop(), stop_accepting(), set_targets() and
+// set_target_group() are called from one control thread; stats(), target_load() and port() may be
+// called from any thread but an IO thread.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -99,6 +99,13 @@ class Balancer final : public DataPlane {
   std::uint16_t port() const;
   // Closes the listener and every connection, joins the threads. Idempotent.
   void stop() override;
+  // The graceful stop of data_plane.h: closes the listener (on IO thread 0, and waits for it, so
+  // that a connect after this returns is refused) and asks each IO thread to close its idle
+  // client connections and to answer what it has in flight with `Connection: close`. A
+  // connection still in the kernel's accept queue is reset by the close. A
+  // connection accepted but with no request yet is kept until its first request (served and
+  // closed) or request_header_timeout; so is one whose next request's bytes are already there.
+  void stop_accepting() override;
 
   // Replaces a group's routable set. Each IO thread switches to it when it next runs; requests
   // in flight on a removed target finish, and its idle pooled connections are closed. A target

@@ -92,6 +92,7 @@ BalancerTargetStats TargetCounters::read_stats() const {
     one.errors = read(slot.errors);
     slot.responses.add_to(one);
     one.target_connection_errors = read(slot.target_connection_errors);
+    one.retries = read(slot.retries);
     one.consecutive_failures = read(slot.consecutive_failures);
     one.response_time_sum = Duration(static_cast<Duration::rep>(read(slot.response_time_ns)));
     one.response_time_count = read(slot.response_time_count);

@@ -124,6 +124,7 @@ struct TargetCounters {
     std::atomic<std::int64_t> outstanding{0};
     Counter errors{0};
     Counter target_connection_errors{0};
+    Counter retries{0};  // failed attempts here tried again elsewhere
     Counter consecutive_failures{0};
     Counter response_time_ns{0};
     Counter response_time_count{0};

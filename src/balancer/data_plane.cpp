@@ -13,6 +13,7 @@ void add_target_stats(BalancerTargetStats& into, const BalancerTargetStats& from
   into.responses_4xx += from.responses_4xx;
   into.responses_5xx += from.responses_5xx;
   into.target_connection_errors += from.target_connection_errors;
+  into.retries += from.retries;
   into.consecutive_failures = std::max(into.consecutive_failures, from.consecutive_failures);
   into.response_time_sum += from.response_time_sum;
   into.response_time_count += from.response_time_count;

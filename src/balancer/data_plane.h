@@ -6,7 +6,15 @@
 // data plane (no sockets, virtual time).
 //
 // Contract:
-// - start() begins serving, once; stop() ends it and is idempotent.
+// - start() begins serving, once; stop() ends it and is idempotent: whatever is still open is
+//   closed at once.
+// - stop_accepting() begins a graceful stop (nginx's graceful shutdown, HAProxy's soft-stop): no
+//   new client connection is accepted from then on (the listening socket closes, so a connect is
+//   refused), idle keep-alive client connections are closed, and a request in flight finishes:
+//   its response carries `Connection: close` (when its header has not left yet) and its
+//   connection then closes. The caller waits, with a deadline of its own, for
+//   BalancerStats::active_connections to reach 0 and then calls stop(). Idempotent; after
+//   start(), before stop().
 // - set_target_group() replaces a group's routable set. It takes effect asynchronously: a
 //   request may still land on a removed target for a short while, and requests in flight on a
 //   removed target finish. A target is the same one if its id and endpoint are (its weight may
@@ -62,6 +70,9 @@ struct BalancerTargetStats {
   std::uint64_t responses_4xx = 0;
   std::uint64_t responses_5xx = 0;
   std::uint64_t target_connection_errors = 0;  // TargetConnectionErrorCount
+  // Failed attempts here that were tried again on another target (HAProxy's "Retr"); the sum
+  // over targets is the balancer's `retries`.
+  std::uint64_t retries = 0;
   // Connect errors, resets, timeouts, bad responses or 5xx in a row, reset by any other
   // response. Counted per IO thread; this is the largest thread's count (passive outlier
   // detection polls it).
@@ -110,9 +121,11 @@ struct BalancerStats {
   std::uint64_t target_connection_errors = 0;  // TargetConnectionErrorCount
   std::uint64_t retries = 0;
   std::uint64_t retry_budget_exhausted = 0;  // retries not made because of the budget
-  std::int64_t active_connections = 0;       // ActiveConnectionCount: client connections now
-  std::uint64_t new_connections = 0;         // NewConnectionCount: client connections accepted
-  LatencyHistogram target_response_time;     // TargetResponseTime, every group's
+  // ActiveConnectionCount: client connections now. The simulated data plane, which leaves
+  // connections out, counts one per request in progress.
+  std::int64_t active_connections = 0;
+  std::uint64_t new_connections = 0;      // NewConnectionCount: client connections accepted
+  LatencyHistogram target_response_time;  // TargetResponseTime, every group's
   // Every group's targets by id (an id in several groups: summed, consecutive_failures the max).
   std::map<std::string, BalancerTargetStats> targets;
   std::map<std::string, BalancerGroupStats> groups;  // every configured group, "default" too
@@ -150,6 +163,7 @@ class DataPlane {
 
   virtual void start() = 0;
   virtual void stop() = 0;
+  virtual void stop_accepting() = 0;
 
   virtual void set_target_group(const std::string& name, std::vector<BalancerTarget> targets) = 0;
   // set_target_group("default", targets).

@@ -79,6 +79,12 @@ void IoThread::sweep() {
   }
 }
 
+void IoThread::stop_accepting() {
+  draining = true;
+  // Closing never destroys a session synchronously, so the list does not change under this loop.
+  for (std::size_t i = 0; i < sessions.size(); ++i) close_session_if_idle(*sessions[i]);
+}
+
 void IoThread::shutdown() {
   stopping = true;
   boost::system::error_code ignored;

@@ -87,6 +87,9 @@ struct IoThread {
   void sweep();
   // Closes every session and idle connection; nothing new starts.
   void shutdown();
+  // The graceful stop (Balancer::stop_accepting()): from now on every answer closes its
+  // connection, and idle sessions are closed now.
+  void stop_accepting();
 
   const int index;
   const BalancerConfig& config;
@@ -109,6 +112,7 @@ struct IoThread {
   asio::steady_timer sweep_timer;
   Duration sweep_period{1s};
   bool stopping = false;
+  bool draining = false;  // stop_accepting() ran here: answers close their connections
 };
 
 }  // namespace flotilla::proxy

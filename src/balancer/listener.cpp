@@ -39,14 +39,16 @@ void Listener::do_accept() {
   next_thread_ = (next_thread_ + 1) % threads_.size();
   acceptor_.async_accept(next.io,
                          [this, &next](const boost::system::error_code& ec, tcp::socket socket) {
-                           if (threads_[0]->stopping || !acceptor_.is_open()) return;
+                           if (threads_[0]->stopping) return;
+                           // A connection accepted as the listener closed (stop_accepting()) is
+                           // served: its client saw the connect succeed.
                            if (!ec) {
                              asio::post(next.io, [&next, s = std::move(socket)]() mutable {
                                if (next.stopping) return;
                                start_session(next, std::move(s));
                              });
                            }
-                           do_accept();
+                           if (acceptor_.is_open()) do_accept();
                          });
 }
 

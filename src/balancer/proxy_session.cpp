@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -98,6 +99,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // close_session_if_idle()'s test.
+  void close_if_idle() {
+    if (phase_ == Phase::kReadingRequest && served_ && no_input_waiting()) close();
+  }
+
   void close() {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
@@ -132,6 +138,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- request ----
 
   void do_read_request() {
+    // Draining: a kept-alive connection gets no next request unless its bytes are already here.
+    if (t_.draining && served_ && no_input_waiting()) return close();
     const auto& config = t_.config;
     // A new connection must send its first request header within request_header_timeout; a
     // kept-alive one may then idle for client_idle_timeout before the next request starts.
@@ -152,6 +160,14 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       read_client(&Session::on_request_read);
     }
+  }
+
+  // Nothing of a next request received: not in in_, nor in the socket's receive buffer.
+  bool no_input_waiting() {
+    if (in_.size() > 0) return false;
+    error_code ec;
+    const std::size_t waiting = client_.available(ec);
+    return ec || waiting == 0;
   }
 
   std::uint32_t header_limit() const { return t_.config.max_header_bytes; }
@@ -296,8 +312,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- choosing a target and a connection ----
 
-  // The first attempt, or a retry that decide_retry() allowed.
-  void attempt() {
+  // The first attempt, or a retry that decide_retry() allowed after `retried_from` failed (kept
+  // alive by the caller).
+  void attempt(const LocalTarget* retried_from = nullptr) {
     if (t_.stopping) return close();
     LocalGroup& group = t_.groups[group_];
     auto& candidates = t_.candidates;
@@ -310,8 +327,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto pick = group.picker->pick(candidates);
     if (!pick) return give_up(give_up_status(last_failure_));
     if (attempts_ > 0) {
+      assert(retried_from != nullptr);
       bump(t_.counters.retries);
       bump(group.counters.retries);
+      bump(retried_from->counters->slots[t_.index].retries);
     }
     ++attempts_;
     target_ = group.targets[*pick];
@@ -350,6 +369,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // does not move its rotation.
   void retry(AttemptFailure failure) {
     last_failure_ = failure;
+    // A reference, no allocation: the target may leave its group meanwhile.
+    const std::shared_ptr<LocalTarget> failed = target_;
     release_target(true);
     const RetryDecision decision = decide_retry(
         t_.retry_policy, RetryFacts{.failure = failure,
@@ -366,7 +387,7 @@ class Session : public std::enable_shared_from_this<Session> {
           retrying_ = true;
           ++t_.active_retries;
         }
-        return attempt();
+        return attempt(failed.get());
       case RetryVerdict::kResponseStarted:
         return close();
       case RetryVerdict::kNotReplayable:
@@ -518,7 +539,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     const char* message = up_->in.data();
     proxy::mark_unforwarded(response_info_, message, false);
-    close_after_ = !client_keep_alive_ || response_parser_->need_eof() || t_.stopping;
+    close_after_ =
+        !client_keep_alive_ || response_parser_->need_eof() || t_.stopping || t_.draining;
     if (close_after_) {
       response_extra_ = "Connection: close\r\n\r\n";
     } else if (request_info_.version < 11) {
@@ -652,7 +674,7 @@ class Session : public std::enable_shared_from_this<Session> {
     release_target(false);
     end_exchange();
     t_.counters.count_own_response(response.status);
-    close_after_ = close_after || !client_keep_alive_ || t_.stopping;
+    close_after_ = close_after || !client_keep_alive_ || t_.stopping || t_.draining;
     if (!close_after_) {
       in_.consume(request_size_);
       request_size_ = 0;
@@ -723,5 +745,7 @@ void check_session_deadline(Session& session, SteadyClock::time_point now) {
 }
 
 void close_session(Session& session) { session.close(); }
+
+void close_session_if_idle(Session& session) { session.close_if_idle(); }
 
 }  // namespace flotilla::proxy

@@ -29,5 +29,10 @@ void start_session(IoThread& thread, tcp::socket socket);
 void check_session_deadline(Session& session, SteadyClock::time_point now);
 // Closes the client connection and any connection to a target. Idempotent.
 void close_session(Session& session);
+// For the graceful stop: closes the session if it is a kept-alive connection waiting for its
+// next request with none of its bytes received (not even in the socket's buffer). A session
+// that has served no request yet is kept: the client connected before the listener closed
+// and its request is on its way. Never destroys the session synchronously.
+void close_session_if_idle(Session& session);
 
 }  // namespace flotilla::proxy

@@ -7,7 +7,9 @@
 #include <ostream>
 
 #include "balancer/target_group.h"
+#include "core/duration.h"
 #include "core/errors.h"
+#include "orchestrator/drain.h"
 #include "orchestrator/environment.h"
 
 namespace flotilla {
@@ -61,11 +63,17 @@ int run_balance(const BalanceFlags& flags, std::ostream& out) {
 
   out << "flotilla balance listening on " << env->balancer_address() << std::endl;
 
-  // Until SIGINT or SIGTERM.
+  // Until SIGINT or SIGTERM; the health checks go on while what is in flight finishes, since
+  // a retry may still need a target.
   env->run_until([] { return false; }, Duration::max() / 2);
-  spdlog::info("flotilla balance: signal received, stopping");
+  spdlog::info("flotilla balance: signal received, draining (at most {})",
+               format_duration(config.drain_timeout));
+  const DrainResult drained = drain_data_plane(*env, config.drain_timeout);
+  if (drained.outcome != DrainOutcome::kDrained)
+    spdlog::warn("flotilla balance: {}, {} client connection(s) closed unfinished",
+                 drained.outcome == DrainOutcome::kTimedOut ? "drain timeout" : "second signal",
+                 drained.open_connections);
   groups.clear();
-  env->data_plane().stop();
   return 0;
 }
 

@@ -7,8 +7,11 @@
 //
 //   flotilla balance listening on HOST:PORT
 //
-// SIGINT or SIGTERM: stop accepting, finish what is in flight, return 0. User mistakes (bad
-// file, bad flag, port in use) throw UserError before that line is written.
+// SIGINT or SIGTERM: stop accepting (a connect is refused), close idle client connections, let
+// the requests in flight finish (their responses say `Connection: close`) for at most
+// BalanceConfig::drain_timeout, then close what is left and return 0; a second signal cuts the
+// wait short. User mistakes (bad file, bad flag, port in use) throw UserError before that line
+// is written.
 #include <iosfwd>
 
 #include "orchestrator/balance_config.h"

@@ -243,6 +243,13 @@ BalanceConfig resolve_balance_config(const BalanceFlags& flags) {
                       *flags.algorithm + "\"");
     c.balancer.algorithm = *flags.algorithm;
   }
+  if (flags.drain_timeout) {
+    const auto d = parse_duration(*flags.drain_timeout);
+    if (!d || *d < Duration::zero())
+      throw UserError("--drain-timeout: expected a duration such as 10s or 500ms, got \"" +
+                      *flags.drain_timeout + "\"");
+    c.drain_timeout = *d;
+  }
   auto& group = c.flag_group();
   if (flags.health_check_path) {
     if (flags.health_check_path->empty() || flags.health_check_path->front() != '/')

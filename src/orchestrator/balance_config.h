@@ -46,6 +46,9 @@ struct BalanceConfig {
   BalancerConfig balancer;
   std::vector<StaticTargetGroup> target_groups;
   RoutingConfig routing;
+  // On SIGTERM or SIGINT, how long requests in flight may take to finish before the rest are
+  // cut off (nginx's worker_shutdown_timeout, HAProxy's hard-stop-after).
+  Duration drain_timeout = std::chrono::seconds(10);
 
   // The group that --target flags fill: the first one the default action forwards to, else the
   // first group.
@@ -62,6 +65,7 @@ struct BalanceFlags {
   std::optional<std::string> algorithm;
   std::optional<int> threads;
   std::optional<std::string> health_check_path;
+  std::optional<std::string> drain_timeout;  // a duration: "10s", "500ms"
 };
 
 // A target group of arbitrary HTTP servers: ALB's default health check path "/"; the rest as

@@ -72,12 +72,17 @@ class Environment {
   // Runs the world until done() holds or `deadline` of the world's own time has passed; true if
   // done() held. Returns false at once when interrupted. done() is asked after every event:
   // keep it cheap.
-  virtual bool run_until(const std::function<bool()>& done, Duration deadline) = 0;
-  // SIGINT or SIGTERM arrived since the environment was made (or since clear_interrupt()).
-  virtual bool interrupted() const = 0;
-  // Forgets the signals so far, so that run_until runs again: an orderly shutdown after the
-  // first SIGTERM (serve drains and stops its workers); the next signal interrupts again.
-  virtual void clear_interrupt() = 0;
+  bool run_until(const std::function<bool()>& done, Duration deadline) {
+    return run_until_signal(done, deadline, 1);
+  }
+  // As run_until(), but it returns false at once only once `signals` SIGINTs and SIGTERMs (as
+  // signals_received() counts them) have arrived: the graceful stop that a first signal began
+  // runs the world with 2, so that a second signal cuts it short.
+  virtual bool run_until_signal(const std::function<bool()>& done, Duration deadline,
+                                int signals) = 0;
+  // SIGINTs and SIGTERMs that arrived since the environment was made.
+  virtual int signals_received() const = 0;
+  bool interrupted() const { return signals_received() > 0; }
 };
 
 struct LiveOptions {

@@ -33,7 +33,7 @@ class LiveEnvironment final : public Environment {
         balancer_(std::move(options.balancer)),
         signals_(io_, SIGINT, SIGTERM) {
     // Installed before anything starts, so a signal during start-up is not lost.
-    wait_for_signal();
+    await_signal();
   }
 
   ~LiveEnvironment() override {
@@ -78,26 +78,25 @@ class LiveEnvironment final : public Environment {
     return host_ + ":" + std::to_string(balancer_.port());
   }
 
-  bool run_until(const std::function<bool()>& done, Duration deadline) override {
+  bool run_until_signal(const std::function<bool()>& done, Duration deadline,
+                        int signals) override {
     const Time end = scheduler_.now() + deadline;
     while (!done()) {
-      if (interrupted_ || scheduler_.now() >= end) return false;
+      if (signals_received_ >= signals || scheduler_.now() >= end) return false;
       io_.restart();
       io_.run_one_for(std::chrono::milliseconds(20));
     }
     return true;
   }
 
-  bool interrupted() const override { return interrupted_; }
-  void clear_interrupt() override { interrupted_ = false; }
+  int signals_received() const override { return signals_received_; }
 
  private:
-  // Each signal sets the flag; the wait is armed again at once so a later one is seen too.
-  void wait_for_signal() {
+  void await_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (ec) return;
-      interrupted_ = true;
-      wait_for_signal();
+      ++signals_received_;
+      await_signal();
     });
   }
 
@@ -109,7 +108,7 @@ class LiveEnvironment final : public Environment {
   std::string host_;
   Balancer balancer_;
   boost::asio::signal_set signals_;
-  bool interrupted_ = false;
+  int signals_received_ = 0;
 };
 
 }  // namespace

@@ -164,14 +164,7 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
     ProgressLine progress;
     progress.elapsed = std::min(scheduler.now() - origin, scenario.duration);
     progress.total = scenario.duration;
-    // The last complete second.
-    if (snap.seconds.size() >= 2) {
-      const SecondStats& s = snap.seconds[snap.seconds.size() - 2];
-      progress.offered_rps = s.offered;
-      progress.ok = s.ok;
-      progress.errors = s.errors;
-      if (s.latency.count > 0) progress.p99_ms = to_millis(s.latency.p99);
-    }
+    set_last_second(progress, snap);
     progress.in_service = fleet_samples.back().in_service;
     progress.desired = fleet_samples.back().desired;
     const std::string text = format_progress_line(progress);

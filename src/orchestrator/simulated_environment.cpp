@@ -17,34 +17,33 @@ namespace flotilla {
 
 namespace {
 
-// SIGINT and SIGTERM stop a long simulation as they stop a live run. A flag, not Asio: the
+// SIGINT and SIGTERM stop a long simulation as they stop a live run. A counter, not Asio: the
 // simulator runs no io_context. Several simulations may run at once (compare): the first
 // installs the handler, the last restores what was there.
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_signal(int) { g_interrupted = 1; }
+volatile std::sig_atomic_t g_signals = 0;
+void on_signal(int) { g_signals = g_signals + 1; }
 
-class SignalFlag {
+class SignalCounter {
  public:
-  SignalFlag() {
+  SignalCounter() {
     std::lock_guard lock(mu_);
     if (users_++ > 0) return;
-    g_interrupted = 0;
+    g_signals = 0;
     struct sigaction action {};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &previous_int_);
     sigaction(SIGTERM, &action, &previous_term_);
   }
-  ~SignalFlag() {
+  ~SignalCounter() {
     std::lock_guard lock(mu_);
     if (--users_ > 0) return;
     sigaction(SIGINT, &previous_int_, nullptr);
     sigaction(SIGTERM, &previous_term_, nullptr);
   }
-  SignalFlag(const SignalFlag&) = delete;
-  SignalFlag& operator=(const SignalFlag&) = delete;
-  bool raised() const { return g_interrupted != 0; }
-  void clear() { g_interrupted = 0; }
+  SignalCounter(const SignalCounter&) = delete;
+  SignalCounter& operator=(const SignalCounter&) = delete;
+  int count() const { return static_cast<int>(g_signals); }
 
  private:
   static inline std::mutex mu_;
@@ -115,10 +114,11 @@ class SimulatedEnvironment final : public Environment {
 
   std::string balancer_address() const override { return std::string(kModeSimulated); }
 
-  bool run_until(const std::function<bool()>& done, Duration deadline) override {
+  bool run_until_signal(const std::function<bool()>& done, Duration deadline,
+                        int signals) override {
     const Time end = scheduler_.now() + deadline;
     while (!done()) {
-      if (signals_.raised()) return false;
+      if (signals_.count() >= signals) return false;
       if (!scheduler_.step(end)) {
         // Nothing more happens before the deadline.
         scheduler_.run_until(end);
@@ -128,11 +128,10 @@ class SimulatedEnvironment final : public Environment {
     return true;
   }
 
-  bool interrupted() const override { return signals_.raised(); }
-  void clear_interrupt() override { signals_.clear(); }
+  int signals_received() const override { return signals_.count(); }
 
  private:
-  SignalFlag signals_;
+  SignalCounter signals_;
   VirtualScheduler scheduler_;
   SimFleet fleet_;
   SimDataPlane data_plane_;

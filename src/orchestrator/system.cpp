@@ -138,7 +138,9 @@ void System::shutdown(Duration deadline) {
   collector_->stop();
   group_->shut_down("run finished");
   Provider& provider = env_.provider();
-  env_.run_until([&provider] { return provider.running() == 0; }, deadline);
+  // A signal that began this stop does not cut it short; one more does.
+  env_.run_until_signal([&provider] { return provider.running() == 0; }, deadline,
+                        env_.signals_received() + 1);
   env_.data_plane().stop();
 }
 

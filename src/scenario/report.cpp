@@ -530,6 +530,15 @@ void write_junit_xml(const std::string& path, const RunRecord& record,
   if (!out) throw UserError(path, "", "a writable file for the JUnit report (--junit)");
 }
 
+void set_last_second(ProgressLine& line, const LoadSnapshot& snap) {
+  if (snap.seconds.size() < 2) return;
+  const SecondStats& s = snap.seconds[snap.seconds.size() - 2];
+  line.offered_rps = s.offered;
+  line.ok = s.ok;
+  line.errors = s.errors;
+  if (s.latency.count > 0) line.p99_ms = to_millis(s.latency.p99);
+}
+
 std::string format_progress_line(const ProgressLine& p) {
   const auto total_s = static_cast<long long>(std::llround(to_seconds(p.total)));
   const auto elapsed_s = static_cast<long long>(to_seconds(p.elapsed));
@@ -537,8 +546,8 @@ std::string format_progress_line(const ProgressLine& p) {
   std::ostringstream out;
   out << '[' << std::setw(width) << elapsed_s << "s/" << total_s << "s] offered "
       << std::llround(p.offered_rps) << " rps | ok " << p.ok << " | err " << p.errors << " | p99 "
-      << (p.p99_ms ? fixed(*p.p99_ms, 1) + " ms" : std::string("-")) << " | in service "
-      << p.in_service << '/' << p.desired;
+      << (p.p99_ms ? fixed(*p.p99_ms, 1) + " ms" : std::string("-"));
+  if (p.fleet) out << " | in service " << p.in_service << '/' << p.desired;
   return out.str();
 }
 

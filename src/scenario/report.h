@@ -235,8 +235,12 @@ struct ProgressLine {
   std::optional<double> p99_ms;  // "-" when absent
   int in_service = 0;
   int desired = 0;
+  bool fleet = true;  // false: no "in service" part (a load without a fleet: `flotilla load`)
 };
 // "[ 23s/90s] offered 112 rps | ok 110 | err 0 | p99 38.2 ms | in service 2/4"
 std::string format_progress_line(const ProgressLine& line);
+// The line's offered rate, ok, errors and p99 from the last complete second of `snap` (the
+// one before the current one, as snapshot(2) gives them); left as they are without one.
+void set_last_second(ProgressLine& line, const LoadSnapshot& snap);
 
 }  // namespace flotilla

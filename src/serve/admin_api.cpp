@@ -349,7 +349,7 @@ class Handler {
                      {"requests", counts.requests},
                      {"responses_5xx", counts.responses_5xx},
                      {"errors", counts.errors},
-                     {"retries", 0 /* MERGE counts.retries */},
+                     {"retries", counts.retries},
                      {"ejected", t.ejected},
                      {"cpu", cpu ? json(cpu->value) : json(nullptr)}});
     }

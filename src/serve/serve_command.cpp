@@ -87,8 +87,8 @@ int serve_command(const ServeOptions& options, std::ostream& out) {
 
   // Until SIGINT or SIGTERM (the environment's signal set).
   env->run_until([] { return false; }, std::chrono::hours(24 * 365 * 10));
-  // The first signal asks for an orderly stop; a second one during it cuts it short.
-  env->clear_interrupt();
+  // The first signal asks for an orderly stop; a second one during it cuts it short
+  // (drain_data_plane, System::shutdown).
   out << "stopping: draining the balancer and stopping the workers" << std::endl;
   server.stop();
   session.shutdown(options.drain_timeout);

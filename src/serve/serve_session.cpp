@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "orchestrator/balancer_metrics_source.h"
+#include "orchestrator/drain.h"
 #include "orchestrator/fault_injector.h"
 #include "orchestrator/scenario_system.h"
 #include "worker/profile.h"
@@ -271,9 +272,7 @@ void ServeSession::shutdown(Duration drain) {
   if (sampler_) sampler_->stop();
   if (pruner_) pruner_->stop();
   stop_load();
-  DataPlane& plane = env_.data_plane();
-  // MERGE plane.stop_accepting();
-  env_.run_until([&plane] { return plane.stats().active_connections == 0; }, drain);
+  drain_data_plane(env_, drain);
   system_->shutdown(kStopDeadline);
 }
 

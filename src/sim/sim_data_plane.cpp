@@ -88,6 +88,8 @@ void SimDataPlane::start() {
 
 void SimDataPlane::stop() { sweep_.reset(); }
 
+void SimDataPlane::stop_accepting() { accepting_ = false; }
+
 void SimDataPlane::sweep() {
   const Time now = scheduler_.now();
   for (std::uint32_t r = 0; r < requests_.size(); ++r) {
@@ -165,13 +167,15 @@ void SimDataPlane::set_target_group(const std::string& name, std::vector<Balance
   }
 }
 
-void SimDataPlane::submit(std::uint64_t token) {
+bool SimDataPlane::submit(std::uint64_t token) {
+  if (!accepting_) return false;
   ++client_requests_;
   ++totals_.requests;
   const std::uint32_t r = allocate();
   requests_[r].client_token = token;
   ++active_requests_;
   attempt(r);
+  return true;
 }
 
 void SimDataPlane::attempt(std::uint32_t r) {
@@ -189,7 +193,10 @@ void SimDataPlane::attempt(std::uint32_t r) {
   if (!pick) return give_up(r, give_up_status(q.last_failure));
 
   Target* t = current_[*pick];
-  if (q.attempts > 0) ++totals_.retries;
+  if (q.attempts > 0) {
+    ++totals_.retries;
+    ++q.tried[static_cast<std::size_t>(q.attempts - 1)]->stats.retries;
+  }
   q.tried[static_cast<std::size_t>(q.attempts)] = t;
   ++q.attempts;
   q.target = t;
@@ -333,6 +340,7 @@ BalancerStats SimDataPlane::stats() const {
   s.target_connection_errors = totals_.target_connection_errors;
   s.retries = totals_.retries;
   s.retry_budget_exhausted = retry_budget_exhausted_;
+  s.active_connections = active_requests_;
   s.target_response_time = totals_.target_response_time;
   BalancerGroupStats group = totals_;
   // Current targets, and removed ones while requests are in flight to them.

@@ -57,11 +57,16 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   ~SimDataPlane() override;
 
   void set_sender(Sender& sender) { sender_ = &sender; }
-  // A request arrives from a client at now.
-  void submit(std::uint64_t token);
+  // A request arrives from a client at now. False after stop_accepting(): the request is
+  // refused as a closed port refuses a connection (the client's connect error), counted
+  // nowhere here, and gets no reply.
+  bool submit(std::uint64_t token);
 
   void start() override;
   void stop() override;
+  // Arrivals from now on are refused (submit()); requests in progress finish, retries included.
+  // BalancerStats::active_connections counts the requests in progress.
+  void stop_accepting() override;
   // Only "default" exists (UserError otherwise).
   void set_target_group(const std::string& name, std::vector<BalancerTarget> targets) override;
   BalancerStats stats() const override;
@@ -110,6 +115,7 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   std::unique_ptr<PeriodicTask> sweep_;
   int active_requests_ = 0;
   int active_retries_ = 0;
+  bool accepting_ = true;
   BalancerGroupStats totals_;  // the default group's counters (and so the balancer's)
   std::uint64_t client_requests_ = 0;
   std::uint64_t retry_budget_exhausted_ = 0;

@@ -88,7 +88,10 @@ void SimTraffic::on_event(std::uint64_t) {
     record_error(second, next_entry_, LoadErrorKind::kOverload);
   } else {
     ++in_flight_;
-    data_plane_.submit(token_of(scheduled, next_entry_));
+    if (!data_plane_.submit(token_of(scheduled, next_entry_))) {
+      --in_flight_;
+      record_error(second, next_entry_, LoadErrorKind::kConnectError);
+    }
   }
   advance();
   schedule_next();

@@ -3,7 +3,8 @@
 // schedule's exact arrival times (the same ArrivalIterator as the live load generator) into the
 // simulated data plane, and their outcomes are counted as the live load generator counts them:
 // latency from the scheduled time, a 4xx/5xx reply is an error of its kind, a reply later than
-// request_timeout a timeout, more than max_connections in flight an overload. Each request is
+// request_timeout a timeout, more than max_connections in flight an overload, one that the data
+// plane refuses (it stopped accepting) a connect error. Each request is
 // the entry of the mix that RequestMix::pick gives it, as live, and counts in that entry's
 // figures; the modelled workers serve every method, path and body alike, as the live ones do.
 //

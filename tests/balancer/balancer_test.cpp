@@ -751,6 +751,105 @@ TEST_CASE("max_retries 0: a refused target is not retried") {
   CHECK(balancer.stats().retries == 0);
 }
 
+TEST_CASE("retries are counted on the target whose failed attempt was tried again elsewhere") {
+  Fleet fleet;
+  fleet.add("swallow", TestBackend::Mode::kSwallow);
+  fleet.add("good");
+  Balancer balancer(BalancerConfig{});
+  balancer.start();
+  balancer.set_targets(
+      {{"refused", {"127.0.0.1", closed_port()}}, fleet.target(0), fleet.target(1)});
+  wait_routable(balancer);
+
+  LoadResult result = run_load(balancer.port(), 1, 60);
+  CHECK(result.failures.empty());
+  const auto stats = balancer.stats();
+  const auto& refused = stats.targets.at("refused");
+  const auto& swallow = stats.targets.at("swallow");
+  const auto& good = stats.targets.at("good");
+  // Every failed attempt found another target: each one is a retry of its own target.
+  CHECK(refused.retries >= 10);
+  CHECK(refused.retries == refused.target_connection_errors);
+  CHECK(swallow.retries >= 10);
+  CHECK(swallow.retries == swallow.errors);
+  CHECK(good.retries == 0);
+  CHECK(refused.retries + swallow.retries == stats.retries);
+  CHECK(stats.groups.at("default").targets.at("refused").retries == refused.retries);
+}
+
+TEST_CASE("retries per target: the last failed attempt of a request that failed is no retry") {
+  BalancerConfig config;
+  config.max_retries = 5;
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({{"x", {"127.0.0.1", closed_port()}}, {"y", {"127.0.0.1", closed_port()}}});
+  REQUIRE(eventually([&] {
+    TestClient client(balancer.port());
+    const auto r = client.get("/");
+    return r && r->status == 503 && balancer.stats().target_connection_errors >= 2;
+  }));
+  const auto stats = balancer.stats();
+  const auto& x = stats.targets.at("x");
+  const auto& y = stats.targets.at("y");
+  // Each 503 tried both targets: one retry (of the first), then nothing left to try.
+  CHECK(x.retries + y.retries == stats.retries);
+  CHECK(x.requests + y.requests == stats.retries + stats.elb_503);
+}
+
+// ---- graceful stop ----
+
+TEST_CASE("stop_accepting: the request in flight gets its 200 with Connection: close") {
+  Fleet fleet;
+  TestBackend& backend = fleet.add("a");
+  BalancerConfig config;
+  config.threads = 2;  // the idle and the busy connection land on different IO threads
+  const auto owned = start_routable(fleet, config);
+  Balancer& balancer = *owned;
+
+  TestClient idle(balancer.port());
+  const auto first = idle.get("/");
+  REQUIRE(first);
+  CHECK(first->header("connection").empty());  // kept alive
+  TestClient busy(balancer.port());
+  REQUIRE(busy.send("GET /held HTTP/1.1\r\nHost: t\r\n\r\n"));
+  REQUIRE(eventually([&] { return backend.held() == 1; }));
+
+  balancer.stop_accepting();
+  CHECK(connect_refused(balancer.port()));
+  CHECK(idle.closed_by_peer());
+  CHECK(eventually([&] { return balancer.stats().active_connections == 1; }));
+
+  backend.release_held();
+  const auto r = busy.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "a");
+  CHECK(r->header("connection") == "close");
+  CHECK(busy.closed_by_peer());
+  CHECK(eventually([&] { return balancer.stats().active_connections == 0; }));
+  balancer.stop();
+}
+
+TEST_CASE("stop_accepting: a connection that has sent nothing yet is still served, then closed") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+
+  const auto before = balancer.stats().new_connections;
+  TestClient early(balancer.port());  // connected before the listener closed
+  // Accepted: one still in the kernel's accept queue is reset when the listener closes.
+  REQUIRE(eventually([&] { return balancer.stats().new_connections == before + 1; }));
+  balancer.stop_accepting();
+  CHECK(connect_refused(balancer.port()));
+  const auto r = early.get("/");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->header("connection") == "close");
+  CHECK(early.closed_by_peer());
+  CHECK(eventually([&] { return balancer.stats().active_connections == 0; }));
+}
+
 // ---- counters ----
 
 TEST_CASE("counters per target and group: response classes, response time, failure streaks") {

@@ -68,6 +68,15 @@ struct TestBackend::Impl {
         case Mode::kNormal:
           break;
       }
+      if (request.target() == "/held") {
+        owner.held.push_back(shared_from_this());
+        ++owner.backend.held_;
+        return;
+      }
+      respond();
+    }
+
+    void respond() {
       response = {};
       response.version(11);
       response.result(http::status::ok);
@@ -132,7 +141,8 @@ struct TestBackend::Impl {
   TestBackend& backend;
   asio::io_context io;
   tcp::acceptor acceptor;
-  std::set<std::shared_ptr<Conn>> conns;  // on the backend's thread
+  std::set<std::shared_ptr<Conn>> conns;    // on the backend's thread
+  std::vector<std::shared_ptr<Conn>> held;  // requests for /held not answered yet
   std::thread thread;
   bool stopped = false;
 };
@@ -160,6 +170,14 @@ void TestBackend::stop() {
     impl_->conns.clear();
   });
   impl_->thread.join();
+}
+
+void TestBackend::release_held() {
+  asio::post(impl_->io, [this] {
+    for (const auto& conn : impl_->held) conn->respond();
+    impl_->backend.held_ -= impl_->held.size();
+    impl_->held.clear();
+  });
 }
 
 void TestBackend::close_connections() {

@@ -1,4 +1,5 @@
 #pragma once
+#include "support/connect.h"
 #include "support/wait.h"
 // In-process HTTP servers and clients for the balancer's tests. 127.0.0.1 only, OS-chosen ports.
 #include <atomic>
@@ -15,11 +16,14 @@
 
 namespace flotilla::testing {
 
+using flotilla::test::connect_refused;
+
 // A backend on its own thread. Normal mode answers:
 //   /health   -> health_status() with body "ok"
 //   /echo     -> 200 with the request body
 //   /chunked  -> 200, chunked, body "alpha-beta-gamma" repeated
 //   /status/N -> status N with body = name
+//   /held     -> 200 with body = name, once release_held() is called
 //   otherwise -> 200 with body = name
 // and every response carries X-Backend: name and what it saw: X-Seen-XFF, X-Seen-Proto,
 // X-Seen-XFH (X-Forwarded-Host), X-Seen-Port (X-Forwarded-Port), X-Seen-Hop ("yes" if an X-Hop
@@ -44,6 +48,10 @@ class TestBackend {
   void set_health_status(int status) { health_status_ = status; }
   std::uint64_t requests() const { return requests_; }
   std::uint64_t connections() const { return connections_; }
+  // Requests for /held that arrived and are not answered yet.
+  std::uint64_t held() const { return held_; }
+  // Answers every /held request that arrived so far (asynchronously, on the backend's thread).
+  void release_held();
 
   // Closes the listener and every connection at once (as if the process died) and joins the
   // thread. Idempotent.
@@ -62,6 +70,7 @@ class TestBackend {
   std::atomic<int> health_status_{200};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> connections_{0};
+  std::atomic<std::uint64_t> held_{0};
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,51 +10,20 @@
 #include <memory>
 #include <optional>
 
+#include "support/connect.h"
 #include "support/files.h"
 #include "support/subprocess.h"
 #include "worker/http_client.h"
+#include "worker_process.h"
 
 using namespace flotilla::test;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
-const std::string kWorker = std::string(FLOTILLA_BIN_DIR) + "/flotilla-worker";
-
-// The port in "... listening on 127.0.0.1:PORT\n" once the line is complete.
-std::optional<std::uint16_t> listening_port(const std::string& out) {
-  const auto at = out.find("listening on ");
-  if (at == std::string::npos) return std::nullopt;
-  const auto end = out.find('\n', at);
-  const auto colon = out.rfind(':', end);
-  if (end == std::string::npos || colon == std::string::npos || colon < at) return std::nullopt;
-  return static_cast<std::uint16_t>(std::stoi(out.substr(colon + 1, end - colon - 1)));
-}
-
-// Starts `argv` and waits for its "listening on" line; REQUIREs it.
-std::uint16_t wait_listening(Subprocess& p) {
-  p.wait_for_output([&] { return listening_port(p.out()).has_value(); }, 20000ms);
-  INFO(p.out(), p.err());
-  REQUIRE(listening_port(p.out()).has_value());
-  return *listening_port(p.out());
-}
-
-struct Worker {
-  explicit Worker(const std::string& id, const std::string& service_time = "1ms")
-      : process({kWorker, "--port", "0", "--id", id, "--distribution", "constant",
-                 "--service-time-mean", service_time, "--capacity", "16", "--boot-time", "0s"}) {
-    port = wait_listening(process);
-  }
-  Subprocess process;
-  std::uint16_t port = 0;
-  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
-};
 
 std::vector<std::string> balance_argv(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {kFlotilla, "balance"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return argv;
+  return flotilla_argv("balance", extra);
 }
 
 }  // namespace
@@ -201,4 +170,82 @@ TEST_CASE("balance: a port in use exits 2 and says so") {
   CHECK(r.err.find(std::to_string(port)) != std::string::npos);
   ::kill(first.pid(), SIGTERM);
   CHECK(first.finish(10000ms).exit_code == 0);
+}
+
+namespace {
+
+// A balance in front of one worker whose every request takes `service_time`, with a request
+// in flight through it (sent on `client`, its response not read).
+struct SlowRequestInFlight {
+  SlowRequestInFlight(const std::string& service_time, const std::vector<std::string>& extra)
+      : worker("slow", service_time),
+        balance(balance_argv([&] {
+          std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--health-check-path",
+                                           "/health",  "--target",    worker.target()};
+          args.insert(args.end(), extra.begin(), extra.end());
+          return args;
+        }())),
+        port(wait_listening(balance)),
+        client(port, 60s) {
+    client.send("GET /work HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(wait_until([&] { return get_metrics(worker.port)["in_flight"] == 1; }, 10s));
+  }
+  Worker worker;
+  Subprocess balance;
+  std::uint16_t port;
+  HttpClient client;
+};
+
+}  // namespace
+
+TEST_CASE("balance: on SIGTERM a request in flight still gets its 200, then it exits 0") {
+  SlowRequestInFlight slow("1500ms", {});
+  const auto signalled = std::chrono::steady_clock::now();
+  ::kill(slow.balance.pid(), SIGTERM);
+  // The listener closes at once; what was in flight goes on.
+  REQUIRE(wait_until([&] { return connect_refused(slow.port); }, 5s));
+  const HttpResponse r = slow.client.receive();
+  CHECK(r.status == 200);
+  CHECK(r.worker == "slow");
+  CHECK_FALSE(r.keep_alive);  // Connection: close
+  const auto result = slow.balance.finish(10000ms);
+  INFO(result.out, result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - signalled < 8s);  // the drain timeout's default: 10s
+}
+
+TEST_CASE("balance: --drain-timeout and a second signal cut the drain short, still exit 0") {
+  struct Row {
+    const char* name;
+    std::vector<std::string> flags;
+    int signals;
+  };
+  const Row rows[] = {
+      {"drain timeout", {"--drain-timeout", "300ms"}, 1},
+      {"second signal", {"--drain-timeout", "60s"}, 2},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.name);
+    SlowRequestInFlight slow("30s", row.flags);
+    const auto signalled = std::chrono::steady_clock::now();
+    ::kill(slow.balance.pid(), SIGTERM);
+    if (row.signals == 2) {
+      REQUIRE(wait_until([&] { return connect_refused(slow.port); }, 5s));
+      ::kill(slow.balance.pid(), SIGINT);
+    }
+    const auto result = slow.balance.finish(20000ms);
+    INFO(result.out, result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(std::chrono::steady_clock::now() - signalled < 10s);
+    CHECK(result.err.find("closed unfinished") != std::string::npos);
+    CHECK(slow.client.closed_by_peer(5s));
+  }
+}
+
+TEST_CASE("balance: a bad --drain-timeout exits 2 naming the flag") {
+  const auto r =
+      run_process(balance_argv({"--target", "127.0.0.1:1", "--drain-timeout", "soon"}), 20000ms);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--drain-timeout") != std::string::npos);
 }

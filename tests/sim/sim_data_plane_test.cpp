@@ -259,4 +259,24 @@ TEST_CASE("SimDataPlane under a target group: streaks broken between polls eject
   CHECK(w.replies.by_status[503] == refused + 1);
 }
 
+TEST_CASE("SimDataPlane: stop_accepting refuses arrivals; those in flight finish, retries too") {
+  World w(2, "round_robin");
+  for (int i = 0; i < 10; ++i) CHECK(w.plane.submit(static_cast<std::uint64_t>(i)));
+  w.sched.run_until(50ms);
+  CHECK(w.plane.stats().active_connections == 10);
+
+  w.plane.stop_accepting();
+  CHECK_FALSE(w.plane.submit(99));
+  w.fleet.signal(w.ids[1], SIGKILL);  // its 5 in flight are retried on the other worker
+  w.sched.run();
+  CHECK(w.replies.by_status[200] == 10);
+  CHECK(w.replies.total() == 10);  // none for the refused one
+  const BalancerStats s = w.plane.stats();
+  CHECK(s.requests == 10);
+  CHECK(s.active_connections == 0);
+  CHECK(s.retries == 5);
+  CHECK(s.targets.at(w.ids[1]).retries == 5);
+  CHECK(s.targets.at(w.ids[0]).retries == 0);
+}
+
 }  // namespace flotilla

@@ -88,6 +88,22 @@ TEST_CASE("SimTraffic: more in flight than max_connections is an overload error 
   CHECK(s.by_kind[LoadErrorKind::kOverload] == 70);
 }
 
+TEST_CASE("SimTraffic: arrivals after the data plane stops accepting are connect errors") {
+  World w(constant(1000, 100ms));
+  SimTraffic traffic(w.sched, w.plane, load(RateSchedule(100, {{2s, 100}})));  // 200 requests
+  traffic.start();
+  w.sched.run_until(1s);  // 100 sent, the last 10 still in flight
+  w.plane.stop_accepting();
+  w.sched.run();
+  const LoadSnapshot s = traffic.snapshot();
+  CHECK(s.finished);
+  CHECK(s.sent == 200);
+  CHECK(s.ok == 100);
+  CHECK(s.by_kind[LoadErrorKind::kConnectError] == 100);
+  CHECK(s.errors == 100);
+  CHECK(w.plane.stats().requests == 100);
+}
+
 TEST_CASE("SimTraffic: stop() abandons what is in flight") {
   World w(constant(1000, 5s));
   SimTraffic traffic(w.sched, w.plane, load(RateSchedule(10, {{10s, 10}})));
