@@ -7,6 +7,12 @@
 //                    [--config FILE] [--health-check-path PATH] [--drain-timeout D]
 //   flotilla load --url URL --rps N --duration D [--connections keep-alive|new] [--threads N]
 //                 [--timeout D] [--json] [--quiet]
+//   flotilla serve FILE [--listen ADDR] [--admin ADDR] [--token-file F] [--out DIR] [--seed N]
+//                 [--retention D] [--drain-timeout D] [--worker PATH]
+//   flotilla status | kill ID...|--workers N|PCT|oldest|newest|--random [--signal S] |
+//            scale [--desired N] [--min N] [--max N] | fault FILE|JSON |
+//            load --rps N [--duration D] | load --stop
+//            [--admin URL] [--token-file F] [--json]     (these talk to a running serve)
 //   flotilla policy import FILE [--alarm FILE] [--time-scale X] [--json]
 //   flotilla policy lint FILE... [--alarm FILE] [--json]
 //   flotilla policy replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]
@@ -19,6 +25,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "core/duration.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/terminal.h"
@@ -29,6 +36,8 @@
 #include "orchestrator/report_command.h"
 #include "orchestrator/run.h"
 #include "orchestrator/validate.h"
+#include "serve/control_commands.h"
+#include "serve/serve_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -108,6 +117,65 @@ int main(int argc, char** argv) {
   load->add_option("--timeout", load_flags.timeout, "per request (default 10s)");
   load->add_flag("--json", load_flags.json, "print the summary as JSON");
   load->add_flag("--quiet", load_flags.quiet, "no progress line on standard error");
+  flotilla::ServeLoadFlags serve_load_flags;
+  load->add_flag("--stop", serve_load_flags.stop, "stop serve's built-in load (without --url)");
+
+  flotilla::ServeOptions serve_options;
+  std::uint64_t serve_seed = 0;
+  std::string serve_retention = "3h";
+  std::string serve_drain = "10s";
+  auto* serve = app.add_subcommand(
+      "serve", "run a scenario's fleet live until SIGTERM, with an admin API and a dashboard");
+  serve->add_option("file", serve_options.scenario_path,
+                    "scenario file (traffic, faults and expectations optional)")
+      ->required();
+  serve->add_option("--listen", serve_options.listen,
+                    "the balancer's HOST:PORT (default 127.0.0.1:8080; port 0: any free one)");
+  serve->add_option("--admin", serve_options.admin,
+                    "the admin API's and dashboard's HOST:PORT (default 127.0.0.1:9901)");
+  serve->add_option("--token-file", serve_options.token_file,
+                    "require this bearer token on the admin API (needed off loopback)");
+  serve->add_option("--out", serve_options.out_dir,
+                    "where the session's report goes at the end (default runs/serve-<time>/)");
+  auto* serve_seed_option = serve->add_option("--seed", serve_seed, "seed, overrides the file's");
+  serve->add_option("--retention", serve_retention,
+                    "how much history to keep (default 3h of per-second data)");
+  serve->add_option("--drain-timeout", serve_drain,
+                    "on SIGTERM, how long requests in flight may take to finish (default 10s)");
+  serve->add_option("--worker", serve_options.worker_executable,
+                    "flotilla-worker executable (default: beside flotilla)");
+
+  // The commands that talk to serve share their flags.
+  flotilla::AdminFlags admin_flags;
+  auto admin_options = [&](CLI::App* command, bool json = true) {
+    command->add_option("--admin", admin_flags.admin,
+                        "serve's admin URL (default $FLOTILLA_ADMIN or http://127.0.0.1:9901)");
+    command->add_option("--token-file", admin_flags.token_file,
+                        "a file holding the admin token (default $FLOTILLA_TOKEN)");
+    if (json) command->add_flag("--json", admin_flags.json, "print the API's JSON");
+  };
+  admin_options(load, false);
+  auto* status = app.add_subcommand("status", "show a running serve's group and workers");
+  admin_options(status);
+  flotilla::KillFlags kill_flags;
+  auto* kill = app.add_subcommand("kill", "send a signal to workers of a running serve");
+  kill->add_option("ids", kill_flags.ids, "worker ids");
+  kill->add_option("--workers", kill_flags.workers,
+                   "which workers in service: a count, a percentage (25%), oldest or newest");
+  kill->add_flag("--random", kill_flags.random, "one worker in service at random");
+  kill->add_option("--signal", kill_flags.signal, "KILL (default), TERM, STOP or CONT")
+      ->check(CLI::IsMember({"KILL", "TERM", "STOP", "CONT"}));
+  admin_options(kill);
+  flotilla::ScaleFlags scale_flags;
+  auto* scale = app.add_subcommand("scale", "set a running serve's desired capacity and limits");
+  scale->add_option("--desired", scale_flags.desired, "desired capacity");
+  scale->add_option("--min", scale_flags.min, "minimum size");
+  scale->add_option("--max", scale_flags.max, "maximum size");
+  admin_options(scale);
+  std::string fault_text;
+  auto* fault = app.add_subcommand("fault", "start a fault on a running serve, now");
+  fault->add_option("fault", fault_text, "a fault entry: a JSON file, or JSON text")->required();
+  admin_options(fault);
 
   auto* policy = app.add_subcommand("policy", "import, lint and replay scaling policies");
   policy->require_subcommand(1);
@@ -154,7 +222,8 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "flotilla: unknown command '" << arg
-                << "'; expected one of: run, compare, report, validate, balance, load, policy\n"
+                << "'; expected one of: run, compare, report, validate, balance, load, serve, "
+                   "status, kill, scale, fault, policy\n"
                 << "Run with --help for more information.\n";
       return flotilla::kExitUsage;
     }
@@ -180,7 +249,23 @@ int main(int argc, char** argv) {
     if (*validate) return flotilla::validate_command(validate_options, std::cout);
     if (*report) return flotilla::report_command(report_options, std::cout);
     if (*balance) return flotilla::run_balance(balance_flags, std::cout);
-    if (*load) return flotilla::load_command(load_flags, std::cout);
+    if (*load) {
+      if (load_flags.url) return flotilla::load_command(load_flags, std::cout);
+      serve_load_flags.rps = load_flags.rps;
+      serve_load_flags.duration = load_flags.duration;
+      admin_flags.json = load_flags.json;
+      return flotilla::serve_load_command(admin_flags, serve_load_flags, std::cout, std::cerr);
+    }
+    if (*serve) {
+      if (*serve_seed_option) serve_options.seed = serve_seed;
+      serve_options.retention = flotilla::parse_duration_flag(serve_retention, "--retention");
+      serve_options.drain_timeout = flotilla::parse_duration_flag(serve_drain, "--drain-timeout", flotilla::Duration::zero());
+      return flotilla::serve_command(serve_options, std::cout);
+    }
+    if (*status) return flotilla::status_command(admin_flags, std::cout, std::cerr);
+    if (*kill) return flotilla::kill_command(admin_flags, kill_flags, std::cout, std::cerr);
+    if (*scale) return flotilla::scale_command(admin_flags, scale_flags, std::cout, std::cerr);
+    if (*fault) return flotilla::fault_command(admin_flags, fault_text, std::cout, std::cerr);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);
     if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);
     if (*replay) return flotilla::policy_replay_command(replay_options, std::cout);

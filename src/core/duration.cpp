@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/errors.h"
+
 namespace flotilla {
 
 std::optional<Duration> parse_duration(std::string_view text) {
@@ -43,6 +45,16 @@ std::string format_duration(Duration d) {
   if (ns % 1'000'000 == 0) return std::to_string(ns / 1'000'000) + "ms";
   if (ns % 1'000 == 0) return std::to_string(ns / 1'000) + "us";
   return std::to_string(ns) + "ns";
+}
+
+Duration parse_duration_flag(std::string_view text, const std::string& flag,
+                             std::optional<Duration> min) {
+  const auto d = parse_duration(text);
+  const bool ok = d && (min ? *d >= *min : *d > Duration::zero());
+  if (!ok)
+    throw UserError(flag + ": expected a duration" + (min ? "" : " > 0") +
+                    " such as 10s or 500ms, got \"" + std::string(text) + "\"");
+  return *d;
 }
 
 }  // namespace flotilla

@@ -10,6 +10,10 @@
 namespace flotilla {
 
 std::optional<Duration> parse_duration(std::string_view text);
+// A command-line flag's duration: UserError naming `flag` unless `text` is one of at least
+// `min` (default: more than 0).
+Duration parse_duration_flag(std::string_view text, const std::string& flag,
+                             std::optional<Duration> min = std::nullopt);
 // Shortest exact spelling: "90s", "1m30s" is written "90s"; "1.5ms" stays "1500us".
 std::string format_duration(Duration d);
 

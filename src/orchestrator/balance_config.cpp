@@ -244,11 +244,8 @@ BalanceConfig resolve_balance_config(const BalanceFlags& flags) {
     c.balancer.algorithm = *flags.algorithm;
   }
   if (flags.drain_timeout) {
-    const auto d = parse_duration(*flags.drain_timeout);
-    if (!d || *d < Duration::zero())
-      throw UserError("--drain-timeout: expected a duration such as 10s or 500ms, got \"" +
-                      *flags.drain_timeout + "\"");
-    c.drain_timeout = *d;
+    c.drain_timeout =
+        parse_duration_flag(*flags.drain_timeout, "--drain-timeout", Duration::zero());
   }
   auto& group = c.flag_group();
   if (flags.health_check_path) {

@@ -28,13 +28,6 @@ bool name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';
 }
 
-Duration positive_duration(const std::string& flag, const std::string& text) {
-  const auto d = parse_duration(text);
-  if (!d || *d <= Duration::zero())
-    throw UserError(flag + ": expected a duration > 0 such as 30s or 500ms, got \"" + text + "\"");
-  return *d;
-}
-
 struct Run {
   std::string url;
   HttpUrl where;
@@ -58,8 +51,8 @@ Run checked(const LoadFlags& flags) {
     throw UserError("--rps: expected a number > 0, got " + format_number(*flags.rps));
   run.rps = *flags.rps;
   if (!flags.duration) throw UserError("--duration: required: how long to send, such as 30s");
-  run.duration = positive_duration("--duration", *flags.duration);
-  run.timeout = positive_duration("--timeout", flags.timeout);
+  run.duration = parse_duration_flag(*flags.duration, "--duration");
+  run.timeout = parse_duration_flag(flags.timeout, "--timeout");
   if (flags.connections == "keep-alive") {
     run.connections = Connections::kKeepAlive;
   } else if (flags.connections == "new") {

@@ -46,6 +46,8 @@ std::string kind_list() {
   return join(names);
 }
 
+}  // namespace
+
 WorkerChoice parse_workers(const ConfigNode& node) {
   WorkerChoice c;
   const nlohmann::json& j = node.json();
@@ -90,8 +92,6 @@ WorkerChoice parse_workers(const ConfigNode& node) {
   }
   node.fail(expected);
 }
-
-}  // namespace
 
 std::string_view to_string(FaultKind kind) { return info(kind).name; }
 

@@ -67,6 +67,9 @@ struct WorkerChoice {
   int how_many(int in_service) const;
 };
 
+// A fault's "workers": a count, "25%", "oldest", "newest" or a list of ids.
+WorkerChoice parse_workers(const ConfigNode& node);
+
 struct Fault {
   Duration at{};
   std::optional<Duration> duration;  // "for"

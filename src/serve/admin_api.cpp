@@ -448,8 +448,16 @@ class Handler {
       period = from_seconds(*seconds);
     }
     const Time now = session_.environment().scheduler().now();
-    const Time start = time_param("start", now - 300s);
+    Time start = time_param("start", now - 300s);
     const Time end = time_param("end", now);
+    {
+      // CloudWatch rounds the start down to a whole period of wall-clock time.
+      const double wall_start =
+          to_seconds(start - session_.origin()) +
+          std::chrono::duration<double>(session_.settings().wall_origin.time_since_epoch()).count();
+      const double p = to_seconds(period);
+      start -= from_seconds(wall_start - std::floor(wall_start / p) * p);
+    }
     if (end <= start) throw QueryError{"end", "expected an end after the start"};
     const auto count = static_cast<std::size_t>(std::ceil(to_seconds(end - start) / to_seconds(period)));
     if (count > kMaxDatapoints)

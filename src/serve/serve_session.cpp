@@ -23,6 +23,9 @@ using namespace std::chrono_literals;
 constexpr Duration kPruneEvery = 60s;
 // Stopping every worker: SIGTERM, the group's stop grace, SIGKILL.
 constexpr Duration kStopDeadline = 15s;
+// The file's traffic and faults start once the initial workers are in service, as a run's do,
+// or after this long regardless.
+constexpr Duration kFleetReadyTimeout = 60s;
 // The most workers a group may be given from the API (a demo on one machine).
 constexpr int kMaxGroupSize = 1000;
 
@@ -93,10 +96,7 @@ void ServeSession::start() {
   origin_ = scheduler.now();
   system_->scaling_loop().set_origin(origin_);
   last_stats_ = env_.data_plane().stats();
-  if (scenario_.has_traffic)
-    start_traffic(scenario_.rate_schedule(), scenario_.traffic.requests,
-                  scenario_.traffic.connections, scenario_.traffic.arrivals);
-  faults_->schedule(scenario_.faults, origin_);
+  timeline_pending_ = true;
   sampler_ = std::make_unique<PeriodicTask>(scheduler, 1s, [this] { sample_second(); });
   sampler_->start(origin_ + 1s);
   pruner_ = std::make_unique<PeriodicTask>(scheduler, kPruneEvery, [this] {
@@ -106,7 +106,21 @@ void ServeSession::start() {
   pruner_->start(origin_ + kPruneEvery);
 }
 
+void ServeSession::start_timeline_when_ready() {
+  if (!timeline_pending_) return;
+  const Time now = env_.scheduler().now();
+  if (system_->group().state().in_service < scenario_.fleet.desired &&
+      now - origin_ < kFleetReadyTimeout)
+    return;
+  timeline_pending_ = false;
+  if (scenario_.has_traffic)
+    start_traffic(scenario_.rate_schedule(), scenario_.traffic.requests,
+                  scenario_.traffic.connections, scenario_.traffic.arrivals);
+  faults_->schedule(scenario_.faults, now);
+}
+
 void ServeSession::sample_second() {
+  start_timeline_when_ready();
   const BalancerStats stats = env_.data_plane().stats();
   ServeSecond row;
   row.t = std::round(seconds_since_start(sampler_->tick_time())) - 1;

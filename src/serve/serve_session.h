@@ -134,6 +134,7 @@ class ServeSession {
 
  private:
   void sample_second();
+  void start_timeline_when_ready();
   void start_traffic(RateSchedule schedule, std::vector<RequestSpec> requests,
                      Connections connections, Arrivals arrivals);
 
@@ -146,6 +147,7 @@ class ServeSession {
   Time origin_{};
   bool started_ = false;
   bool shut_down_ = false;
+  bool timeline_pending_ = false;  // the file's traffic and faults wait for the fleet
 
   // The built-in load: the one running now and the totals of those before it.
   std::unique_ptr<Traffic> load_;
