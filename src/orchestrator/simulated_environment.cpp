@@ -108,8 +108,12 @@ class SimulatedEnvironment final : public Environment {
     fleet_.set_faults(id, faults);
   }
 
+  // The traffic the caller gets is a handle: the SimTraffic itself stays here until the world
+  // ends, because its next arrival is an event in the queue and its requests in flight are
+  // answered to it (the data plane keeps each request's sender). Dropping the handle stops it.
   std::unique_ptr<Traffic> make_traffic(LoadConfig config) override {
-    return std::make_unique<SimTraffic>(scheduler_, data_plane_, std::move(config));
+    traffics_.push_back(std::make_unique<SimTraffic>(scheduler_, data_plane_, std::move(config)));
+    return std::make_unique<TrafficHandle>(*traffics_.back());
   }
 
   std::string balancer_address() const override { return std::string(kModeSimulated); }
@@ -131,10 +135,25 @@ class SimulatedEnvironment final : public Environment {
   int signals_received() const override { return signals_.count(); }
 
  private:
+  class TrafficHandle final : public Traffic {
+   public:
+    explicit TrafficHandle(SimTraffic& traffic) : traffic_(traffic) {}
+    ~TrafficHandle() override { traffic_.stop(); }
+    void start() override { traffic_.start(); }
+    void stop() override { traffic_.stop(); }
+    LoadSnapshot snapshot(std::optional<std::size_t> recent_seconds) const override {
+      return traffic_.snapshot(recent_seconds);
+    }
+
+   private:
+    SimTraffic& traffic_;
+  };
+
   SignalCounter signals_;
   VirtualScheduler scheduler_;
   SimFleet fleet_;
   SimDataPlane data_plane_;
+  std::vector<std::unique_ptr<SimTraffic>> traffics_;  // after what they use
 };
 
 }  // namespace

@@ -45,9 +45,12 @@ AdminResponse json_response(int status, const json& body) {
   return r;
 }
 
-AdminResponse error_response(int status, const std::string& message, const std::string& field = "") {
+// A 400 always names the field, "" (the whole body, as RFC 6901 points at it) included.
+AdminResponse error_response(int status, const std::string& message,
+                             std::optional<std::string> field = std::nullopt) {
   json body = {{"error", message}};
-  if (!field.empty()) body["field"] = field;
+  if (field) body["field"] = *field;
+  else if (status == 400) body["field"] = "";
   return json_response(status, body);
 }
 
@@ -255,7 +258,7 @@ class Handler {
       return (this->*f)(body);
     } catch (const UserError& e) {
       return error_response(400, e.expected().empty() ? e.what() : e.expected(),
-                            e.pointer().empty() ? "" : e.pointer());
+                            e.pointer() == "/" ? "" : e.pointer());
     }
   }
 

@@ -59,6 +59,7 @@ struct SimDataPlane::Target {
 
 struct SimDataPlane::Request {
   std::uint64_t client_token = 0;
+  Sender* sender = nullptr;  // who is answered
   Target* target = nullptr;  // of the attempt in progress
   Time sent_at{};
   std::uint32_t generation = 0;
@@ -173,6 +174,7 @@ bool SimDataPlane::submit(std::uint64_t token) {
   ++totals_.requests;
   const std::uint32_t r = allocate();
   requests_[r].client_token = token;
+  requests_[r].sender = sender_;
   ++active_requests_;
   attempt(r);
   return true;
@@ -273,12 +275,13 @@ void SimDataPlane::give_up(std::uint32_t r, int status) {
 void SimDataPlane::end_exchange(std::uint32_t r, int status) {
   Request& q = requests_[r];
   const std::uint64_t client = q.client_token;
+  Sender* sender = q.sender;
   if (q.holds_budget_slot) --active_retries_;
   q.in_use = false;
   ++q.generation;
   free_requests_.push_back(r);
   --active_requests_;
-  if (sender_ != nullptr) sender_->on_reply(client, status, scheduler_.now());
+  if (sender != nullptr) sender->on_reply(client, status, scheduler_.now());
 }
 
 void SimDataPlane::on_response(std::uint64_t token, int status, Time) {

@@ -56,6 +56,8 @@ class SimDataPlane final : public DataPlane, public SimWorker::Client {
   SimDataPlane(VirtualScheduler& scheduler, SimFleet& fleet, SimDataPlaneConfig config);
   ~SimDataPlane() override;
 
+  // Where the requests submitted from now on are answered (each request keeps the sender it was
+  // submitted under, so an earlier sender still gets its replies).
   void set_sender(Sender& sender) { sender_ = &sender; }
   // A request arrives from a client at now. False after stop_accepting(): the request is
   // refused as a closed port refuses a connection (the client's connect error), counted
