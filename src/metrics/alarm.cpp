@@ -309,12 +309,16 @@ const AlarmEvaluation& Alarm::evaluate(Time end) {
   state_ = ev.state;
   if (ev.changed()) {
     history_.push_back(ev);
-    if (history_.size() > kMaxHistory) history_.pop_front();
+    history_.drop_beyond(kMaxHistory);
   }
   last_ = ev;
   if (on_evaluation) on_evaluation(ev);
   if (ev.changed() && on_transition) on_transition(ev);
   return *last_;
+}
+
+void Alarm::prune_before(Time cutoff) {
+  history_.drop_front_while([cutoff](const AlarmEvaluation& e) { return e.t < cutoff; }, 1);
 }
 
 void Alarm::start(Time first, Duration every, Duration delay) {

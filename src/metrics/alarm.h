@@ -30,6 +30,7 @@
 // Alarm::start() evaluates every `every` (default: the period). Alarm actions are not run here:
 // the scaling engine reads the state or listens to on_evaluation.
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -38,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/retained_log.h"
 #include "core/scheduler.h"
 #include "metrics/metric_id.h"
 #include "metrics/metric_store.h"
@@ -147,7 +149,11 @@ class Alarm {
   const AlarmConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   // State changes, oldest first (at most kMaxHistory; the oldest are dropped).
-  const std::deque<AlarmEvaluation>& history() const { return history_; }
+  const std::deque<AlarmEvaluation>& history() const { return history_.entries(); }
+  // State changes ever recorded, dropped ones included (resume_index(), core/retained_log.h).
+  std::uint64_t transitions_recorded() const { return history_.recorded(); }
+  // Drops the state changes before `cutoff` but the newest: the one into the current state.
+  void prune_before(Time cutoff);
   // The latest evaluation, if any.
   const std::optional<AlarmEvaluation>& last() const { return last_; }
 
@@ -159,7 +165,7 @@ class Alarm {
   AlarmConfig config_;
   Scheduler& scheduler_;
   AlarmState state_ = AlarmState::insufficient_data;
-  std::deque<AlarmEvaluation> history_;
+  RetainedLog<AlarmEvaluation> history_;
   std::optional<AlarmEvaluation> last_;
   Duration delay_{};
   std::unique_ptr<PeriodicTask> task_;

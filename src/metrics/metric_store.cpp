@@ -86,6 +86,13 @@ const DatapointRing* MetricStore::find(const MetricId& id) const {
 
 bool MetricStore::contains(const MetricId& id) const { return find(id) != nullptr; }
 
+std::size_t MetricStore::prune_before(Time cutoff) {
+  return std::erase_if(series_, [cutoff](const auto& entry) {
+    const DatapointRing& ring = entry.second;
+    return ring.empty() || ring[ring.size() - 1].t < cutoff;
+  });
+}
+
 std::optional<double> MetricStore::statistic(const MetricId& id, Statistic s, Time end,
                                              Duration period) const {
   const DatapointRing* ring = find(id);

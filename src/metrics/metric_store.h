@@ -11,6 +11,8 @@
 // relative error, see metric_histogram.h), scalars recorded into the merge.
 //
 // Memory per series: retention x (32 bytes + 16 bytes per non-empty bucket of a distribution).
+// Series come and go with what they describe (a worker's InstanceId series); prune_before()
+// drops the ones nobody has written to since a cutoff, so the count of series stays bounded.
 //
 // Ids are canonicalized on the way in, so dimension order does not matter.
 // Threading: control plane only (not thread-safe).
@@ -106,6 +108,8 @@ class MetricStore {
   // CloudWatch ListMetrics: every series whose namespace and name match (empty = any), sorted.
   std::vector<MetricId> list(std::string_view ns = {}, std::string_view name = {}) const;
   bool contains(const MetricId& id) const;
+  // Drops every series whose newest datapoint is older than `cutoff`. Returns how many.
+  std::size_t prune_before(Time cutoff);
   std::size_t series_count() const { return series_.size(); }
   std::size_t retention() const { return retention_; }
 

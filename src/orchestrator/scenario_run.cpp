@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "core/random.h"
+#include "core/retained_log.h"
 #include "core/terminal.h"
 #include "orchestrator/balance_config.h"
 #include "orchestrator/environment.h"
@@ -83,7 +84,7 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
 
   // Traffic starts now; every time in the report counts from here.
   const Time origin = scheduler.now();
-  std::size_t activities_shown = system.group().activities().size();
+  std::uint64_t activities_shown = system.group().activities_recorded();
   say("fleet ready: " + std::to_string(initial_desired) + " in service; traffic starts");
   system.on_event = [&](const SystemEvent& e) {
     std::ostringstream line;
@@ -120,15 +121,17 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
   const std::int64_t progress_every =
       env->mode() == kModeLive ? 1 : std::max<std::int64_t>(1, duration_s / 50);
   bool load_finished = false;
-  std::size_t decisions_shown = 0;
+  std::uint64_t decisions_shown = 0;
   std::string last_held;
   system.scaling_loop().set_origin(origin);
   PeriodicTask timeline(scheduler, 1s, [&] {
     fleet_samples.push_back(sample_fleet());
     // The decision log: every change of desired capacity, and a held-back wish once per streak.
     const auto& records = system.scaling_loop().records();
-    for (; decisions_shown < records.size(); ++decisions_shown) {
-      const DecisionRecord& r = records[decisions_shown];
+    for (std::size_t i = resume_index(records.size(), system.scaling_loop().records_recorded(),
+                                      decisions_shown);
+         i < records.size(); ++i) {
+      const DecisionRecord& r = records[i];
       if (!r.logged()) {
         last_held.clear();
         continue;
@@ -147,16 +150,20 @@ ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunS
       }
       say("  " + line);
     }
+    decisions_shown = system.scaling_loop().records_recorded();
     // Activities the policies did not cause: replacements and failed launches.
     const auto& activities = system.group().activities();
-    for (; activities_shown < activities.size(); ++activities_shown) {
-      const auto& a = activities[activities_shown];
+    for (std::size_t i = resume_index(activities.size(), system.group().activities_recorded(),
+                                      activities_shown);
+         i < activities.size(); ++i) {
+      const auto& a = activities[i];
       if (a.from != a.to) continue;
       std::ostringstream line;
       line << "  " << std::fixed << std::setprecision(1) << seconds_since(a.t, origin) << "s  "
            << (a.failed ? "FAILED " : "") << a.cause;
       say(line.str());
     }
+    activities_shown = system.group().activities_recorded();
     const LoadSnapshot snap = load->snapshot(2);
     load_finished = snap.finished;
     if (!live_output || fleet_samples.size() % static_cast<std::size_t>(progress_every) != 0)

@@ -1,6 +1,8 @@
 #include "orchestrator/system.h"
 
 #include <algorithm>
+#include <set>
+#include <string_view>
 
 #include "core/duration.h"
 #include "orchestrator/balancer_metrics_source.h"
@@ -41,6 +43,16 @@ System::~System() {
 void System::record_event(std::string kind, std::string detail) {
   events_.push_back({scheduler_.now(), std::move(kind), std::move(detail)});
   if (on_event) on_event(events_.back());
+}
+
+void System::prune_before(Time cutoff) {
+  group_->prune_before(cutoff);
+  loop_->prune_before(cutoff);
+  store_.prune_before(cutoff);
+  events_.drop_front_while([cutoff](const SystemEvent& e) { return e.t < cutoff; });
+  std::set<std::string_view> kept;
+  for (const WorkerHistory& h : group_->history()) kept.insert(h.id);
+  std::erase_if(target_totals_, [&kept](const auto& entry) { return !kept.contains(entry.first); });
 }
 
 void System::wire() {

@@ -15,8 +15,15 @@
 //   data_plane.target_load  -> target group load source (draining, outlier detection)
 //   data_plane.stats        -> the collector's AWS/ApplicationELB metrics
 //
+// Retention: what the system keeps grows with time (activities, decisions, alarm transitions,
+// ended workers' history and counters, metric series of gone workers, events) until
+// prune_before() drops what is older than a cutoff. `run` and `compare` never call it (their
+// reports cover the whole run); `serve` calls it every minute with now - its retention.
+//
 // Threading: construct, call and destroy on the control-plane thread, the one that runs the
 // environment. The environment must outlive the system.
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +33,7 @@
 
 #include "balancer/target_group.h"
 #include "core/random.h"
+#include "core/retained_log.h"
 #include "core/scheduler.h"
 #include "metrics/collector.h"
 #include "metrics/metric_store.h"
@@ -35,6 +43,9 @@
 #include "scaling/scaling_loop.h"
 
 namespace flotilla {
+
+// How much history a long-running system keeps by default: three hours of per-second data.
+inline constexpr Duration kDefaultRetentionAge = std::chrono::hours(3);
 
 struct SystemConfig {
   // Health checks, deregistration delay, slow start, fail open, outlier detection. The group's
@@ -76,14 +87,26 @@ class System {
   ScalingLoop& scaling_loop() { return *loop_; }
   // The group's average CPUUtilization of the last period gathered by the scaling loop.
   std::optional<double> group_cpu() const;
-  const std::vector<SystemEvent>& events() const { return events_; }
-  // Workers launched to replace dead or unhealthy ones.
+  // Oldest first.
+  const std::deque<SystemEvent>& events() const { return events_.entries(); }
+  // Events ever recorded, pruned ones included (resume_index(), core/retained_log.h).
+  std::uint64_t events_recorded() const { return events_.recorded(); }
+  // Workers launched to replace dead or unhealthy ones (among the activities kept).
   int replaced_workers() const;
   // Each target's counters (requests, errors ...) as the data plane last reported them, by
-  // worker id, for every target it ever reported. Read now, and before every change of the
-  // routable set: the data plane stops reporting a target once it is removed and idle, so the
-  // read before the change that removes it holds every request routed to it.
+  // worker id, for every target it ever reported (but those of workers prune_before() dropped
+  // from the group's history). Read now, and before every change of the routable set: the data
+  // plane stops reporting a target once it is removed and idle, so the read before the change
+  // that removes it holds every request routed to it.
   const std::map<std::string, BalancerTargetStats>& target_totals();
+
+  // Drops what is older than `cutoff` everywhere: the group's activities and the history of
+  // workers that ended before it (Group::prune_before), the decision log and alarm transitions
+  // but the newest of each (ScalingLoop::prune_before), metric series not written to since
+  // (MetricStore::prune_before), events, and the target counters of workers no longer in the
+  // group's history. What is live stays: running workers, the current alarm states, the newest
+  // decision.
+  void prune_before(Time cutoff);
 
   // Adds to the event log and calls on_event.
   void record_event(std::string kind, std::string detail);
@@ -104,7 +127,7 @@ class System {
   std::unique_ptr<Group> group_;
   std::unique_ptr<ScalingLoop> loop_;
   std::map<WorkerId, Collector::SourceId> sources_;
-  std::vector<SystemEvent> events_;
+  RetainedLog<SystemEvent> events_;
   std::map<std::string, BalancerTargetStats> target_totals_;
 };
 

@@ -121,6 +121,22 @@ void Group::record(int from, int to, std::string cause, bool failed) {
   activities_.push_back({scheduler_.now(), from, to, std::move(cause), failed});
 }
 
+void Group::prune_before(Time cutoff) {
+  activities_.drop_front_while([cutoff](const Activity& a) { return a.t < cutoff; });
+  const auto ended = [cutoff](const WorkerHistory& h) {
+    return h.ended_at && *h.ended_at < cutoff;
+  };
+  if (std::none_of(history_.begin(), history_.end(), ended)) return;
+  std::erase_if(history_, ended);
+  // Every worker the group still knows has not ended: its entry stayed, at a new index.
+  for (Worker& w : workers_) {
+    const auto it = std::find_if(history_.begin(), history_.end(),
+                                 [&](const WorkerHistory& h) { return h.id == w.id; });
+    assert(it != history_.end());
+    w.history = static_cast<std::size_t>(it - history_.begin());
+  }
+}
+
 int Group::set_desired(int desired, const std::string& cause) {
   const int clamped = std::clamp(desired, config_.min, config_.max);
   if (clamped == config_.desired) return clamped;

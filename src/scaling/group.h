@@ -80,13 +80,18 @@
 //   every launched worker.
 // Callbacks may call back into the group (target_released from inside on_leaving_service too).
 //
+// Retention: the activity log and the ended workers' history grow with time; prune_before()
+// bounds them by age (serve calls it; run and compare keep everything).
+//
 // Threading: control plane only; never reads the system clock.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/retained_log.h"
 #include "core/scheduler.h"
 #include "fleet/provider.h"
 #include "fleet/worker_state.h"
@@ -197,9 +202,18 @@ class Group {
   // delete-auto-scaling-group --force-delete). In-service workers still drain.
   void shut_down(const std::string& cause);
 
+  // Drops the activities recorded before `cutoff` and the history of workers that ended before
+  // it; a running worker's entry stays.
+  void prune_before(Time cutoff);
+
   GroupState state() const;
-  const std::vector<Activity>& activities() const { return activities_; }
-  // Every worker launched, in launch order.
+  // Oldest first: every activity since start(), or since the last prune_before() cutoff.
+  const std::deque<Activity>& activities() const { return activities_.entries(); }
+  // Activities ever recorded, pruned ones included: a reader that remembers this finds the new
+  // ones with resume_index(activities().size(), activities_recorded(), seen) (core/retained_log.h).
+  std::uint64_t activities_recorded() const { return activities_.recorded(); }
+  // Every worker launched, in launch order (those that ended before a prune_before() cutoff
+  // left out).
   const std::vector<WorkerHistory>& history() const { return history_; }
   const GroupConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
@@ -269,7 +283,7 @@ class Group {
   GroupConfig config_;
   Callbacks callbacks_;
   std::vector<Worker> workers_;  // launch order
-  std::vector<Activity> activities_;
+  RetainedLog<Activity> activities_;
   std::vector<WorkerHistory> history_;
   // AZRebalance launches that went in service since reconcile() last ran: the workers it then
   // takes out of the largest zone leave for AZRebalance, not for a scale-in.

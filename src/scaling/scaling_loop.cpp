@@ -214,7 +214,13 @@ void ScalingLoop::tick_at(Time now) {
 
   publish_group_metrics(now);
   records_.push_back(std::move(rec));
-  while (records_.size() > config_.max_records) records_.pop_front();
+  records_.drop_beyond(config_.max_records);
+}
+
+void ScalingLoop::prune_before(Time cutoff) {
+  // The newest record stays: it holds the group's CPU of the last period (System::group_cpu).
+  records_.drop_front_while([cutoff](const DecisionRecord& r) { return r.t < cutoff; }, 1);
+  for (auto& [name, alarm] : alarms_) alarm->prune_before(cutoff);
 }
 
 }  // namespace flotilla

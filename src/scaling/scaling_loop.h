@@ -33,8 +33,12 @@
 // asynchronous samples stamped at that period's end (Collector) arrive first; with sources that
 // answer inline, 0 works when the collector ticks on the same grid and was started first.
 //
+// Retention: the decision log holds at most max_records; prune_before() also bounds it and the
+// alarms' histories by age (serve calls it; run and compare keep everything).
+//
 // Threading: control plane only. The store and the group must outlive the loop.
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -42,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "core/retained_log.h"
 #include "core/scheduler.h"
 #include "metrics/alarm.h"
 #include "metrics/metric_store.h"
@@ -101,7 +106,14 @@ class ScalingLoop {
   // Scenario time 0 for every policy (ScalingPolicy::set_origin), e.g. when traffic starts.
   void set_origin(Time origin);
 
-  const std::deque<DecisionRecord>& records() const { return records_; }
+  // Drops the decision records of ticks before `cutoff` but the newest, and each alarm's
+  // transitions before it but its newest (Alarm::prune_before).
+  void prune_before(Time cutoff);
+
+  // Oldest first.
+  const std::deque<DecisionRecord>& records() const { return records_.entries(); }
+  // Records ever made, dropped ones included (resume_index(), core/retained_log.h).
+  std::uint64_t records_recorded() const { return records_.recorded(); }
   // The group's warm-up: the longest any policy asks for.
   Duration warmup() const;
   const ScalingLoopConfig& config() const { return config_; }
@@ -130,7 +142,7 @@ class ScalingLoop {
   ScalingLoopConfig config_;
   std::vector<std::unique_ptr<ScalingPolicy>> policies_;
   std::map<std::string, std::unique_ptr<Alarm>> alarms_;
-  std::deque<DecisionRecord> records_;
+  RetainedLog<DecisionRecord> records_;
   PeriodicTask task_;
 };
 

@@ -42,8 +42,8 @@ std::int64_t second_of(Duration scheduled) {
 // Every thread's figures, under one mutex that the IO threads take for each update (uncontended
 // but for the once-a-second snapshot), so that snapshot() sees consistent figures.
 struct Figures {
-  Figures(int threads, std::size_t entries)
-      : requests(entries), open(static_cast<std::size_t>(threads), 0) {}
+  Figures(int threads, std::size_t entries, std::size_t keep_seconds)
+      : seconds(keep_seconds), requests(entries), open(static_cast<std::size_t>(threads), 0) {}
 
   mutable std::mutex mu;
   SecondSeries seconds;
@@ -445,7 +445,7 @@ void LoadGenerator::start() {
   m.started = true;
   m.epoch = Clock::now();
   const int n = m.config.threads;
-  m.figures = std::make_unique<Figures>(n, m.config.requests.size());
+  m.figures = std::make_unique<Figures>(n, m.config.requests.size(), m.config.keep_seconds);
   for (int i = 0; i < n; ++i) {
     // Connections split evenly; the first threads take the remainder.
     std::size_t share = m.config.max_connections / static_cast<std::size_t>(n) +

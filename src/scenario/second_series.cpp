@@ -14,8 +14,10 @@ std::vector<SecondStats> snapshot_seconds(const SecondSeries& series, const Rate
   const std::int64_t last_second =
       total > Duration::zero() ? second_of(total - Duration(1)) : std::int64_t{-1};
   const std::int64_t current = std::min<std::int64_t>(second_of(elapsed), last_second);
-  std::int64_t first = 0;
-  if (recent) first = std::max<std::int64_t>(0, current - static_cast<std::int64_t>(*recent) + 1);
+  std::int64_t first = series.first_second();
+  if (series.keep_seconds() > 0)
+    first = std::max(first, current - static_cast<std::int64_t>(series.keep_seconds()) + 1);
+  if (recent) first = std::max(first, current - static_cast<std::int64_t>(*recent) + 1);
   std::vector<SecondStats> out;
   out.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, current - first + 1)));
   for (std::int64_t s = first; s <= current; ++s) {
@@ -26,11 +28,18 @@ std::vector<SecondStats> snapshot_seconds(const SecondSeries& series, const Rate
   return out;
 }
 
+SecondSeries::SecondSeries(std::size_t keep_seconds) : keep_(keep_seconds) {}
+
 SecondStats& SecondSeries::stats(std::int64_t s) {
-  const auto i = static_cast<std::size_t>(std::max<std::int64_t>(s, 0));
+  s = std::max<std::int64_t>(s, 0);
+  if (s < first_kept_) {
+    dropped_ = SecondStats{};
+    return dropped_;
+  }
+  const auto i = static_cast<std::size_t>(s - first_kept_);
   while (stats_.size() <= i) {
     SecondStats fresh;
-    fresh.second = static_cast<std::int64_t>(stats_.size());
+    fresh.second = seconds();
     stats_.push_back(fresh);
   }
   return stats_[i];
@@ -95,6 +104,13 @@ void SecondSeries::close_before(std::int64_t second) {
   }
   // Seconds nothing was recorded for close without an entry.
   if (open_.empty()) first_open_ = std::max(first_open_, second);
+  if (keep_ == 0) return;
+  const std::int64_t newest = std::min(second, seconds());
+  const std::int64_t drop_before = std::min(newest - static_cast<std::int64_t>(keep_), first_open_);
+  while (first_kept_ < drop_before && !stats_.empty()) {
+    stats_.pop_front();
+    ++first_kept_;
+  }
 }
 
 LatencyHistogram SecondSeries::latency() const {
@@ -107,7 +123,7 @@ LatencyHistogram SecondSeries::latency() const {
 SecondStats SecondSeries::at(std::int64_t s) const {
   SecondStats out;
   out.second = s;
-  if (s >= 0 && s < seconds()) out = stats_[static_cast<std::size_t>(s)];
+  if (s >= first_kept_ && s < seconds()) out = stats_[static_cast<std::size_t>(s - first_kept_)];
   if (s >= first_open_) {
     const auto i = static_cast<std::size_t>(s - first_open_);
     if (i < open_.size() && open_[i]) out.latency = summarize(open_[i]->latency);

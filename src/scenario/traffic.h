@@ -80,6 +80,10 @@ struct LoadConfig {
   // Connect + send + response, measured from when the request is handled.
   Duration request_timeout = std::chrono::seconds(10);
   int threads = 1;
+  // Seconds whose figures are kept (SecondSeries): snapshots report at most the newest this
+  // many. 0 keeps every second (`run`, whose report needs them all); a long-lived generator
+  // (serve) bounds its memory with it. Whole-run totals and latency are kept either way.
+  std::size_t keep_seconds = 0;
 };
 
 enum class LoadErrorKind : std::size_t {
@@ -151,7 +155,8 @@ struct LoadSnapshot {
   // recent seconds, as `latency`.
   std::vector<RequestStats> requests;
   // Consecutive seconds up to the current one (elapsed), oldest first; all of them or only the
-  // most recent ones, as asked.
+  // most recent ones, as asked, and at most LoadConfig::keep_seconds of them. Each says which
+  // second it is (SecondStats::second).
   std::vector<SecondStats> seconds;
 };
 

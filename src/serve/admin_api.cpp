@@ -619,7 +619,7 @@ MetricsPageInput AdminApi::metrics_input() const {
   in.balancer = session_.environment().data_plane().stats();
   in.load = session_.load_totals();
   in.load_rate_rps = session_.load_status().rps;
-  in.scaling_activities = system.group().activities().size();
+  in.scaling_activities = system.group().activities_recorded();
   in.start_time = session_.settings().wall_origin;
   return in;
 }

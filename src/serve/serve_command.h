@@ -24,7 +24,7 @@ struct ServeOptions {
   std::string out_dir;     // empty: runs/serve-<UTC time>/
   std::optional<std::uint64_t> seed;
   std::string worker_executable;  // empty: beside this executable
-  Duration retention = std::chrono::hours(3);
+  Duration retention = std::chrono::hours(3);  // kDefaultRetentionAge
   Duration drain_timeout = std::chrono::seconds(10);
 };
 

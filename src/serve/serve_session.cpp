@@ -70,6 +70,11 @@ ServeSession::ServeSession(Environment& env, const Scenario& scenario, ServeSett
 
 ServeSession::~ServeSession() { shutdown(Duration::zero()); }
 
+std::size_t ServeSession::retained_seconds() const {
+  return static_cast<std::size_t>(std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(settings_.retention).count()));
+}
+
 double ServeSession::seconds_since_start(Time t) const { return to_seconds(t - origin_); }
 
 std::string ServeSession::wall_time(Time t) const {
@@ -101,7 +106,7 @@ void ServeSession::start() {
   sampler_->start(origin_ + 1s);
   pruner_ = std::make_unique<PeriodicTask>(scheduler, kPruneEvery, [this] {
     ++prunes_;
-    // MERGE system_->prune_before(env_.scheduler().now() - settings_.retention);
+    system_->prune_before(env_.scheduler().now() - settings_.retention);
   });
   pruner_->start(origin_ + kPruneEvery);
 }
@@ -142,9 +147,7 @@ void ServeSession::sample_second() {
   row.pending = state.pending;
   row.cpu = system_->group_cpu();
   seconds_.push_back(row);
-  const auto keep = static_cast<std::size_t>(std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(settings_.retention).count()));
-  while (seconds_.size() > keep) seconds_.pop_front();
+  while (seconds_.size() > retained_seconds()) seconds_.pop_front();
   // A finished load is folded into the totals, so that load_status() says it is not running.
   if (load_ && load_->snapshot(1).finished) stop_load();
 }
@@ -214,6 +217,7 @@ void ServeSession::start_traffic(RateSchedule schedule, std::vector<RequestSpec>
   config.arrivals = arrivals;
   config.schedule = schedule;
   config.seed = settings_.spec.seed;
+  config.keep_seconds = retained_seconds();
   load_ = env_.make_traffic(std::move(config));
   load_schedule_ = std::move(schedule);
   load_started_ = env_.scheduler().now();

@@ -41,7 +41,7 @@ class FaultInjector;
 struct ServeSettings {
   // Seed and the flotilla-worker executable, as for a run (simulated is the environment's).
   ScenarioRunSpec spec;
-  Duration retention = std::chrono::hours(3);
+  Duration retention = kDefaultRetentionAge;
   // The wall clock when the session started: the API's RFC 3339 times count from it (the
   // control plane reads no clock but its scheduler).
   std::chrono::system_clock::time_point wall_origin{};
@@ -133,6 +133,7 @@ class ServeSession {
   std::optional<LoadSnapshot> load_totals() const;
 
  private:
+  std::size_t retained_seconds() const;
   void sample_second();
   void start_timeline_when_ready();
   void start_traffic(RateSchedule schedule, std::vector<RequestSpec> requests,

@@ -36,6 +36,7 @@ SimTraffic::SimTraffic(VirtualScheduler& scheduler, SimDataPlane& data_plane, Lo
       config_(std::move(config)),
       arrivals_(config_.schedule, config_.arrivals, config_.seed),
       mix_(config_.requests, config_.seed),
+      seconds_(config_.keep_seconds),
       requests_(config_.requests.size()) {
   data_plane_.set_sender(*this);
 }

@@ -288,3 +288,38 @@ TEST_CASE("Alarm: a delay evaluates the range ending before the tick") {
   CHECK(alarm.evaluate(100s).state == kNoData);
   CHECK(alarm.history().size() == 2);
 }
+
+TEST_CASE("Alarm: prune_before drops old transitions but the one into the current state") {
+  VirtualScheduler sched;
+  MetricStore store;
+  AlarmConfig c = config(1, 1, kMissing);
+  c.period = 60s;
+  Alarm alarm(sched, store, c);
+  // One datapoint a minute, breaching every other minute: a transition each minute.
+  for (int i = 1; i <= 6; ++i) {
+    store.put(c.metric, std::chrono::minutes(i), i % 2 == 0 ? 90 : 10);
+    alarm.evaluate(std::chrono::minutes(i));
+  }
+  REQUIRE(alarm.history().size() == 6);  // NO_DATA->OK at 1 min, then a change every minute
+  CHECK(alarm.transitions_recorded() == 6);
+  struct Row {
+    Time cutoff;
+    std::size_t kept;
+    Time oldest;
+  };
+  // Cumulative, in order.
+  const Row rows[] = {
+      {Time(1min), 6, Time(1min)},  // nothing before the first
+      {Time(3min), 4, Time(3min)},  // 1 and 2 min go; 3 min is at the cutoff
+      {Time(1h), 1, Time(6min)},    // all before: the newest, into the current state, stays
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.cutoff.count());
+    alarm.prune_before(r.cutoff);
+    REQUIRE(alarm.history().size() == r.kept);
+    CHECK(alarm.history().front().t == r.oldest);
+  }
+  CHECK(alarm.history().back().state == alarm.state());
+  CHECK(alarm.state() == kAlarm);
+  CHECK(alarm.transitions_recorded() == 6);
+}

@@ -120,6 +120,43 @@ TEST_CASE("MetricStore: retention by count drops the oldest") {
   CHECK(store.datapoints(id).front() == Datapoint{3s, 3});
 }
 
+TEST_CASE("MetricStore: prune_before drops the series nobody wrote to since the cutoff") {
+  MetricStore store;
+  const MetricId gone = instance_metric("CPUUtilization", "i-1");  // a worker long gone
+  const MetricId live = instance_metric("CPUUtilization", "i-2");
+  const MetricId group = group_metric("AWS/AutoScaling", "GroupDesiredCapacity", "g");
+  for (int i = 1; i <= 10; ++i) {
+    store.put(live, i * 1min, i);
+    store.put(group, i * 1min, 2);
+    if (i <= 3) store.put(gone, i * 1min, i);
+  }
+  store.put(group, 11min, 2);
+  struct Row {
+    Time cutoff;
+    std::size_t dropped;
+    bool gone_kept, live_kept, group_kept;
+  };
+  // Cumulative, in order: each row prunes the store the previous rows left.
+  const Row rows[] = {
+      {Time(2min), 0, true, true, true},          // every series has a datapoint since
+      {Time(3min), 0, true, true, true},          // the newest at the cutoff itself is not older
+      {Time(3min + 1s), 1, false, true, true},    // the gone worker's stopped at 3 min
+      {Time(10min + 1s), 1, false, false, true},  // the live one's last was at 10 min
+      {Time(1h), 1, false, false, false},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.cutoff.count());
+    CHECK(store.prune_before(r.cutoff) == r.dropped);
+    CHECK(store.contains(gone) == r.gone_kept);
+    CHECK(store.contains(live) == r.live_kept);
+    CHECK(store.contains(group) == r.group_kept);
+  }
+  CHECK(store.series_count() == 0);
+  // A series written again after its prune starts over.
+  store.put(live, 2h, 5);
+  CHECK(store.datapoints(live) == std::vector<Datapoint>{{2h, 5}});
+}
+
 TEST_CASE("DatapointRing: late datapoints are inserted in time order") {
   DatapointRing ring(4);
   ring.push({10s, 1});

@@ -876,3 +876,76 @@ TEST_CASE("Group: the history keeps every worker's times and why it ended") {
     CHECK(h.ended_at == at(expected[i].ended_at));
   }
 }
+
+TEST_CASE("Group: prune_before drops old activities and ended workers, keeps running ones") {
+  VirtualScheduler sched;
+  FakeProvider provider(sched, 100ms);  // a stopped worker exits (SIGTERM) 100 ms later
+  GroupConfig c = config(1, 5, 2);
+  c.termination_policy = TerminationPolicy::kNewestInstance;
+  Group group(sched, provider, c);
+  group.start();  // activity at 0: group created
+  auto id = [&](std::size_t n) { return provider.launched.at(n - 1); };
+  sched.run_until(1s);
+  bring_up(provider, group, id(1), 9001);  // runs throughout, first in the history
+  bring_up(provider, group, id(2), 9002);
+  sched.run_until(10min);
+  provider.exit(id(2), WorkerExit{-1, 9});  // activity at 10 min: 3 replaces it
+  sched.run_until(10min + 1s);
+  bring_up(provider, group, id(3), 9003);
+  sched.run_until(1h);
+  group.set_desired(3, "out");  // activity at 1 h: 4 launched
+  bring_up(provider, group, id(4), 9004);
+  sched.run_until(2h);
+  group.set_desired(2, "in");  // activity at 2 h: 4, the newest, drains 1 s and is stopped
+  sched.run_until(2h + 2s);
+  REQUIRE(group.history().size() == 4);
+  CHECK(group.history()[3].ended_at == Time(2h + 1s + 100ms));
+  REQUIRE(group.activities().size() == 4);
+
+  auto ids = [&] {
+    std::vector<WorkerId> out;
+    for (const WorkerHistory& h : group.history()) out.push_back(h.id);
+    return out;
+  };
+  struct Row {
+    Time cutoff;
+    std::size_t activities;
+    std::vector<WorkerId> history;
+  };
+  // Cumulative, in order.
+  const std::vector<Row> rows = {
+      {Time(0s), 4, {id(1), id(2), id(3), id(4)}},
+      {Time(10min), 3, {id(1), id(2), id(3), id(4)}},  // 2 ended at the cutoff, not before it
+      {Time(10min + 1ms), 2, {id(1), id(3), id(4)}},
+      {Time(3h), 0, {id(1), id(3)}},  // 4 ended at 2 h; 1 and 3 still run
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.cutoff.count());
+    group.prune_before(r.cutoff);
+    CHECK(group.activities().size() == r.activities);
+    CHECK(ids() == r.history);
+  }
+  CHECK(group.activities_recorded() == 4);
+
+  // The running workers' entries moved; what happens to them next lands on their own entry.
+  const std::uint64_t seen = group.activities_recorded();
+  sched.run_until(3h);
+  provider.exit(id(3), WorkerExit{-1, 9});  // 5 replaces it
+  const auto& h = group.history();
+  REQUIRE(h.size() == 3);
+  CHECK(h[0].id == id(1));
+  CHECK_FALSE(h[0].ended_at.has_value());
+  CHECK(h[1].id == id(3));
+  CHECK(h[1].ended_at == Time(3h));
+  CHECK(h[1].end_cause == "signal 9 (SIGKILL)");
+  CHECK(h[2].id == id(5));
+  sched.run_until(3h + 1s);
+  bring_up(provider, group, id(5), 9005);
+  CHECK(group.history()[2].in_service_at == Time(3h + 1s));
+  // A reader that had seen every activity finds the new one by its sequence number.
+  const auto& acts = group.activities();
+  REQUIRE(acts.size() == 1);
+  const std::size_t next = resume_index(acts.size(), group.activities_recorded(), seen);
+  REQUIRE(next == 0);
+  CHECK(acts[next].cause.find("worker " + id(3) + " exited unexpectedly") == 0);
+}

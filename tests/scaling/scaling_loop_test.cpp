@@ -352,25 +352,38 @@ std::unique_ptr<ScalingPolicy> step_policy() {
   return std::make_unique<StepScalingPolicy>(c, a);
 }
 
+// The step policy's loop over two workers in service that report `cpu`: collected every 10 s,
+// evaluated 1 s later. The test starts the loop.
+struct StepLoop {
+  explicit StepLoop(double cpu) {
+    group.start();
+    for (const auto& id : provider.launched) group.mark_healthy(id);
+    source->fallback = cpu;
+    collector.add_source(source);
+    collector.start();
+    loop.add_policy(step_policy());
+  }
+  static ScalingLoopConfig loop_config() {
+    ScalingLoopConfig lc;
+    lc.period = 10s;
+    lc.evaluation_delay = 1s;
+    return lc;
+  }
+
+  VirtualScheduler sched;
+  MetricStore store;
+  FakeProvider provider{sched, 1s};
+  Group group{sched, provider, group_config()};
+  std::shared_ptr<FleetCpuSource> source = std::make_shared<FleetCpuSource>(group);
+  Collector collector{sched, store, 10s};
+  ScalingLoop loop{sched, store, group, loop_config()};
+};
+
 }  // namespace
 
 TEST_CASE("ScalingLoop: evaluates a step policy's alarm on the group's CPU and logs the step") {
-  VirtualScheduler sched;
-  MetricStore store;
-  FakeProvider provider(sched, 1s);
-  Group group(sched, provider, group_config());
-  group.start();
-  for (const auto& id : provider.launched) group.mark_healthy(id);
-  auto source = std::make_shared<FleetCpuSource>(group);
-  source->fallback = 90;
-  Collector collector(sched, store, 10s);
-  collector.add_source(source);
-  collector.start();
-  ScalingLoopConfig lc;
-  lc.period = 10s;
-  lc.evaluation_delay = 1s;
-  ScalingLoop loop(sched, store, group, lc);
-  loop.add_policy(step_policy());
+  StepLoop f(90);
+  auto& [sched, store, provider, group, source, collector, loop] = f;
   REQUIRE(loop.alarms().count("cpu-high") == 1);
   // The alarm reads the group's series under the running group's name, not the file's.
   CHECK(loop.alarms().at("cpu-high")->config().metric == loop.group_cpu_metric());
@@ -390,6 +403,48 @@ TEST_CASE("ScalingLoop: evaluates a step policy's alarm on the group's CPU and l
   CHECK(r.policies[0].decision.rule == "step [20, +inf): +3");
   CHECK(r.policies[0].values.size() == 4);  // the alarm's evaluation range
   CHECK(r.policies[0].values.back().value == 90.0);
+}
+
+TEST_CASE("ScalingLoop: prune_before keeps the newest record and each alarm's newest change") {
+  StepLoop f(90);
+  auto& [sched, store, provider, group, source, collector, loop] = f;
+  loop.start();          // ticks at 11, 21, ...
+  sched.run_until(21s);  // INSUFFICIENT_DATA -> ALARM at 20 s
+  source->fallback = 10;
+  sched.run_until(41s);  // ALARM -> OK at 30 s
+  const Alarm& alarm = *loop.alarms().at("cpu-high");
+  REQUIRE(alarm.history().size() == 2);
+  REQUIRE(loop.records().size() == 4);
+  CHECK(loop.records_recorded() == 4);
+
+  struct Row {
+    Time cutoff;
+    std::size_t records;
+    Time oldest_record;
+    std::size_t transitions;
+  };
+  // Cumulative, in order.
+  const Row rows[] = {
+      {Time(11s), 4, Time(11s), 2},
+      {Time(25s), 2, Time(31s), 1},  // the change at 20 s goes, the one at 30 s into OK stays
+      {Time(1h), 1, Time(41s), 1},   // all older: the newest of each stays
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.cutoff.count());
+    loop.prune_before(r.cutoff);
+    REQUIRE(loop.records().size() == r.records);
+    CHECK(loop.records().front().t == r.oldest_record);
+    CHECK(alarm.history().size() == r.transitions);
+  }
+  CHECK(alarm.history().back().state == AlarmState::ok);
+  CHECK(loop.records().back().group_cpu == 10.0);
+  // The count goes on past what was dropped: a reader that saw 4 resumes at the fifth.
+  sched.run_until(51s);
+  CHECK(loop.records_recorded() == 5);
+  REQUIRE(loop.records().size() == 2);
+  const std::size_t next = resume_index(loop.records().size(), loop.records_recorded(), 4);
+  CHECK(next == 1);
+  CHECK(loop.records()[next].t == Time(51s));
 }
 
 TEST_CASE("ScalingLoop: ALBRequestCountPerTarget per minute, and the group's clamp is logged") {

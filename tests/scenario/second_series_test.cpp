@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+#include <optional>
+
 namespace flotilla {
 
 TEST_CASE("SecondSeries: counts by scheduled second, latency of successes only") {
@@ -82,6 +85,64 @@ TEST_CASE("SecondSeries: memory stays bounded over a day of seconds") {
   CHECK(series.seconds() == 86399);
   CHECK(series.at(86398).ok == 1);
   CHECK(series.at(86397).ok == 0);
+}
+
+TEST_CASE("SecondSeries: keep_seconds bounds the seconds kept, whole-run latency stays") {
+  SecondSeries series(60);
+  std::uint64_t ok = 0;
+  for (std::int64_t s = 0; s < 86400; ++s) {
+    series.on_sent(s);
+    series.on_ok(s, std::chrono::milliseconds(1 + s % 50));
+    ++ok;
+    series.close_before(s);
+    CHECK(series.seconds() - series.first_second() <= 62);
+  }
+  CHECK(series.latency().count() == ok);
+  CHECK(series.first_second() >= 86400 - 62);
+  CHECK(series.at(86399).ok == 1);
+  CHECK(series.at(100).ok == 0);  // dropped
+  CHECK(series.at(100).second == 100);
+  // A late record for a dropped second counts in no second, and its latency in the whole run's.
+  series.on_sent(100);
+  series.on_ok(100, 5ms);
+  CHECK(series.at(100).ok == 0);
+  CHECK(series.latency().count() == ok + 1);
+  // Once the run is over every second is closed, and the newest 60 are kept.
+  series.close_before(std::numeric_limits<std::int64_t>::max());
+  CHECK(series.seconds() == 86400);
+  CHECK(series.first_second() == 86400 - 60);
+}
+
+TEST_CASE("snapshot_seconds: a series that keeps N seconds reports at most the newest N") {
+  const RateSchedule schedule({{Duration::zero(), 10}}, std::chrono::hours(2));
+  struct Row {
+    std::size_t keep;
+    std::optional<std::size_t> recent;
+    std::size_t want;
+    std::int64_t first;
+  };
+  const Row rows[] = {
+      {0, std::nullopt, 3600, 0},  // keeps all: every second to the current one
+      {0, 2, 2, 3598},
+      {60, std::nullopt, 60, 3540},
+      {60, 2, 2, 3598},  // the fewer of the two
+      {60, 600, 60, 3540},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.keep);
+    SecondSeries series(r.keep);
+    for (std::int64_t s = 0; s < 3600; ++s) {
+      series.on_sent(s);
+      series.on_ok(s, 10ms);
+      series.close_before(s);
+    }
+    const auto seconds = snapshot_seconds(series, schedule, std::chrono::seconds(3599), r.recent);
+    REQUIRE(seconds.size() == r.want);
+    CHECK(seconds.front().second == r.first);
+    CHECK(seconds.back().second == 3599);
+    CHECK(seconds.back().ok == 1);
+    CHECK(seconds.back().offered == doctest::Approx(10));
+  }
 }
 
 }  // namespace flotilla
