@@ -45,9 +45,11 @@ AdminResponse json_response(int status, const json& body) {
   return r;
 }
 
+// A 400 always names the field at fault as a JSON pointer: "" (the whole body) when the body is
+// not a JSON object at all, so that a client can rely on the key.
 AdminResponse error_response(int status, const std::string& message, const std::string& field = "") {
   json body = {{"error", message}};
-  if (!field.empty()) body["field"] = field;
+  if (status == 400) body["field"] = field;
   return json_response(status, body);
 }
 
@@ -254,8 +256,7 @@ class Handler {
     try {
       return (this->*f)(body);
     } catch (const UserError& e) {
-      return error_response(400, e.expected().empty() ? e.what() : e.expected(),
-                            e.pointer().empty() ? "" : e.pointer());
+      return error_response(400, e.expected().empty() ? e.what() : e.expected(), e.pointer());
     }
   }
 
