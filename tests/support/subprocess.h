@@ -177,17 +177,35 @@ inline std::optional<std::uint16_t> printed_port(const std::string& text, std::s
   return static_cast<std::uint16_t>(port);
 }
 
+// What /proc/PID/stat says of a process: its state letter and its parent.
+struct ProcStat {
+  char state = '?';
+  pid_t parent = -1;
+};
+inline std::optional<ProcStat> proc_stat(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return std::nullopt;
+  ProcStat stat;
+  int ignored_pid = 0;
+  char name[256];
+  const int n =
+      std::fscanf(f, "%d (%255[^)]) %c %d", &ignored_pid, name, &stat.state, &stat.parent);
+  std::fclose(f);
+  if (n != 4) return std::nullopt;
+  return stat;
+}
+
 // True while `pid` exists and is not a zombie.
 inline bool process_alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (!f) return false;
-  char state = '?';
-  int ignored_pid = 0;
-  char name[256];
-  const int n = std::fscanf(f, "%d (%255[^)]) %c", &ignored_pid, name, &state);
-  std::fclose(f);
-  return n == 3 && state != 'Z' && state != 'X';
+  const auto stat = proc_stat(pid);
+  return stat && stat->state != 'Z' && stat->state != 'X';
+}
+
+// The parent of `pid`, -1 when there is no such process.
+inline pid_t parent_of(pid_t pid) {
+  const auto stat = proc_stat(pid);
+  return stat ? stat->parent : -1;
 }
 
 // Direct children of `parent`, from /proc.
