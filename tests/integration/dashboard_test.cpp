@@ -13,7 +13,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -21,6 +20,7 @@
 
 #include "support/files.h"
 #include "support/paths.h"
+#include "support/serve_process.h"
 #include "support/subprocess.h"
 #include "support/wait.h"
 #include "worker/http_client.h"
@@ -36,14 +36,6 @@ const std::string kChromium = "/usr/bin/chromium";
 const std::string kChromedriver = "/usr/bin/chromedriver";
 // How often a condition on the page is checked: each check is a WebDriver round trip.
 constexpr auto kEvery = 100ms;
-
-// The port in the first "PREFIX PORT" or "PREFIX HOST:PORT" in `text`, if it is there yet.
-std::optional<std::uint16_t> port_after(const std::string& text, const std::string& prefix) {
-  const std::regex line(prefix + R"((?:[^\s:]*:)*(\d+)\b)");
-  std::smatch m;
-  if (!std::regex_search(text, m, line)) return std::nullopt;
-  return static_cast<std::uint16_t>(std::stoi(m[1].str()));
-}
 
 // One request with a JSON body (or none) on `client`; the answer's status and body.
 HttpResponse exchange(HttpClient& client, const std::string& method, const std::string& target,
@@ -76,56 +68,6 @@ std::string base64_decode(const std::string& text) {
   return out;
 }
 
-// `flotilla serve` on ports the OS chose, until SIGTERM (finish()).
-class Serve {
- public:
-  Serve(const fs::path& scenario, const fs::path& out)
-      : process_({kFlotilla, "serve", scenario.string(), "--listen", "127.0.0.1:0", "--admin",
-                  "127.0.0.1:0", "--out", out.string()}) {
-    const bool up = process_.wait_for_output(
-        [&] {
-          return port_after(process_.out(), "balancer listening on http://") &&
-                 port_after(process_.out(), "dashboard on http://");
-        },
-        60s);
-    INFO("serve printed: " << process_.out() << process_.err());
-    REQUIRE_MESSAGE(up, "serve did not print its two addresses");
-    admin_port_ = *port_after(process_.out(), "dashboard on http://");
-  }
-
-  // A test that failed half-way still stops serve as a user would, so it stops its workers.
-  ~Serve() {
-    if (!finished_) finish();
-  }
-
-  std::uint16_t admin_port() const { return admin_port_; }
-  std::string dashboard_url() const {
-    return "http://127.0.0.1:" + std::to_string(admin_port_) + "/";
-  }
-
-  json get(const std::string& target) { return call("GET", target, std::nullopt); }
-  json post(const std::string& target, const json& body) { return call("POST", target, body); }
-
-  ProcessResult finish() {
-    finished_ = true;
-    ::kill(process_.pid(), SIGTERM);
-    return process_.finish(60s);
-  }
-
- private:
-  json call(const std::string& method, const std::string& target, const std::optional<json>& body) {
-    HttpClient client(admin_port_);
-    const HttpResponse r = exchange(client, method, target, body);
-    INFO(method << " " << target << ": " << r.status << " " << r.body);
-    REQUIRE(r.status == 200);
-    return json::parse(r.body);
-  }
-
-  Subprocess process_;
-  std::uint16_t admin_port_ = 0;
-  bool finished_ = false;
-};
-
 // A WebDriver session in chromedriver (started on a port the OS chose), over headless Chromium
 // in a fresh profile. The session and the driver end with the object, the browser with them.
 class Browser {
@@ -137,11 +79,11 @@ class Browser {
                     "installs them)");
     driver_.emplace(std::vector<std::string>{kChromedriver, "--port=0"});
     const bool up = driver_->wait_for_output(
-        [&] { return port_after(driver_->out(), "started successfully on port ").has_value(); },
+        [&] { return printed_port(driver_->out(), "started successfully on port ").has_value(); },
         30s);
     INFO("chromedriver printed: " << driver_->out() << driver_->err());
     REQUIRE_MESSAGE(up, "chromedriver did not say its port");
-    client_.emplace(*port_after(driver_->out(), "started successfully on port "), 60s);
+    client_.emplace(*printed_port(driver_->out(), "started successfully on port "), 60s);
     fs::remove_all(profile_);
     const json options = {
         {"binary", kChromium},
@@ -257,13 +199,13 @@ TEST_CASE(
     "row is replaced by one that becomes healthy") {
   const auto dir = fresh_temp_dir("dashboard");
   const fs::path out = dir / "out";
-  Serve serve(serve_scenario(dir), out);
+  ServeProcess serve(serve_scenario(dir), out);
   serve.post("/api/v1/load", {{"rps", 50}});
   const int desired = serve.get("/api/v1/group").at("desired").get<int>();
   REQUIRE(desired == 3);
 
   Browser browser(dir);
-  browser.open(serve.dashboard_url());
+  browser.open(serve.admin_url());
   json page;
   const auto read = [&] { return page = browser.run(kPageState); };
   INFO("the page, as last read: " << page.dump());  // evaluated when a check fails
@@ -342,7 +284,7 @@ TEST_CASE(
   CHECK(!fetched.empty());
   for (const auto& url : fetched) {
     CAPTURE(url);
-    CHECK(url.get<std::string>().rfind(serve.dashboard_url(), 0) == 0);
+    CHECK(url.get<std::string>().rfind(serve.admin_url(), 0) == 0);
   }
 
   const fs::path png = dir / "dashboard.png";
@@ -352,7 +294,7 @@ TEST_CASE(
   CHECK(bytes.size() > 20000);
   MESSAGE("screenshot: " << png.string());
 
-  const ProcessResult stopped = serve.finish();
+  const ProcessResult stopped = serve.stop();
   INFO(stopped.out, stopped.err);
   CHECK(stopped.exit_code == 0);
   CHECK(fs::exists(out / "report.json"));

@@ -15,6 +15,7 @@
 
 #include "support/files.h"
 #include "support/paths.h"
+#include "support/serve_process.h"
 #include "support/subprocess.h"
 #include "support/wait.h"
 #include "worker/http_client.h"
@@ -28,23 +29,10 @@ namespace {
 const std::string kPrometheus = "/usr/bin/prometheus";
 constexpr std::string_view kToken = "scrape-token-7f3a";
 
-// The port of the first "PREFIXhttp://127.0.0.1:PORT/" line, once the line is complete.
-std::optional<std::uint16_t> url_port(const std::string& out, std::string_view prefix) {
-  const std::string start = std::string(prefix) + "http://127.0.0.1:";
-  const auto at = out.find(start);
-  if (at == std::string::npos) return std::nullopt;
-  const auto end = out.find("/\n", at);
-  if (end == std::string::npos) return std::nullopt;
-  return static_cast<std::uint16_t>(std::stoi(out.substr(at + start.size())));
-}
-
 // The address Prometheus bound, from its log: `msg="Listening on" address=127.0.0.1:PORT`
 // (with --web.listen-address=127.0.0.1:0 it names the port the OS chose).
 std::optional<std::uint16_t> prometheus_port(const std::string& log) {
-  const std::string start = "msg=\"Listening on\" address=127.0.0.1:";
-  const auto at = log.find(start);
-  if (at == std::string::npos || log.find('\n', at) == std::string::npos) return std::nullopt;
-  return static_cast<std::uint16_t>(std::stoi(log.substr(at + start.size())));
+  return printed_port(log, "msg=\"Listening on\" address=");
 }
 
 std::string percent_encode(std::string_view text) {
@@ -60,14 +48,6 @@ std::string percent_encode(std::string_view text) {
     }
   }
   return out;
-}
-
-// GET `target` on the admin address, with the token or without.
-HttpResponse admin_get(std::uint16_t port, std::string_view target, bool with_token) {
-  std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (with_token) request += "Authorization: Bearer " + std::string(kToken) + "\r\n";
-  HttpClient client(port);
-  return client.raw(request + "\r\n");
 }
 
 // The value of an instant query that returns one sample; nullopt for none, or any failure
@@ -103,22 +83,13 @@ TEST_CASE("prometheus scrapes serve with its bearer token and reads the group's 
                                {"desired", 2}}}};
   std::ofstream(dir / "scenario.json") << scenario.dump(2);
 
-  Subprocess serve({kFlotilla, "serve", (dir / "scenario.json").string(), "--listen", "127.0.0.1:0",
-                    "--admin", "127.0.0.1:0", "--token-file", (dir / "token").string(), "--out",
-                    (dir / "out").string()});
-  serve.wait_for_output(
-      [&] {
-        return url_port(serve.out(), "balancer listening on ") &&
-               url_port(serve.out(), "dashboard on ");
-      },
-      30000ms);
-  INFO("serve: ", serve.out(), serve.err());
-  REQUIRE(url_port(serve.out(), "dashboard on "));
-  const std::uint16_t admin = *url_port(serve.out(), "dashboard on ");
+  ServeProcess serve(dir / "scenario.json", dir / "out", {"--token-file", (dir / "token").string()},
+                     std::string(kToken), 30s);
+  const std::uint16_t admin = serve.admin_port();
 
   // The page Prometheus will scrape needs the token.
-  CHECK(admin_get(admin, "/metrics", false).status == 401);
-  CHECK(admin_get(admin, "/metrics", true).body.find("flotilla_group_in_service_instances") !=
+  CHECK(serve.raw_request("GET", "/metrics").status == 401);
+  CHECK(serve.request("GET", "/metrics").body.find("flotilla_group_in_service_instances") !=
         std::string::npos);
 
   std::ofstream(dir / "prometheus.yml") << "global:\n"
@@ -147,10 +118,10 @@ TEST_CASE("prometheus scrapes serve with its bearer token and reads the group's 
   int in_service = -1;
   const bool met = wait_until(
       [&] {
-        serve.pump(0ms);
+        serve.process().pump(0ms);
         prometheus.pump(0ms);
         scraped = query_one(prom, "flotilla_group_in_service_instances");
-        const auto group = admin_get(admin, "/api/v1/group", true);
+        const auto group = serve.request("GET", "/api/v1/group");
         if (group.status != 200) return false;
         in_service = nlohmann::json::parse(group.body).at("in_service").get<int>();
         return scraped && *scraped == in_service && in_service == 2;
@@ -165,9 +136,8 @@ TEST_CASE("prometheus scrapes serve with its bearer token and reads the group's 
   CHECK(query_one(prom, "flotilla_group_desired_capacity") == 2.0);
 
   ::kill(prometheus.pid(), SIGTERM);
-  ::kill(serve.pid(), SIGTERM);
   const auto prometheus_exit = prometheus.finish(30s);
-  const auto serve_exit = serve.finish(60s);
+  const auto serve_exit = serve.stop();
   INFO("serve: ", serve_exit.out, serve_exit.err);
   CHECK(prometheus_exit.exit_code == 0);
   CHECK_FALSE(serve_exit.timed_out);

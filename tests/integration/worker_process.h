@@ -26,12 +26,7 @@ inline std::vector<std::string> flotilla_argv(const std::string& command,
 
 // The port in "... listening on 127.0.0.1:PORT\n" once the line is complete.
 inline std::optional<std::uint16_t> listening_port(const std::string& out) {
-  const auto at = out.find("listening on ");
-  if (at == std::string::npos) return std::nullopt;
-  const auto end = out.find('\n', at);
-  const auto colon = out.rfind(':', end);
-  if (end == std::string::npos || colon == std::string::npos || colon < at) return std::nullopt;
-  return static_cast<std::uint16_t>(std::stoi(out.substr(colon + 1, end - colon - 1)));
+  return printed_port(out, "listening on ");
 }
 
 // Starts `argv` and waits for its "listening on" line; REQUIREs it.

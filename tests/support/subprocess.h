@@ -7,9 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,10 +31,12 @@ struct ProcessResult {
   std::string err;
 };
 
-// A child process with its stdout and stderr on pipes.
+// A child process with its stdout and stderr on pipes. `env`: NAME=VALUE entries that are added
+// to this process's environment or replace a variable of the same name.
 class Subprocess {
  public:
-  explicit Subprocess(const std::vector<std::string>& argv) {
+  explicit Subprocess(const std::vector<std::string>& argv,
+                      const std::vector<std::string>& env = {}) {
     int out_pipe[2], err_pipe[2];
     if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe");
     posix_spawn_file_actions_t actions;
@@ -41,7 +49,18 @@ class Subprocess {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    if (::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0)
+    std::vector<std::string> environment = env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      const auto name = entry.substr(0, entry.find('=') + 1);
+      bool replaced = false;
+      for (const auto& own : env) replaced = replaced || own.rfind(name, 0) == 0;
+      if (!replaced) environment.emplace_back(entry);
+    }
+    std::vector<char*> envp;
+    for (auto& e : environment) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    if (::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data()) != 0)
       throw std::runtime_error("cannot start " + argv[0]);
     posix_spawn_file_actions_destroy(&actions);
     ::close(out_pipe[1]);
@@ -131,22 +150,62 @@ class Subprocess {
 };
 
 inline ProcessResult run_process(const std::vector<std::string>& argv,
-                                 std::chrono::milliseconds deadline) {
-  Subprocess p(argv);
+                                 std::chrono::milliseconds deadline,
+                                 const std::vector<std::string>& env = {}) {
+  Subprocess p(argv, env);
   return p.finish(deadline);
+}
+
+// The port a program printed on the first line of `text` that holds `prefix`: the number right
+// after the prefix, or after the last ':' of the [http://]HOST:PORT there ("listening on
+// 127.0.0.1:PORT", "dashboard on http://127.0.0.1:PORT/", "on port PORT."). nullopt until
+// that line has arrived whole, so a port read half-way is never taken.
+inline std::optional<std::uint16_t> printed_port(const std::string& text, std::string_view prefix) {
+  const auto at = text.find(prefix);
+  if (at == std::string::npos) return std::nullopt;
+  const auto end = text.find('\n', at);
+  if (end == std::string::npos) return std::nullopt;
+  std::string_view rest(text.data() + at + prefix.size(), end - at - prefix.size());
+  if (const auto scheme = rest.find("://"); scheme < rest.find_first_of(" /"))
+    rest.remove_prefix(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of(" /"));
+  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos)
+    rest.remove_prefix(colon + 1);
+  unsigned port = 0;
+  const auto [next, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
+  if (ec != std::errc() || next == rest.data() || port > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(port);
+}
+
+// What /proc/PID/stat says of a process: its state letter and its parent.
+struct ProcStat {
+  char state = '?';
+  pid_t parent = -1;
+};
+inline std::optional<ProcStat> proc_stat(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return std::nullopt;
+  ProcStat stat;
+  int ignored_pid = 0;
+  char name[256];
+  const int n =
+      std::fscanf(f, "%d (%255[^)]) %c %d", &ignored_pid, name, &stat.state, &stat.parent);
+  std::fclose(f);
+  if (n != 4) return std::nullopt;
+  return stat;
 }
 
 // True while `pid` exists and is not a zombie.
 inline bool process_alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (!f) return false;
-  char state = '?';
-  int ignored_pid = 0;
-  char name[256];
-  const int n = std::fscanf(f, "%d (%255[^)]) %c", &ignored_pid, name, &state);
-  std::fclose(f);
-  return n == 3 && state != 'Z' && state != 'X';
+  const auto stat = proc_stat(pid);
+  return stat && stat->state != 'Z' && stat->state != 'X';
+}
+
+// The parent of `pid`, -1 when there is no such process.
+inline pid_t parent_of(pid_t pid) {
+  const auto stat = proc_stat(pid);
+  return stat ? stat->parent : -1;
 }
 
 // Direct children of `parent`, from /proc.

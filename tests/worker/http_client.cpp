@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <stdexcept>
@@ -42,9 +43,17 @@ struct HttpClient::Impl {
     out.body = res.body();
     out.worker = std::string(res["X-Flotilla-Worker"]);
     out.keep_alive = res.keep_alive();
+    for (const auto& field : res)
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     return out;
   }
 };
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers)
+    if (beast::iequals(key, name)) return value;
+  return "";
+}
 
 HttpClient::HttpClient(std::uint16_t port, Duration timeout) : impl_(std::make_unique<Impl>()) {
   impl_->timeout = timeout;

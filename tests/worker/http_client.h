@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/time.h"
 
@@ -18,6 +20,10 @@ struct HttpResponse {
   std::string body;
   std::string worker;  // X-Flotilla-Worker
   bool keep_alive = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // as they came, in order
+
+  // The first value of header `name` (any case), "" without one.
+  std::string header(std::string_view name) const;
 };
 
 class HttpClient {
