@@ -16,6 +16,7 @@
 #include "core/errors.h"
 #include "metrics/metric_id.h"
 #include "metrics/statistic.h"
+#include "orchestrator/metric_file.h"
 #include "scaling/decision_log.h"
 #include "serve/dashboard_page.h"
 #include "serve/metrics_page.h"
@@ -135,45 +136,6 @@ std::optional<double> parse_number(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
   return v;
-}
-
-// "2026-12-01T15:40:00Z", with optional fraction and a Z or +HH:MM offset, as wall-clock time.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (text.size() < 20 ||
-      std::sscanf(std::string(text.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year,
-                  &month, &day, &hour, &minute, &second) != 6)
-    return std::nullopt;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::string_view rest = text.substr(19);
-  double fraction = 0;
-  if (!rest.empty() && rest.front() == '.') {
-    std::size_t n = 1;
-    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-    if (n == 1) return std::nullopt;
-    fraction = *parse_number("0" + std::string(rest.substr(0, n)));
-    rest.remove_prefix(n);
-  }
-  int offset_s = 0;
-  if (rest == "Z" || rest == "z") {
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    const int h = (rest[1] - '0') * 10 + (rest[2] - '0');
-    const int m = (rest[4] - '0') * 10 + (rest[5] - '0');
-    offset_s = (rest[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
-  } else {
-    return std::nullopt;
-  }
-  const std::time_t t = timegm(&tm);
-  if (t == -1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(t - offset_s) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-             std::chrono::duration<double>(fraction));
 }
 
 std::string unit_of(std::string_view name) {
@@ -409,9 +371,10 @@ class Handler {
     if (!text) return fallback;
     const Time now = session_.environment().scheduler().now();
     if (auto relative = parse_number(*text)) return now + from_seconds(*relative);
-    if (auto wall = parse_rfc3339(*text))
-      return session_.origin() + std::chrono::duration_cast<Duration>(
-                                     *wall - session_.settings().wall_origin);
+    if (auto since_epoch = parse_rfc3339(*text))
+      return session_.origin() + *since_epoch -
+             std::chrono::duration_cast<Duration>(
+                 session_.settings().wall_origin.time_since_epoch());
     throw QueryError{name, "expected an RFC 3339 time (2026-12-01T15:40:00Z) or seconds "
                            "relative to now (-300), got \"" + *text + "\""};
   }

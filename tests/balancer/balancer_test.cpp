@@ -403,7 +403,7 @@ TEST_CASE("stopping a target under load costs the clients no error") {
   CHECK(stats.elb_502 + stats.elb_503 + stats.elb_504 == 0);
 }
 
-TEST_CASE("response timeout: 504; garbage response: 502; neither names the target") {
+TEST_CASE("response timeout: 504, garbage response: 502, neither names the target") {
   Fleet fleet;
   fleet.add("hang", TestBackend::Mode::kHang);
   BalancerConfig config;
@@ -452,7 +452,7 @@ TEST_CASE("set_targets: a removed target gets no more requests") {
   CHECK(balancer.stats().targets.count("b") == 0);
 }
 
-TEST_CASE("start: a port in use is a user error; stop is idempotent") {
+TEST_CASE("start: a port in use is a user error, stop is idempotent") {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor taken(
       io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
@@ -654,7 +654,7 @@ TEST_CASE("upstream connect timeout: every target tried, then 503 that names non
 
 // ---- retries ----
 
-TEST_CASE("a POST that reached a target is not retried; one whose connect failed is") {
+TEST_CASE("a POST that reached a target is not retried, one whose connect failed is") {
   Fleet fleet;
   fleet.add("swallow", TestBackend::Mode::kSwallow);
   Balancer balancer(BalancerConfig{});

@@ -103,7 +103,7 @@ TEST_CASE("target_path and host_without_port") {
   CHECK(host_without_port("") == "");
 }
 
-TEST_CASE("conditions: one value of several matches (OR); header names any case") {
+TEST_CASE("conditions: one value of several matches (OR), header names any case") {
   const std::vector<HeaderLine> headers = {
       {"Accept", "*/*"}, {"x-canary", "On"}, {"X-Team", "blue"}, {"X-Team", "red"}};
   const RequestView request{"GET", "/api/users", "www.example.com", headers};
@@ -133,7 +133,7 @@ TEST_CASE("conditions: one value of several matches (OR); header names any case"
   }
 }
 
-TEST_CASE("rules: all conditions must hold (AND); lowest priority wins; default otherwise") {
+TEST_CASE("rules: all conditions must hold (AND), lowest priority wins, default otherwise") {
   RoutingConfig config;
   config.rules.push_back({30, {path({"/*"})}, forward("static")});
   config.rules.push_back({10, {path({"/api/*"}), method({"POST"})}, forward("api")});
@@ -183,7 +183,7 @@ TEST_CASE("choose_weighted: in proportion to the weights, never a weight of 0") 
   CHECK(counts[2] == 1000);
 }
 
-TEST_CASE("parse_routing reads rules, weighted forwards, fixed responses; sorted by priority") {
+TEST_CASE("parse_routing reads rules, weighted forwards, fixed responses, sorted by priority") {
   const auto doc = nlohmann::json::parse(R"({
     "rules": [
       { "priority": 20,

@@ -259,7 +259,7 @@ std::string ids_of(const std::vector<BalancerTarget>& targets) {
 
 }  // namespace
 
-TEST_CASE("routable_targets: healthy and not ejected; else fail open or nothing") {
+TEST_CASE("routable_targets: healthy and not ejected, else fail open or nothing") {
   struct Row {
     const char* name;
     std::vector<TargetInfo> targets;
@@ -564,7 +564,7 @@ TEST_CASE("draining: released after deregistration_delay when requests never fin
   CHECK(h.released == std::vector<std::string>{"a"});
 }
 
-TEST_CASE("draining: without a load source the delay decides; delay 0 releases at once") {
+TEST_CASE("draining: without a load source the delay decides, delay 0 releases at once") {
   TargetGroupConfig config;
   config.deregistration_delay = 2s;
   Harness slow(config, false);

@@ -6,7 +6,7 @@
 
 using namespace flotilla;
 
-TEST_CASE("SeededRandom: same seed, same stream; different seeds differ") {
+TEST_CASE("SeededRandom: same seed, same stream, different seeds differ") {
   SeededRandom a(42), b(42), c(43);
   bool differs = false;
   for (int i = 0; i < 100; ++i) {

@@ -115,7 +115,7 @@ TEST_CASE("scheduler: cancel removes a pending callback and reports whether it d
   }
 }
 
-TEST_CASE("scheduler: a past time runs soon but never inline; callbacks may schedule and cancel") {
+TEST_CASE("scheduler: a past time runs soon but never inline, callbacks may schedule and cancel") {
   auto harnesses = both();
   for (int i = 0; i < 2; ++i) {
     CAPTURE(name_of(i));

@@ -88,7 +88,7 @@ TEST_CASE("balance: a target that dies is taken out, the others keep serving") {
   CHECK(balance.finish(10000ms).exit_code == 0);
 }
 
-TEST_CASE("balance: listener rules route by path to two target groups; weight 0 gets nothing") {
+TEST_CASE("balance: listener rules route by path to two target groups, weight 0 gets nothing") {
   Worker web1("web1"), web2("web2"), api("api");
   const auto dir = fresh_temp_dir("balance-rules");
   const auto file = (dir / "lb.json").string();

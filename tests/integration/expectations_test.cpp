@@ -35,7 +35,7 @@ std::string write_scenario(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("run --sim: a failed expectation exits 1; summary, report and JUnit say which") {
+TEST_CASE("run --sim: a failed expectation exits 1, summary, report and JUnit say which") {
   const auto dir = fresh_temp_dir("expect-fails");
   const auto scenario = write_scenario(dir);
   const auto junit = dir / "junit.xml";

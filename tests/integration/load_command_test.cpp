@@ -35,7 +35,7 @@ TEST_CASE("load: a constant rate against a URL, progress on stderr, a wrk2-like 
   CHECK(r.err.find("in service") == std::string::npos);
 }
 
-TEST_CASE("load: --json prints one object; errors are figures, exit 0") {
+TEST_CASE("load: --json prints one object, errors are figures, exit 0") {
   const std::uint16_t nobody = [] {
     Worker w("gone");
     return w.port;

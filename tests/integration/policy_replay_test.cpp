@@ -42,7 +42,7 @@ const std::string kPolicy = (kSource / "policies/aws-cpu-target-50.json").string
 
 }  // namespace
 
-TEST_CASE("policy replay: prints each decision at the file's time, and a summary; exit 0") {
+TEST_CASE("policy replay: prints each decision at the file's time, and a summary, exit 0") {
   const auto dir = fresh_temp_dir("replay-text");
   const std::string metric = (dir / "cpu.csv").string();
   std::ofstream(metric) << rising_and_falling_csv();

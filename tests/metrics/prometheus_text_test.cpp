@@ -46,7 +46,7 @@ TEST_CASE("format_value: Prometheus's numbers, whole ones without an exponent") 
   }
 }
 
-TEST_CASE("escaping: label values escape backslash, quote and newline; help keeps quotes") {
+TEST_CASE("escaping: label values escape backslash, quote and newline, help keeps quotes") {
   struct Row {
     std::string in;
     std::string label;
@@ -197,7 +197,7 @@ TEST_CASE("to_histogram_value: the default latency bounds") {
   CHECK(value.count == 11);
 }
 
-TEST_CASE("promtool check metrics: a page of every kind is clean; a lint finding is reported") {
+TEST_CASE("promtool check metrics: a page of every kind is clean, a lint finding is reported") {
   ExpositionPage page;
   page.counter("demo_requests_total", "Requests, by \"code\".")
       .add({{"code", "2xx"}}, 10)

@@ -12,7 +12,7 @@
 using namespace flotilla;
 using namespace std::chrono_literals;
 
-TEST_CASE("drain_data_plane: requests in flight finish; a short timeout cuts them off") {
+TEST_CASE("drain_data_plane: requests in flight finish, a short timeout cuts them off") {
   struct Row {
     const char* name;
     Duration timeout;

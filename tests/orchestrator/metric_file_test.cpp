@@ -39,7 +39,7 @@ using Values = std::vector<std::optional<double>>;
 
 }  // namespace
 
-TEST_CASE("parse_rfc3339: UTC, offsets, fractions; anything else is refused") {
+TEST_CASE("parse_rfc3339: UTC, offsets, fractions, anything else is refused") {
   struct Row {
     const char* text;
     std::optional<Duration> want;  // since the Unix epoch

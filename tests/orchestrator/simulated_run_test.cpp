@@ -73,7 +73,7 @@ TEST_CASE("simulated: scale-in under steady load drains, and costs the client no
   CHECK(r.passed);
 }
 
-TEST_CASE("simulated: the same scenario and seed replay exactly; another seed differs") {
+TEST_CASE("simulated: the same scenario and seed replay exactly, another seed differs") {
   const RunRecord a = simulate("scenarios/flash-sale.json");
   const RunRecord b = simulate("scenarios/flash-sale.json");
   std::ostringstream csv_a, csv_b;

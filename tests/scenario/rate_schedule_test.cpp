@@ -77,7 +77,7 @@ TEST_CASE("RateSchedule: expected_requests is the integral") {
   }
 }
 
-TEST_CASE("RateSchedule: total shorter than the stages cuts them; longer holds the last target") {
+TEST_CASE("RateSchedule: total shorter than the stages cuts them, longer holds the last target") {
   const RateSchedule cut(0, {{10s, 100}}, 5s);
   CHECK(cut.duration() == 5s);
   CHECK(cut.expected_total() == doctest::Approx(125));  // ramp 0 -> 50 over 5 s

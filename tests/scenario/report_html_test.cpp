@@ -144,7 +144,7 @@ TEST_CASE("a day of seconds draws from a few thousand points, and a one-second s
   CHECK(gaps == 0);
 }
 
-TEST_CASE("drawn_series: every column from its own field; no data is null") {
+TEST_CASE("drawn_series: every column from its own field, no data is null") {
   std::vector<TimeseriesRow> rows(2);
   rows[0] = {0, 1.5, 2, 3, 4.5, 5.5, 6, 7, 8, 9.5};
   rows[1] = {1, 10, 20, 30, kNaN, kNaN, 60, 70, 80, kNaN};

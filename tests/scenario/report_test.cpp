@@ -132,7 +132,7 @@ TEST_CASE("observed_value and evaluate_expectations: one row per metric and boun
   }
 }
 
-TEST_CASE("evaluate_expectations: all must pass; unmeasurable values fail") {
+TEST_CASE("evaluate_expectations: all must pass, unmeasurable values fail") {
   RunRecord r = sample_record();
   evaluate_expectations({expect("error_rate", {}, 0.01), expect("max_in_service", 3, {})}, r);
   CHECK(r.passed);
@@ -167,7 +167,7 @@ TEST_CASE("every expectation metric the parser accepts can be observed") {
   CHECK_FALSE(series_value("sent", r.timeseries[0]).has_value());
 }
 
-TEST_CASE("the SLO metrics read the record's SLO; nothing to measure is unmeasurable") {
+TEST_CASE("the SLO metrics read the record's SLO, nothing to measure is unmeasurable") {
   RunRecord r = sample_record();
   r.timeseries[0].p99_ms = 600;  // over the default 500 ms
   CHECK(observed_value("slo_violation_seconds", r) == 1.0);

@@ -49,7 +49,7 @@ TEST_CASE("timeseries.csv reads back what write_timeseries_csv wrote") {
   }
 }
 
-TEST_CASE("timeseries.csv: the header names the columns; more columns, any order, CRLF") {
+TEST_CASE("timeseries.csv: the header names the columns, more columns, any order, CRLF") {
   const auto rows = parse_timeseries_csv(
       "\xEF\xBB\xBF"
       "cpu_avg,t,error_rate,desired,pending,in_service,p99_ms,p50_ms,errors,ok,offered_rps\r\n"

@@ -187,7 +187,7 @@ TEST_CASE("admin API: load from the API shows in the series, the summary and /me
   CHECK(s.get("/api/v1/summary")["rps"] == 0);
 }
 
-TEST_CASE("admin API: a killed worker is replaced; the kill and the replacement are markers") {
+TEST_CASE("admin API: a killed worker is replaced, the kill and the replacement are markers") {
   Served s;
   s.post("/api/v1/load", {{"rps", 50}, {"duration", "60s"}});
   s.run_for(5s);
@@ -302,7 +302,7 @@ TEST_CASE("admin API: methods, sizes and paths") {
   CHECK(s.api->handle(big).status == 413);
 }
 
-TEST_CASE("admin API: with a token, every request needs it; the dashboard link sets a cookie") {
+TEST_CASE("admin API: with a token, every request needs it, the dashboard link sets a cookie") {
   Served s(std::string("s3cret"));
   CHECK(s.call("GET", "/api/v1/group").status == 401);
   CHECK(s.call("GET", "/healthz").status == 401);

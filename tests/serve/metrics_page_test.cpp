@@ -136,7 +136,7 @@ TEST_CASE("metrics_page: each value lands in its series") {
   CHECK(page.find("target=\"w-9\",endpoint=") == std::string::npos);
 }
 
-TEST_CASE("metrics_page: every family once, whole, typed and described; promtool finds nothing") {
+TEST_CASE("metrics_page: every family once, whole, typed and described, promtool finds nothing") {
   for (const bool populated : {true, false}) {
     CAPTURE(populated);
     const auto page = metrics_page(populated ? populated_input() : MetricsPageInput{});

@@ -166,7 +166,7 @@ TEST_CASE("SimDataPlane: a worker's own 503 passes through and counts against th
   CHECK(s.elb_503 == 0);  // the target's answer, not the balancer's
 }
 
-TEST_CASE("SimDataPlane: a removed target keeps its requests; unknown ids read as nothing") {
+TEST_CASE("SimDataPlane: a removed target keeps its requests, unknown ids read as nothing") {
   World w(2, "round_robin");
   for (int i = 0; i < 10; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
   w.plane.set_targets({w.targets[1]});
@@ -259,7 +259,7 @@ TEST_CASE("SimDataPlane under a target group: streaks broken between polls eject
   CHECK(w.replies.by_status[503] == refused + 1);
 }
 
-TEST_CASE("SimDataPlane: stop_accepting refuses arrivals; those in flight finish, retries too") {
+TEST_CASE("SimDataPlane: stop_accepting refuses arrivals, those in flight finish, retries too") {
   World w(2, "round_robin");
   for (int i = 0; i < 10; ++i) CHECK(w.plane.submit(static_cast<std::uint64_t>(i)));
   w.sched.run_until(50ms);
