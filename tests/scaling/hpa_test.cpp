@@ -60,6 +60,13 @@ MetricsSnapshot external_value(const HpaConfig& c, std::optional<double> v) {
   return snap;
 }
 
+// Kubernetes' default scale-up rules with a scale-up stabilization window.
+HpaRules scale_up_window(Duration window) {
+  HpaRules r = default_hpa_scale_up();
+  r.stabilization_window = window;
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("HPA: per-worker cpu proposals (replica_calculator.go)") {
@@ -275,6 +282,84 @@ TEST_CASE("HPA: behavior (stabilization, rate limits, selectPolicy, limits)") {
        std::nullopt,
        {},
        "disabled while current replicas is 0"},
+      // The scale-up window: the lowest recommendation within it (Kubernetes' default is none).
+      {"scale-up window: a lower recommendation in it holds the scale-up to it",
+       2,
+       50,
+       {{kNow - seconds(30), 3}},
+       {},
+       scale_up_window(seconds(60)),
+       {},
+       {},
+       3,
+       {"stabilization_window"},
+       "stabilized to 3 (lowest recommendation in the last 60s): desired 2 -> 3"},
+      {"scale-up window: the lowest in it wins",
+       2,
+       50,
+       {{kNow - seconds(50), 4}, {kNow - seconds(20), 3}, {kNow - seconds(10), 4}},
+       {},
+       scale_up_window(seconds(60)),
+       {},
+       {},
+       3,
+       {"stabilization_window"},
+       "stabilized to 3"},
+      {"scale-up window: a recommendation at current holds the scale-up entirely",
+       2,
+       50,
+       {{kNow - seconds(59), 2}},
+       {},
+       scale_up_window(seconds(60)),
+       {},
+       {},
+       std::nullopt,
+       {"stabilization_window"},
+       "stabilized to 2 (lowest recommendation in the last 60s): no change"},
+      {"scale-up window: a recommendation as old as the window no longer holds",
+       2,
+       50,
+       {{kNow - seconds(60), 2}},
+       {},
+       scale_up_window(seconds(60)),
+       {},
+       {},
+       5,
+       {},
+       "desired 2 -> 5"},
+      {"scale-up window: higher recommendations in it do not raise the proposal",
+       2,
+       50,
+       {{kNow - seconds(30), 9}},
+       {},
+       scale_up_window(seconds(60)),
+       {},
+       {},
+       5,
+       {},
+       "desired 2 -> 5"},
+      {"no scale-up window: a lower recommendation does not hold",
+       2,
+       50,
+       {{kNow - seconds(5), 2}},
+       {},
+       {},
+       {},
+       {},
+       5,
+       {},
+       "desired 2 -> 5"},
+      {"scale-up window: does not hold a scale-down",
+       5,
+       20,
+       {{kNow - seconds(30), 5}},
+       {},
+       scale_up_window(seconds(60)),
+       HpaRules{Duration::zero(), HpaSelect::max, default_hpa_scale_down().policies},
+       {},
+       2,
+       {},
+       "desired 5 -> 2"},
   };
   for (const Row& r : rows) {
     CAPTURE(std::string(r.name));
@@ -314,4 +399,30 @@ TEST_CASE("HPA: the policy remembers recommendations and observed changes") {
   CHECK(d.clamped_by == std::vector<std::string>{"stabilization_window"});
   d = policy.decide(external_value(c, 10), g, kNow + std::chrono::seconds(330));
   CHECK(d.desired == 1);
+}
+
+TEST_CASE("HPA: a 30 s scale-up window in virtual time: load rises, the policy waits it out") {
+  using std::chrono::seconds;
+  HpaConfig c = external_config();
+  c.scale_up = scale_up_window(seconds(30));
+  c.max_replicas = 20;
+  HpaPolicy policy(c);
+  struct Step {
+    int t;         // seconds after kNow
+    double value;  // proposal = ceil(value / 10)
+    std::optional<int> want;
+  };
+  // Quiet at 2 until t = 0, then 50 (a proposal of 5) from t = 10 on: the recommendation of 2 at
+  // t = 0 holds the group for the 30 s after it; at t = 30 it has left the window.
+  const Step steps[] = {
+      {-20, 20, std::nullopt}, {-10, 20, std::nullopt}, {0, 20, std::nullopt},
+      {10, 50, std::nullopt},  {20, 50, std::nullopt},  {30, 50, 5},
+  };
+  const GroupState g = make_group(2, 1, 20, 2);
+  for (const Step& s : steps) {
+    CAPTURE(s.t);
+    const Decision d = policy.decide(external_value(c, s.value), g, kNow + seconds(s.t));
+    CAPTURE(d.reason);
+    CHECK(d.desired == s.want);
+  }
 }

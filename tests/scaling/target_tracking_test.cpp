@@ -209,3 +209,111 @@ TEST_CASE("TargetTracking: asks for enough periods for both alarms") {
   CHECK(req[0].warmup == 4s);
   CHECK(policy.type() == "target_tracking");
 }
+
+namespace {
+
+// A customized metric as a user writes one: queued requests per worker, Average.
+TargetTrackingConfig queue_depth_config() {
+  TargetTrackingConfig c;
+  c.name = "queue";
+  c.metric.clear();
+  c.custom = CustomMetric{
+      "Flotilla/Worker", "queued", {{"AutoScalingGroupName", "g"}}, Statistic::average};
+  c.target_value = 10;
+  c.scale_out_periods = 2;
+  c.scale_in_periods = 3;
+  c.warmup = 10s;
+  return c;
+}
+
+// The custom series under the key the policy looks it up by, and a CPU series that must be
+// ignored (its values would decide otherwise).
+MetricsSnapshot custom_snapshot(const TargetTrackingPolicy& policy,
+                                const std::vector<std::optional<double>>& values) {
+  MetricSeries s;
+  s.metric = policy.metric_key();
+  s.id = policy.metrics().at(0).id;
+  s.statistic = Statistic::average;
+  s.period = 10s;
+  s.periods = flotilla::testing::periods(values);
+  MetricsSnapshot snap = snapshot({50, 50, 50});
+  snap.series.push_back(s);
+  return snap;
+}
+
+}  // namespace
+
+TEST_CASE("TargetTracking: a customized metric decides (target 10 - out 2 of 2 - in 3 of 3)") {
+  const auto nan = std::nullopt;
+  struct CustomRow {
+    const char* name;
+    std::vector<std::optional<double>> values;  // oldest first; empty: no custom series at all
+    GroupState group;
+    std::optional<int> want;
+    const char* reason;
+  };
+  const CustomRow rows[] = {
+      {"no series under the custom key (CPU is there, and is not read)",
+       {},
+       make_group(2, 1, 10, 2),
+       nan,
+       "insufficient data: no queued for the latest period"},
+      {"latest period missing", {30, nan}, make_group(2, 1, 10, 2), nan, "insufficient data"},
+      {"scale out by the formula, named by the metric's name",
+       {30, 30},
+       make_group(2, 1, 10, 2),
+       6,
+       "queued 30 > 10 for 2 periods: desired 2 -> 6 (ceil(2 x 30 / 10))"},
+      {"one period above is not enough",
+       {5, 30},
+       make_group(2, 1, 10, 2),
+       nan,
+       "queued 30 > 10 for 1 of 2 periods: no change"},
+      // Unlike CPU, a customized metric is not averaged over warmed workers alone: every
+      // in-service worker counts, warming ones included.
+      {"warming workers count toward n",
+       {15, 15},
+       make_group(2, 1, 10, 1, 1),
+       3,
+       "desired 2 -> 3 (ceil(2 x 15 / 10))"},
+      {"scale in below 90% of the target",
+       {2, 2, 2},
+       make_group(4, 1, 10, 4),
+       1,
+       "queued 2 < 9 (90% of 10) for 3 periods: desired 4 -> 1 (ceil(4 x 2 / 10))"},
+      {"scale in needs all 3 periods", {20, 2, 2}, make_group(4, 1, 10, 4), nan, "for 2 of 3"},
+      {"within the band", {9.5, 9.5, 9.5}, make_group(4, 1, 10, 4), nan, "within [9, 10]"},
+      {"clamped to max",
+       {100, 100},
+       make_group(2, 1, 5, 2),
+       5,
+       "ceil(2 x 100 / 10) = 20, clamped to max 5"},
+      {"no worker in service", {30, 30}, make_group(2, 1, 10, 0, 0, 2), nan, "no worker"},
+  };
+  for (const CustomRow& r : rows) {
+    const std::string row = r.name;
+    CAPTURE(row);
+    TargetTrackingPolicy policy(queue_depth_config());
+    const MetricsSnapshot snap =
+        r.values.empty() ? snapshot({50, 50, 50}) : custom_snapshot(policy, r.values);
+    const Decision d = policy.decide(snap, r.group, kNow);
+    CHECK(d.desired == r.want);
+    CAPTURE(d.reason);
+    CHECK(d.reason.find(r.reason) != std::string::npos);
+    if (!r.values.empty())
+      CHECK(d.metric == "Flotilla/Worker queued{AutoScalingGroupName=g} Average");
+  }
+}
+
+TEST_CASE("TargetTracking: a customized metric asks the loop for its series and statistic") {
+  TargetTrackingConfig c = queue_depth_config();
+  c.custom->statistic = Statistic::maximum;
+  const TargetTrackingPolicy policy(c);
+  const auto req = policy.metrics();
+  REQUIRE(req.size() == 1);
+  CHECK(req[0].kind == MetricKind::custom);
+  CHECK(req[0].metric == "Flotilla/Worker queued");
+  CHECK(req[0].id == make_metric_id("Flotilla/Worker", "queued", {{"AutoScalingGroupName", "g"}}));
+  CHECK(req[0].statistic == Statistic::maximum);
+  CHECK(req[0].periods == 3);
+}
