@@ -5,14 +5,18 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/errors.h"
 #include "orchestrator/scenario_run.h"
-#include "support/fault_scenarios.h"
-#include "support/files.h"
 #include "scenario/report.h"
 #include "scenario/scenario.h"
+#include "support/fault_scenarios.h"
+#include "support/files.h"
 
 using namespace flotilla;
 
@@ -20,8 +24,8 @@ namespace {
 
 const std::string kSource = FLOTILLA_SOURCE_DIR;
 
-RunRecord simulate(const std::string& scenario_file, std::uint64_t seed = 0) {
-  const Scenario scenario = load_scenario(kSource + "/" + scenario_file);
+RunRecord simulate_path(const std::string& path, std::uint64_t seed = 0) {
+  const Scenario scenario = load_scenario(path);
   ScenarioRunSpec spec;
   spec.simulated = true;
   spec.seed = seed != 0 ? seed : scenario.seed;
@@ -31,6 +35,10 @@ RunRecord simulate(const std::string& scenario_file, std::uint64_t seed = 0) {
   REQUIRE_FALSE(result.broke);
   evaluate_expectations(scenario.expect, result.record);
   return std::move(result.record);
+}
+
+RunRecord simulate(const std::string& scenario_file, std::uint64_t seed = 0) {
+  return simulate_path(kSource + "/" + scenario_file, seed);
 }
 
 int count_activities(const RunRecord& r, int direction) {
@@ -135,8 +143,8 @@ TEST_CASE("simulated: a day at AWS's time scale scales out for the evening and b
 
 TEST_CASE("simulated: the scenario's balancer block reaches the balancer and the target group") {
   // A scenario with the balancer file's fields; a bad one names its field under /balancer.
-  nlohmann::json doc = nlohmann::json::parse(
-      flotilla::test::read_file(kSource + "/scenarios/steady.json"));
+  nlohmann::json doc =
+      nlohmann::json::parse(flotilla::test::read_file(kSource + "/scenarios/steady.json"));
   doc["balancer"]["health_check"] = {{"interval", "2s"}, {"healthy_threshold", 3}};
   doc["balancer"]["timeouts"] = {{"response", "3s"}};
   doc["fleet"]["zones"] = {"a", "b"};
@@ -233,4 +241,93 @@ TEST_CASE("simulated: workers taken out by a scale-in say so, one row without a 
     scaled_in += w.end_cause.rfind("scale-in to desired ", 0) == 0 && w.ended_at.has_value();
   CHECK(scaled_in >= 1);
   CHECK(r.workers.size() >= 4);
+}
+
+namespace {
+
+// A shipped scenario as JSON, its relative paths made absolute so that a copy may live anywhere.
+nlohmann::json shipped_scenario(const std::string& name) {
+  nlohmann::json doc = nlohmann::json::parse(test::read_file(kSource + "/scenarios/" + name));
+  doc["fleet"]["profile"] = kSource + "/" + doc["fleet"]["profile"].get<std::string>();
+  if (doc.contains("policies"))
+    for (auto& p : doc["policies"]) p = kSource + "/" + p.get<std::string>();
+  return doc;
+}
+
+RunRecord simulate_json(const std::filesystem::path& dir, const nlohmann::json& doc) {
+  const auto path = (dir / "scenario.json").string();
+  std::ofstream(path) << doc.dump(2);
+  return simulate_path(path);
+}
+
+}  // namespace
+
+// Spot's two-minute notice is an AWS duration: it is multiplied by the time scale, which is the
+// metrics period over 60 s unless the scenario sets time_scale.
+TEST_CASE("simulated: time_scale overrides the default scale, and the report says which") {
+  struct Row {
+    std::optional<double> time_scale;
+    double want_scale;
+    const char* want_notice;
+  };
+  const Row rows[] = {
+      {std::nullopt, 2.0 / 60, "got an interruption notice (4s)"},  // metrics period 2 s
+      {0.1, 0.1, "got an interruption notice (12s)"},
+      {0.025, 0.025, "got an interruption notice (3s)"},
+  };
+  const auto dir = test::fresh_temp_dir("time-scale");
+  for (const Row& row : rows) {
+    CAPTURE(row.want_scale);
+    nlohmann::json doc = shipped_scenario("spot-interruption.json");
+    if (row.time_scale) doc["time_scale"] = *row.time_scale;
+    const RunRecord r = simulate_json(dir, doc);
+    CHECK(r.time_scale == doctest::Approx(row.want_scale));
+    int notices = 0;
+    for (const auto& a : r.activities)
+      notices += a.cause.find(row.want_notice) != std::string::npos;
+    CHECK(notices == 2);
+    write_report_json((dir / "report.json").string(), r);
+    const auto report = nlohmann::json::parse(test::read_file(dir / "report.json"));
+    CHECK(report.at("time_scale").get<double>() == doctest::Approx(row.want_scale));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The group publishes GroupTerminatingInstances (draining plus terminating) each period. An alarm
+// on it, named by a step policy that adjusts by 0 (it only watches), shows the drain of a
+// scale-in: into ALARM while the workers drain, back to OK once they are gone.
+TEST_CASE("simulated: GroupTerminatingInstances counts the workers a scale-in drains") {
+  const auto dir = test::fresh_temp_dir("terminating");
+  std::ofstream(dir / "terminating.alarm.json") << R"({
+    "AlarmName": "terminating", "Namespace": "AWS/AutoScaling",
+    "MetricName": "GroupTerminatingInstances", "Statistic": "Maximum",
+    "Dimensions": [ { "Name": "AutoScalingGroupName", "Value": "any" } ],
+    "Period": 60, "EvaluationPeriods": 1, "Threshold": 1,
+    "ComparisonOperator": "GreaterThanOrEqualToThreshold" })";
+  std::ofstream(dir / "watch-terminating.json") << R"({
+    "type": "step_scaling", "alarm": "terminating.alarm.json",
+    "adjustment_type": "ChangeInCapacity", "steps": [ { "lower": 0, "adjustment": 0 } ] })";
+  nlohmann::json doc = shipped_scenario("scale-in.json");
+  doc["policies"].push_back((dir / "watch-terminating.json").string());
+  const RunRecord r = simulate_json(dir, doc);
+  REQUIRE(count_activities(r, -1) >= 1);
+  double scale_in = -1;
+  for (const auto& a : r.activities)
+    if (a.t >= 0 && a.to < a.from && scale_in < 0) scale_in = a.t;
+  REQUIRE(r.alarms.size() == 1);
+  std::vector<std::string> states;
+  double into_alarm = -1;
+  for (const auto& tr : r.alarms[0].transitions) {
+    states.push_back(tr.to);
+    if (tr.to == "ALARM" && into_alarm < 0) into_alarm = tr.t;
+  }
+  CAPTURE(states.size());
+  REQUIRE(states.size() >= 3);
+  CHECK(states[0] == "OK");  // from INSUFFICIENT_DATA, before any scale-in
+  CHECK(states[1] == "ALARM");
+  CHECK(states[2] == "OK");
+  CHECK(states.back() == "OK");
+  CHECK(into_alarm >= scale_in);
+  CHECK(into_alarm <= scale_in + 2);
+  std::filesystem::remove_all(dir);
 }
