@@ -125,6 +125,24 @@ std::string write_wrong_way_policy(const fs::path& dir) {
   return path;
 }
 
+// A step policy on the alarm write_wrong_way_policy() writes, with no step from 10 to 20 (an
+// error).
+std::string write_gap_policy(const fs::path& dir) {
+  const auto path = (dir / "gap.json").string();
+  std::ofstream(path) << R"({"type": "step_scaling", "alarm": "high.alarm.json", "steps": [
+      {"lower": 0, "upper": 10, "adjustment": 1}, {"lower": 20, "adjustment": 2}]})";
+  return path;
+}
+
+// A user mistake: exit 2, nothing on standard output, and standard error says `part`.
+void check_refused(const std::vector<std::string>& argv, const std::string& part) {
+  const auto r = run_process(argv, 30s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find(part) != std::string::npos);
+}
+
 const std::regex kSgr("\x1b\\[[0-9;]*m");  // a colour code (Select Graphic Rendition)
 
 bool has_colour(const std::string& text) { return std::regex_search(text, kSgr); }
@@ -214,9 +232,7 @@ TEST_CASE("validate --json: one object per file with its kind and verdict, the s
 TEST_CASE("policy lint --json: the findings with severity, policy, field and message") {
   const auto dir = fresh_temp_dir("lint-json");
   const auto wrong_way = write_wrong_way_policy(dir);
-  const auto gap = (dir / "gap.json").string();
-  std::ofstream(gap) << R"({"type": "step_scaling", "alarm": "high.alarm.json", "steps": [
-      {"lower": 0, "upper": 10, "adjustment": 1}, {"lower": 20, "adjustment": 2}]})";
+  const auto gap = write_gap_policy(dir);
   const std::string clean = (kSource / "policies/cpu-target-50.json").string();
 
   struct Row {
@@ -268,10 +284,8 @@ TEST_CASE("policy import --json: the native policy alone, a file flotilla accept
   INFO(check.out, check.err);
   CHECK(check.exit_code == 0);
 
-  const auto bad = run_process({kFlotilla, "policy", "import", "--json", "/nonexistent.json"}, 30s);
-  CHECK(bad.exit_code == 2);
-  CHECK(bad.out.empty());
-  CHECK(bad.err.find("/nonexistent.json") != std::string::npos);
+  check_refused({kFlotilla, "policy", "import", "--json", "/nonexistent.json"},
+                "/nonexistent.json");
   fs::remove_all(dir);
 }
 
@@ -355,5 +369,136 @@ TEST_CASE(
   const auto lint_plain = run_on_pty({kFlotilla, "policy", "lint", wrong_way, bad}, no_colour, 30s);
   INFO(lint_plain.out);
   CHECK_FALSE(has_colour(lint_plain.out));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("policy lint: one line per finding, a summary, and exit 2 only when one is an error") {
+  const auto dir = fresh_temp_dir("lint-plain");
+  const auto wrong_way = write_wrong_way_policy(dir);
+  const auto gap = write_gap_policy(dir);
+  const std::string clean = (kSource / "policies/cpu-target-50.json").string();
+  // A scenario is linted through its policies, knowing the fleet: at a minimum of 0 no worker
+  // publishes the CPU that would scale it out.
+  const auto min0 = (dir / "min0.json").string();
+  nlohmann::json scenario = {
+      {"name", "min0"},
+      {"duration", "10s"},
+      {"fleet", {{"profile", (kSource / "fleet/standard.json").string()}, {"min", 0}, {"max", 2}}},
+      {"policies", {clean}},
+      {"traffic", {{"start_rps", 5}, {"stages", {{{"duration", "10s"}, {"target", 5}}}}}}};
+  std::ofstream(min0) << scenario.dump(2);
+  const std::string wrong_way_line =
+      wrong_way +
+      ": /steps/0/adjustment: warning: removes capacity when CPUUtilization is high: check the "
+      "alarm's comparison\n";
+
+  struct Row {
+    const char* name;
+    std::vector<std::string> files;
+    int exit_code;
+    std::string out;  // all of standard output
+  };
+  const Row rows[] = {
+      {"a clean policy", {clean}, 0, "1 file: 0 errors, 0 warnings\n"},
+      {"a shipped scenario",
+       {(kSource / "scenarios/scale-in.json").string()},
+       0,
+       "1 file: 0 errors, 0 warnings\n"},
+      {"a warning alone exits 0", {wrong_way}, 0, wrong_way_line + "1 file: 0 errors, 1 warning\n"},
+      {"an error exits 2, in file order",
+       {wrong_way, gap},
+       2,
+       wrong_way_line + gap +
+           ": /steps/1/lower: error: gap: no step covers 10 to 20 (step 0 ends at 10)\n"
+           "2 files: 1 error, 1 warning\n"},
+      {"a scenario's policy, at the fleet's minimum",
+       {min0},
+       2,
+       clean +
+           ": /metric: error: CPUUtilization comes from the workers: at the group's minimum of 0 "
+           "there is no datapoint and the policy never scales out\n"
+           "1 file: 1 error, 0 warnings\n"},
+      {"a missing file is an error finding",
+       {"/nonexistent/policy.json"},
+       2,
+       "/nonexistent/policy.json: error: an existing file (not found)\n"
+       "1 file: 1 error, 0 warnings\n"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(std::string(row.name));
+    std::vector<std::string> argv = {kFlotilla, "policy", "lint"};
+    argv.insert(argv.end(), row.files.begin(), row.files.end());
+    const auto r = run_process(argv, 30s);
+    INFO(r.err);
+    CHECK(r.exit_code == row.exit_code);
+    CHECK(r.out == row.out);
+  }
+
+  check_refused({kFlotilla, "policy", "lint"}, "files is required");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("policy import: AWS step scaling with its alarm, an HPA manifest, durations scaled") {
+  const auto dir = fresh_temp_dir("import-plain");
+  const std::string step = (kSource / "policies/aws-step-cpu.json").string();
+  const std::string alarm = (kSource / "policies/aws-step-cpu.alarm.json").string();
+  const std::string hpa = (kSource / "policies/hpa-cpu.yaml").string();
+  struct Row {
+    const char* name;
+    std::vector<std::string> args;
+    std::string type;
+    std::string pointer;  // a duration in the output
+    std::string want;     // its value
+  };
+  const Row rows[] = {
+      {"step: the alarm beside it, AWS's seconds as written",
+       {step},
+       "step_scaling",
+       "/warmup",
+       "60s"},
+      {"step: --alarm and --time-scale",
+       {step, "--alarm", alarm, "--time-scale", "0.5"},
+       "step_scaling",
+       "/warmup",
+       "30s"},
+      {"HPA manifest", {hpa}, "hpa", "/scale_down/stabilization_window", "300s"},
+      {"HPA manifest, --time-scale",
+       {hpa, "--time-scale", "0.5"},
+       "hpa",
+       "/scale_up/policies/0/period",
+       "30s"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(std::string(row.name));
+    std::vector<std::string> argv = {kFlotilla, "policy", "import"};
+    argv.insert(argv.end(), row.args.begin(), row.args.end());
+    const auto r = run_process(argv, 30s);
+    INFO(r.out, r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());
+    const auto doc = nlohmann::json::parse(r.out);
+    CHECK(doc.at("type") == row.type);
+    CHECK(doc.at(nlohmann::json::json_pointer(row.pointer)) == row.want);
+    if (row.type == "step_scaling") {
+      CHECK(doc.at("alarm").at("AlarmName") == "aws-step-cpu-high");
+      CHECK(doc.at("steps").size() == 3);
+    }
+    // What it prints is a policy flotilla accepts.
+    const auto native = (dir / "native.json").string();
+    std::ofstream(native) << r.out;
+    const auto check = run_process({kFlotilla, "validate", native}, 30s);
+    INFO(check.out, check.err);
+    CHECK(check.exit_code == 0);
+  }
+
+  // A mistake in the AWS file: exit 2, nothing on standard output, the file and the field named.
+  const auto bad = (dir / "bad.json").string();
+  std::ofstream(bad) << R"({"PolicyType": "TargetTrackingScaling",
+                            "TargetTrackingConfiguration": {"TargetValue": 50}})";
+  check_refused({kFlotilla, "policy", "import", bad},
+                bad +
+                    ": /TargetTrackingConfiguration/PredefinedMetricSpecification: expected "
+                    "PredefinedMetricSpecification or CustomizedMetricSpecification");
+  check_refused({kFlotilla, "policy", "import", step, "--time-scale", "0"}, "--time-scale");
   fs::remove_all(dir);
 }

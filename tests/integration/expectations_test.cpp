@@ -85,3 +85,41 @@ TEST_CASE("run --junit: a file that cannot be written is refused before the run 
   CHECK_FALSE(fs::exists(dir / "out/report.json"));
   fs::remove_all(dir);
 }
+
+// A run that breaks: no worker ever passes the target group's health check (a matcher that no
+// /health answer meets), so the initial fleet never comes up. In virtual time the fleet-ready
+// deadline passes at once.
+TEST_CASE("run --sim: a run that breaks exits 1 and says why, on stderr and in the JUnit file") {
+  const auto dir = fresh_temp_dir("run-breaks");
+  nlohmann::json doc = nlohmann::json::parse(read_file(kSource / "scenarios/steady.json"));
+  doc["fleet"]["profile"] = (kSource / "fleet/standard.json").string();
+  doc["policies"] = {(kSource / "policies/cpu-target-50.json").string()};
+  doc["balancer"]["health_check"] = {{"matcher", "418"}};
+  const auto scenario = (dir / "never-healthy.json").string();
+  std::ofstream(scenario) << doc.dump(2);
+  const auto junit = dir / "junit.xml";
+  const auto r = run_process({kFlotilla, "run", scenario, "--sim", "--out", (dir / "out").string(),
+                              "--junit", junit.string()},
+                             60s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("flotilla: the initial workers did not become healthy in time") !=
+        std::string::npos);
+  CHECK(r.out.find("launching 2 workers") != std::string::npos);
+  CHECK(r.out.find("fleet ready") == std::string::npos);
+  CHECK(r.out.find("Result: PASSED") == std::string::npos);
+  const std::string xml = read_file(junit);
+  CAPTURE(xml);
+  CHECK(xml.find("tests=\"1\" failures=\"1\"") != std::string::npos);
+  CHECK(xml.find("<failure message=\"the initial workers did not become healthy in time\" "
+                 "type=\"run\">") != std::string::npos);
+
+  // The same scenario with a matcher the workers meet runs and passes: the matcher alone broke it.
+  doc["balancer"]["health_check"] = {{"matcher", "200"}};
+  std::ofstream(scenario) << doc.dump(2);
+  const auto ok = run_process(
+      {kFlotilla, "run", scenario, "--sim", "--quiet", "--out", (dir / "out-ok").string()}, 60s);
+  INFO(ok.out, ok.err);
+  CHECK(ok.exit_code == 0);
+  fs::remove_all(dir);
+}
