@@ -1,7 +1,8 @@
 // `flotilla serve` as a user runs it: the high-availability demo (a worker killed from the command
 // line while load runs costs the client nothing, and the group replaces it), an orderly stop on
-// SIGTERM with the session's report, no worker outliving serve even when it is SIGKILLed, the
-// admin API's rules over the real socket, and the commands that talk to it. Every wait polls
+// SIGTERM with the session's report, no worker outliving serve even when it is SIGKILLed, a
+// worker whose health checks fail replaced live, the admin API's rules over the real socket, and
+// the commands that talk to it. Every wait polls
 // with a deadline; every process started here is stopped by its pid, also when a check fails.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -445,4 +446,70 @@ TEST_CASE("serve: status, kill, scale and fault from the command line") {
     CHECK(stopped.exit_code == 0);
     fs::remove_all(dir);
   }
+}
+
+// ELB health checks (the group's default health check type): a worker that stops answering
+// /health (SIGSTOPped by a fault, its process still there) fails its target's checks, and the
+// group replaces it while serve runs: out of service, a new worker launched and healthy, the
+// stopped one ended.
+TEST_CASE("serve: a worker whose health checks fail is replaced live") {
+  const auto dir = fresh_temp_dir("serve-unhealthy");
+  ServeProcess serve(write_scenario(dir, 2, 2, 2), dir / "out");
+  WorkerPids pids;
+  const json before = wait_for_fleet(serve, 2);
+  for (const json& w : before) pids.pids.push_back(w["pid"].get<pid_t>());
+
+  const json started = serve.post("/api/v1/faults", {{"stop", {{"workers", 1}}}, {"for", "60s"}});
+  INFO("fault: " << started.dump());
+  CHECK(started["fault"].get<std::string>().starts_with("stop 1 worker"));
+
+  // The replacement's activity names the stopped worker and the failed target health.
+  std::string replaced;
+  json activities;
+  const bool reported = wait_until(
+      [&] {
+        serve.process().pump(0ms);
+        activities = serve.get("/api/v1/activities")["activities"];
+        for (const json& a : activities) {
+          const std::string cause = a["cause"];
+          if (!contains(cause, "unhealthy (target health")) continue;
+          for (const json& w : before)
+            if (contains(cause, w["id"].get<std::string>())) replaced = w["id"];
+          return true;
+        }
+        return false;
+      },
+      15s, 100ms);
+  INFO("activities: " << activities.dump());
+  REQUIRE(reported);
+  REQUIRE_FALSE(replaced.empty());
+
+  // Two healthy workers again: the one that was not stopped and a new one; the stopped one is
+  // gone, its process too.
+  json after;
+  const bool recovered = wait_until(
+      [&] {
+        serve.process().pump(0ms);
+        after = serve.get("/api/v1/workers")["workers"];
+        return after.size() == 2 && std::all_of(after.begin(), after.end(), in_service_and_healthy);
+      },
+      15s, 100ms);
+  INFO("workers: " << after.dump());
+  REQUIRE(recovered);
+  for (const json& w : after) pids.pids.push_back(w["pid"].get<pid_t>());
+  const auto ids = ids_of(after);
+  CHECK(ids.count(replaced) == 0);
+  std::set<std::string> kept;
+  for (const auto& id : ids_of(before))
+    if (ids.count(id) != 0) kept.insert(id);
+  CHECK(kept.size() == 1);
+  pid_t stopped_pid = 0;
+  for (const json& w : before)
+    if (w["id"] == replaced) stopped_pid = w["pid"].get<pid_t>();
+  CHECK(wait_until([&] { return !worker_running(stopped_pid); }, 10s, 50ms));
+
+  const ProcessResult stopped = serve.stop();
+  INFO("serve: " << stopped.out << stopped.err);
+  CHECK(stopped.exit_code == 0);
+  fs::remove_all(dir);
 }
