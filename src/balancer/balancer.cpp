@@ -191,7 +191,7 @@ void Balancer::set_target_group(const std::string& name, std::vector<BalancerTar
     ids.push_back(target.id);
     snapshot->targets.push_back(
         proxy::TargetSpec{std::move(target.id), proxy::tcp::endpoint(address, target.endpoint.port),
-                          target.weight, nullptr, target.failure_streak});
+                          target.weight, nullptr, target.failure_streak, target.share_percent});
   }
   auto published = m.registry.publish(group, ids, m.applied_everywhere());
   snapshot->serial = published.serial;

@@ -57,6 +57,9 @@ struct BalancerTarget {
   // Failures in a row that make one streak in TargetLoad::failure_streaks (the target group's
   // outlier_detection.consecutive_5xx); 0: no streak is counted. May change as weight does.
   std::uint32_t failure_streak = 0;
+  // Slow start: the percent (1..100) of a full share this target gets now, under every
+  // algorithm (weighted ones also see the ramp in `weight`). 100 outside a ramp.
+  std::uint32_t share_percent = 100;
   bool operator==(const BalancerTarget&) const = default;
 };
 

@@ -35,6 +35,7 @@ void IoThread::apply(std::size_t group_index, std::shared_ptr<const TargetSnapsh
     if (it != targets.end()) {
       (*it)->weight = spec.weight;
       (*it)->failure_streak = spec.failure_streak;
+      (*it)->share_percent = spec.share_percent;
       next.push_back(std::move(*it));
       continue;
     }
@@ -44,6 +45,7 @@ void IoThread::apply(std::size_t group_index, std::shared_ptr<const TargetSnapsh
     target->weight = spec.weight;
     target->counters = spec.counters;
     target->failure_streak = spec.failure_streak;
+    target->share_percent = spec.share_percent;
     next.push_back(std::move(target));
   }
   for (auto& old : targets) {

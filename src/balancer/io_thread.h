@@ -38,7 +38,8 @@ struct TargetSpec {
   tcp::endpoint address;
   std::uint32_t weight = 1;
   std::shared_ptr<TargetCounters> counters;
-  std::uint32_t failure_streak = 0;  // BalancerTarget's
+  std::uint32_t failure_streak = 0;   // BalancerTarget's
+  std::uint32_t share_percent = 100;  // BalancerTarget's
 };
 struct TargetSnapshot {
   std::uint64_t serial = 0;  // TargetCounterRegistry::Published::serial
@@ -53,7 +54,8 @@ struct LocalTarget {
   tcp::endpoint address;
   std::uint32_t weight = 1;
   std::shared_ptr<TargetCounters> counters;
-  std::uint32_t failure_streak = 0;  // BalancerTarget's
+  std::uint32_t failure_streak = 0;   // BalancerTarget's
+  std::uint32_t share_percent = 100;  // BalancerTarget's
   std::uint32_t outstanding = 0;
   UpstreamPool idle;
   bool removed = false;

@@ -1,6 +1,5 @@
 // The built-in pickers and the name -> factory table that make_picker() reads.
 #include <algorithm>
-#include <limits>
 
 #include "balancer/picker.h"
 #include "core/errors.h"
@@ -10,6 +9,26 @@ namespace flotilla {
 namespace {
 
 bool routable(const PickCandidate& c) { return !c.excluded && c.weight > 0; }
+
+// Slow start for the pickers that ignore weight: a candidate at share_percent p is taken on p
+// of every 100 picks it wins, by a credit kept per position (p added per win, 100 spent per
+// pick taken), so the share is exact over every 100 wins, not drawn at random. Candidates at 100
+// cost one comparison and touch no state.
+class SlowStartGate {
+ public:
+  // Whether candidate `index`, which has just won a pick, is taken.
+  bool admit(std::size_t index, const PickCandidate& c) {
+    if (c.share_percent >= 100) return true;
+    if (credit_.size() <= index) credit_.resize(index + 1, 0);  // grows once per new position
+    credit_[index] += c.share_percent;
+    if (credit_[index] < 100) return false;
+    credit_[index] -= 100;
+    return true;
+  }
+
+ private:
+  std::vector<std::uint32_t> credit_;  // by position; below 200 (one win adds at most 99)
+};
 
 // Takes candidates in turn, skipping the ones that cannot be used. The cursor is a position in
 // the rotation, not a target identity, so a changed set simply continues from the same place.
@@ -21,18 +40,26 @@ class RoundRobinPicker final : public Picker {
     const std::size_t n = candidates.size();
     if (n == 0) return std::nullopt;
     const std::size_t start = static_cast<std::size_t>(cursor_ % n);
+    // A candidate the slow-start gate passes over is still taken when nothing else can be.
+    std::optional<std::size_t> refused;
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t index = (start + i) % n;
-      if (routable(candidates[index])) {
-        cursor_ = index + 1;
-        return index;
-      }
+      if (!routable(candidates[index])) continue;
+      if (gate_.admit(index, candidates[index])) return take(index);
+      if (!refused) refused = index;
     }
+    if (refused) return take(*refused);
     return std::nullopt;
   }
 
  private:
+  std::size_t take(std::size_t index) {
+    cursor_ = index + 1;
+    return index;
+  }
+
   std::uint64_t cursor_;
+  SlowStartGate gate_;
 };
 
 // Fewest requests in flight wins; among equals, the first one at or after the rotation cursor,
@@ -57,8 +84,8 @@ class LeastOutstandingPicker final : public Picker {
       auto key_of = [&](std::size_t i, std::size_t position) {
         const PickCandidate& c = candidates[i];
         const std::uint64_t blocked = static_cast<std::uint64_t>(c.excluded | (c.weight == 0));
-        return (blocked << (32 + kPositionBits)) |
-               (std::uint64_t{c.outstanding} << kPositionBits) | position;
+        return (blocked << (32 + kPositionBits)) | (std::uint64_t{c.outstanding} << kPositionBits) |
+               position;
       };
       // Two running minimums, over alternate candidates, so that each step waits on the one
       // before last rather than the last.
@@ -79,22 +106,48 @@ class LeastOutstandingPicker final : public Picker {
         best = (start + position) % n;
       }
     } else {
-      std::uint32_t least = std::numeric_limits<std::uint32_t>::max();
-      for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = (start + k) % n;
-        if (routable(candidates[i]) && (best == n || candidates[i].outstanding < least)) {
-          best = i;
-          least = candidates[i].outstanding;
-        }
-      }
+      best = least_by_scan(candidates, start, {});
     }
     if (best == n) return std::nullopt;
+    if (!gate_.admit(best, candidates[best])) best = least_past_refused(candidates, start, best);
     cursor_ = best + 1;
     return best;
   }
 
  private:
+  // Slow start only: the least busy candidate (ties from `start` on) that the gate admits, now
+  // that `refused` was not; `refused` itself when the gate admits no other.
+  std::size_t least_past_refused(std::span<const PickCandidate> candidates, std::size_t start,
+                                 std::size_t refused) {
+    const std::size_t n = candidates.size();
+    refused_.assign(n, 0);  // no allocation once it has held n
+    refused_[refused] = 1;
+    for (;;) {
+      const std::size_t best = least_by_scan(candidates, start, refused_);
+      if (best == n) return refused;
+      if (gate_.admit(best, candidates[best])) return best;
+      refused_[best] = 1;
+    }
+  }
+
+  // The least busy routable candidate not marked in `skip` (empty: none skipped), the first
+  // from `start` on among equals; candidates.size() when there is none.
+  static std::size_t least_by_scan(std::span<const PickCandidate> candidates, std::size_t start,
+                                   std::span<const std::uint8_t> skip) {
+    const std::size_t n = candidates.size();
+    std::size_t best = n;
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = (start + k) % n;
+      if (routable(candidates[i]) && (skip.empty() || !skip[i]) &&
+          (best == n || candidates[i].outstanding < candidates[best].outstanding))
+        best = i;
+    }
+    return best;
+  }
+
   std::uint64_t cursor_;
+  SlowStartGate gate_;
+  std::vector<std::uint8_t> refused_;  // by position, for least_past_refused
 };
 
 // Smooth weighted round robin (nginx's ngx_http_upstream_get_peer): each pick raises every

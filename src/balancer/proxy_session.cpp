@@ -321,8 +321,11 @@ class Session : public std::enable_shared_from_this<Session> {
     candidates.clear();
     for (const auto& target : group.targets) {
       const bool tried = std::find(tried_.begin(), tried_.end(), target.get()) != tried_.end();
-      candidates.push_back(PickCandidate{
-          .outstanding = target->outstanding, .weight = target->weight, .excluded = tried});
+      candidates.push_back(
+          PickCandidate{.outstanding = target->outstanding,
+                        .weight = target->weight,
+                        .excluded = tried,
+                        .share_percent = static_cast<std::uint8_t>(target->share_percent)});
     }
     const auto pick = group.picker->pick(candidates);
     if (!pick) return give_up(give_up_status(last_failure_));

@@ -136,8 +136,14 @@ TargetGroupConfig with_health(HealthCheckConfig health) {
   return c;
 }
 
-BalancerTarget balancer_target(const TargetInfo& t, std::uint32_t weight) {
-  return BalancerTarget{t.id, t.endpoint, weight};
+// `full` is the target's weight outside slow start; the share is how far its ramp has come.
+BalancerTarget balancer_target(const TargetInfo& t, std::uint32_t weight, std::uint32_t full) {
+  const std::uint32_t share =
+      full == 0 || weight >= full
+          ? 100
+          : std::max<std::uint32_t>(1,
+                                    static_cast<std::uint32_t>(std::uint64_t{weight} * 100 / full));
+  return BalancerTarget{t.id, t.endpoint, weight, 0, share};
 }
 
 }  // namespace
@@ -147,11 +153,11 @@ std::vector<BalancerTarget> routable_targets(const std::vector<TargetInfo>& targ
   std::vector<BalancerTarget> out;
   for (const auto& t : targets) {
     if (t.state == TargetState::kHealthy && !t.ejected)
-      out.push_back(balancer_target(t, t.published_weight));
+      out.push_back(balancer_target(t, t.published_weight, t.weight * full_scale));
   }
   if (!out.empty() || !fail_open) return out;
   for (const auto& t : targets) {
-    if (in_group(t.state)) out.push_back(balancer_target(t, t.weight * full_scale));
+    if (in_group(t.state)) out.push_back(balancer_target(t, t.weight * full_scale, 0));
   }
   return out;
 }

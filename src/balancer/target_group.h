@@ -14,7 +14,8 @@
 //   for a while; an ejected target keeps its health state but is not routed to.
 // - Slow start: a target that becomes healthy while another healthy target is not in slow start
 //   (AWS's rule) gets a weight that ramps linearly from kSlowStartInitialPercent% to full over
-//   `slow_start`; the routable set is republished with new weights every slow_start_update.
+//   `slow_start`; the routable set is republished with new weights (and share_percent, the ramp
+//   as a percent, for the pickers that ignore weight) every slow_start_update.
 // - Routable = the healthy targets that are not ejected. When there is none: with fail_open
 //   (AWS's behaviour), every registered target that is not draining; without, none (the
 //   balancer answers 503). Callbacks::publish gets the routable set each time it changes (ids,
@@ -114,7 +115,8 @@ struct TargetGroupConfig {
   // requests finish in milliseconds, and scale-in should be visible within a scenario.
   Duration deregistration_delay = 5s;
   // AWS's slow_start.duration_seconds: 0 (off, the default) or 30 s to 900 s; Flotilla accepts
-  // 0 to 900 s. Weights matter only to weighted_round_robin and power_of_two_choices.
+  // 0 to 900 s. The ramp acts under every algorithm: weighted ones see the ramped weight, the
+  // others BalancerTarget::share_percent.
   Duration slow_start = Duration::zero();
   // AWS routes to every target when none is healthy; false: route to none (503).
   bool fail_open = true;

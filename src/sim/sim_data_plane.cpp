@@ -43,6 +43,7 @@ struct SimDataPlane::Target {
   std::int64_t outstanding = 0;
   BalancerTargetStats stats;         // its `outstanding` is filled in when read
   std::uint32_t failure_streak = 0;  // as published
+  std::uint32_t share_percent = 100;  // as published
   std::uint32_t toward_streak = 0;   // failure_makes_streak()'s
   std::uint64_t failure_streaks = 0;
 
@@ -156,6 +157,7 @@ void SimDataPlane::set_target_group(const std::string& name, std::vector<Balance
     }
     found->weight = bt.weight;
     found->failure_streak = bt.failure_streak;
+    found->share_percent = bt.share_percent;
     found->index = static_cast<int>(next.size());
     next.push_back(found);
   }
@@ -164,7 +166,8 @@ void SimDataPlane::set_target_group(const std::string& name, std::vector<Balance
   for (std::size_t i = 0; i < current_.size(); ++i) {
     const Target& t = *current_[i];
     candidates_[i] = PickCandidate{static_cast<std::uint32_t>(std::max<std::int64_t>(0, t.outstanding)),
-                                   t.weight, false};
+                                   t.weight, false,
+                                   static_cast<std::uint8_t>(t.share_percent)};
   }
 }
 

@@ -116,6 +116,53 @@ TEST_CASE("least_outstanding_requests with 2 IO threads and 4 connections serves
   CHECK(result.by_backend["b"] > 50);
 }
 
+TEST_CASE("2 IO threads, 8 concurrent connections: every request answered, counters add up") {
+  Fleet fleet;
+  fleet.add("a");
+  fleet.add("b");
+  BalancerConfig config;
+  config.threads = 2;
+  auto targets = fleet.targets();
+  targets.push_back({"refused", {"127.0.0.1", closed_port()}});  // free retries on both threads
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets(targets);
+  wait_routable(balancer);
+  const auto before = balancer.stats();
+  const auto served_before = fleet.requests();
+
+  constexpr int kTotal = 1600;
+  LoadResult result = run_load(balancer.port(), 8, kTotal);
+  CHECK(result.failures.empty());
+  CHECK(result.ok == kTotal);
+  CHECK(result.by_backend["a"] + result.by_backend["b"] == kTotal);
+  CHECK(result.by_backend["a"] > kTotal / 4);
+  CHECK(result.by_backend["b"] > kTotal / 4);
+  CHECK(fleet.requests() - served_before == static_cast<std::uint64_t>(kTotal));
+  CHECK(balancer.stats().requests - before.requests == static_cast<std::uint64_t>(kTotal));
+
+  // Sums over the two threads: each attempt counted once, each retry is one refused attempt.
+  const auto stats = balancer.stats();
+  const auto delta = [&](const char* id, auto field) {
+    return stats.targets.at(id).*field - before.targets.at(id).*field;
+  };
+  const auto requests = &BalancerTargetStats::requests;
+  CHECK(delta("a", requests) == static_cast<std::uint64_t>(result.by_backend["a"]));
+  CHECK(delta("b", requests) == static_cast<std::uint64_t>(result.by_backend["b"]));
+  CHECK(delta("refused", requests) == stats.retries - before.retries);
+  CHECK(delta("refused", requests) > 0);
+  CHECK(delta("a", &BalancerTargetStats::responses_2xx) +
+            delta("b", &BalancerTargetStats::responses_2xx) ==
+        static_cast<std::uint64_t>(kTotal));
+  CHECK(stats.elb_502 == before.elb_502);
+  CHECK(stats.elb_503 == before.elb_503);
+  // A thread finishes its bookkeeping just after the last response is written.
+  CHECK(eventually([&] {
+    const auto s = balancer.stats();
+    return s.targets.at("a").outstanding == 0 && s.targets.at("b").outstanding == 0;
+  }));
+}
+
 TEST_CASE("a POST body, a large streamed body and a chunked response pass through intact") {
   Fleet fleet;
   fleet.add("a");
@@ -734,6 +781,122 @@ TEST_CASE("retry budget: no retries when the budget allows none, counted as exha
   LoadResult result = run_load(balancer.port(), 1, 20);
   CHECK(result.failures.empty());
   CHECK(balancer.stats().retries > stats.retries);
+}
+
+TEST_CASE("a response cut off after its first bytes reached the client is not retried") {
+  Fleet fleet;
+  fleet.add("half", TestBackend::Mode::kHalfThenReset);
+  TestBackend& half = *fleet.backends[0];
+  TestBackend& good = fleet.add("good");
+  BalancerConfig config;
+  config.algorithm = "weighted_round_robin";
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({fleet.target(1)});
+  wait_routable(balancer);
+  // "half" takes every first attempt (999:1); a retry could only go to "good".
+  balancer.set_targets({fleet.target(0, 999), fleet.target(1, 1)});
+  std::unique_ptr<TestClient> client;
+  REQUIRE(eventually([&] {
+    // Until the IO thread switched to the new set, "good" answers.
+    const auto good_before = good.requests();
+    client = std::make_unique<TestClient>(balancer.port());
+    REQUIRE(client->send("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    REQUIRE(eventually([&] { return half.held() == 1 || good.requests() > good_before; }));
+    return half.held() == 1;
+  }));
+  const auto good_before = good.requests();
+  const auto before = balancer.stats();
+
+  // The head and half the body reach the client before the target resets.
+  std::string seen;
+  while (seen.find(TestBackend::kHalfResponseBody) == std::string::npos) {
+    const auto bytes = client->read_some();
+    REQUIRE(bytes);
+    REQUIRE_FALSE(bytes->empty());
+    seen += *bytes;
+  }
+  CHECK(seen.rfind("HTTP/1.1 200", 0) == 0);
+  half.release_held();
+
+  // Nothing more can be said to the client but closing: no 502 after the 200's first bytes,
+  // and no second attempt on "good".
+  CHECK(client->closed_by_peer());
+  REQUIRE(eventually([&] {
+    return balancer.stats().targets.at("half").errors > before.targets.at("half").errors;
+  }));
+  const auto stats = balancer.stats();
+  CHECK(good.requests() == good_before);
+  CHECK(stats.retries == before.retries);
+  CHECK(stats.retry_budget_exhausted == before.retry_budget_exhausted);
+  CHECK(stats.elb_502 == before.elb_502);
+  CHECK(half.requests() == 1);
+}
+
+TEST_CASE("retry budget at its default (50%, at least 3): concurrent retries are bounded") {
+  Fleet fleet;
+  TestBackend& swallow = fleet.add("swallow", TestBackend::Mode::kSwallow);
+  TestBackend& good = fleet.add("good");
+  BalancerConfig config;  // one IO thread: one budget
+  config.algorithm = "weighted_round_robin";
+  REQUIRE(config.retry_budget_percent == 50.0);
+  REQUIRE(config.retry_budget_min_concurrency == 3);
+  Balancer balancer(config);
+  balancer.start();
+  balancer.set_targets({fleet.target(1)});
+  wait_routable(balancer);
+  // Every first attempt goes to "swallow" (999:1), whose dead connection wants a retry, which
+  // takes a budget slot (a retry after a refused connect would be free) and is held on "good",
+  // so that the slots stay taken while the rest of the requests fail.
+  balancer.set_targets({fleet.target(0, 999), fleet.target(1, 1)});
+  REQUIRE(eventually([&] {
+    TestClient probe(balancer.port());
+    probe.get("/");
+    return swallow.requests() > 0;
+  }));
+  const auto before = balancer.stats();
+  const auto swallowed_before = swallow.requests();
+  const auto good_before = good.requests();
+
+  constexpr int kClients = 20;
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<TestClient>(balancer.port()));
+    REQUIRE(clients.back()->send("GET /held HTTP/1.1\r\nHost: h\r\n\r\n"));
+  }
+  // Each request ends up held on "good" (retried, or a rare first attempt there) or refused a
+  // retry by the budget (answered 502 at once).
+  REQUIRE(eventually([&] {
+    const auto s = balancer.stats();
+    return good.held() + (s.retry_budget_exhausted - before.retry_budget_exhausted) ==
+           static_cast<std::uint64_t>(kClients);
+  }));
+  const auto held = good.held();
+  good.release_held();
+  int status_200 = 0;
+  int status_502 = 0;
+  for (auto& client : clients) {
+    const auto r = client->read();
+    REQUIRE(r);
+    if (r->status == 200) ++status_200;
+    if (r->status == 502) ++status_502;
+  }
+  const auto stats = balancer.stats();
+  const auto retries = stats.retries - before.retries;
+  const auto exhausted = stats.retry_budget_exhausted - before.retry_budget_exhausted;
+  const auto swallowed = swallow.requests() - swallowed_before;
+  CAPTURE(retries);
+  CAPTURE(exhausted);
+  CHECK(status_200 + status_502 == kClients);
+  CHECK(static_cast<std::uint64_t>(status_200) == held);
+  CHECK(static_cast<std::uint64_t>(status_502) == exhausted);
+  // Every request "swallow" dropped was either retried on "good" or refused by the budget.
+  CHECK(retries + exhausted == swallowed);
+  CHECK(good.requests() - good_before == held);
+  // The bound: retries in progress at most 50% of the requests in progress (at most kClients),
+  // and never fewer than 3 allowed.
+  CHECK(retries <= kClients / 2);
+  CHECK(retries >= 3);
 }
 
 TEST_CASE("max_retries 0: a refused target is not retried") {

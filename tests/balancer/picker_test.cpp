@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,11 @@ struct Row {
 
 PickCandidate c(std::uint32_t outstanding = 0, bool excluded = false, std::uint32_t weight = 1) {
   return PickCandidate{outstanding, weight, excluded};
+}
+
+// A candidate in slow start, `percent` of the way up its ramp.
+PickCandidate ramp(std::uint8_t percent, std::uint32_t outstanding = 0, bool excluded = false) {
+  return PickCandidate{outstanding, 1, excluded, percent};
 }
 
 void run(const Row& row) {
@@ -239,6 +245,61 @@ TEST_CASE("round robin spreads evenly over many picks") {
   std::vector<int> counts(4);
   for (int i = 0; i < 400; ++i) ++counts[*picker->pick(four)];
   CHECK(counts == std::vector<int>{100, 100, 100, 100});
+}
+
+TEST_CASE("slow start under round_robin and least_outstanding_requests: the gate per pick") {
+  const std::vector<PickCandidate> half = {c(), ramp(50)};
+  const std::vector<PickCandidate> idle_half = {c(), ramp(50), c()};
+  const std::vector<Row> rows = {
+      // Its first turn adds 50 credit (refused, 0 serves), its second reaches 100 (taken).
+      {"round_robin: a ramp at 50% takes every other turn",
+       "round_robin",
+       {{half, 0}, {half, 0}, {half, 1}, {half, 0}, {half, 0}, {half, 1}}},
+      {"round_robin: the only routable candidate is taken though the gate refuses it",
+       "round_robin",
+       {{{c(0, true), ramp(10)}, 1}, {{c(0, true), ramp(10)}, 1}}},
+      {"round_robin: the ramp over, it is back in every rotation",
+       "round_robin",
+       {{half, 0}, {half, 0}, {{c(), c()}, 1}, {{c(), c()}, 0}}},
+      // The ramp is the least busy every time, so it wins every pick and takes every other one.
+      {"least_outstanding_requests: a ramp at 50% takes every other pick it wins",
+       "least_outstanding_requests",
+       {{{ramp(50), c(1)}, 1},
+        {{ramp(50), c(1)}, 0},
+        {{ramp(50), c(1)}, 1},
+        {{ramp(50), c(1)}, 0}}},
+      {"least_outstanding_requests: a refused ramp passes to the next least busy",
+       "least_outstanding_requests",
+       {{{ramp(10), c(5), c(2)}, 2}, {{ramp(10), c(5), c(2), c(1)}, 3}}},
+      {"least_outstanding_requests: the only routable candidate is taken though refused",
+       "least_outstanding_requests",
+       {{{ramp(10, 3), c(0, true)}, 0}, {{ramp(10, 3), c(0, false, 0)}, 0}}},
+      // Idle: ties in rotation; the ramp's turns go to the next one on every other turn.
+      {"least_outstanding_requests: idle, the ramp's refused turn goes to the next in rotation",
+       "least_outstanding_requests",
+       {{idle_half, 0}, {idle_half, 2}, {idle_half, 0}, {idle_half, 1}, {idle_half, 2}}},
+  };
+  for (const auto& row : rows) run(row);
+}
+
+TEST_CASE("slow start: a target p% up its ramp gets p% of a full target's picks, every algorithm") {
+  // As the target group publishes them with slow start on: weight 1 x 100, ramped, and the
+  // ramp as a percent. Weighted pickers go by the weight alone (the share must not count twice).
+  for (const auto& algorithm : picker_names()) {
+    for (const std::uint8_t percent : {std::uint8_t{10}, std::uint8_t{50}, std::uint8_t{100}}) {
+      CAPTURE(algorithm);
+      CAPTURE(int{percent});
+      auto picker = make_picker(algorithm, 3);
+      const std::vector<PickCandidate> candidates = {
+          {0, 100, false, 100}, {0, 100, false, 100}, {0, percent, false, percent}};
+      std::vector<int> counts(3);
+      for (int i = 0; i < 21000; ++i) ++counts[*picker->pick(candidates)];
+      const double full = (counts[0] + counts[1]) / 2.0;
+      // Exact for the three deterministic pickers; power_of_two_choices draws (sd ~0.007).
+      CHECK(std::abs(counts[2] / full - percent / 100.0) < 0.03);
+      CHECK(std::abs(counts[0] - counts[1]) < 0.03 * full);
+    }
+  }
 }
 
 TEST_CASE("make_picker: unknown name is a user error naming the known ones") {

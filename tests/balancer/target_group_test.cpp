@@ -303,11 +303,14 @@ TEST_CASE("routable_targets: healthy and not ejected, else fail open or nothing"
       {info("a", S::kHealthy, 37, false, 2), info("b", S::kUnhealthy, 1, false, 3)}, true, 100);
   REQUIRE(healthy.size() == 1);
   CHECK(healthy[0].weight == 37);
+  CHECK(healthy[0].share_percent == 18);  // 37 of 200: the ramp for pickers that ignore weight
   const auto open = routable_targets(
       {info("a", S::kInitial, 37, false, 2), info("b", S::kUnhealthy, 1, false, 3)}, true, 100);
   REQUIRE(open.size() == 2);
   CHECK(open[0].weight == 200);
   CHECK(open[1].weight == 300);
+  CHECK(open[0].share_percent == 100);
+  CHECK(open[1].share_percent == 100);
 }
 
 TEST_CASE("count_targets: HealthyHostCount and UnHealthyHostCount by health check state") {
@@ -708,6 +711,8 @@ TEST_CASE("slow start: a new healthy target's weight ramps linearly beside a hea
     REQUIRE(h.rec.last.size() == 2);
     CHECK(h.rec.last[0].weight == 100);
     CHECK(h.rec.last[1].weight == row.weight);  // the balancer saw it
+    CHECK(h.rec.last[0].share_percent == 100);
+    CHECK(h.rec.last[1].share_percent == row.weight);  // weight 1 x 100: the percent itself
   }
   const std::size_t publishes = h.rec.published.size();
   h.run_for(5s);

@@ -65,6 +65,18 @@ struct TestBackend::Impl {
               [self = shared_from_this()](const error_code&, std::size_t) { self->drop(); });
           return;
         }
+        case Mode::kHalfThenReset: {
+          raw_response =
+              "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Backend: " + owner.backend.name_ +
+              "\r\n\r\n" + std::string(kHalfResponseBody);
+          asio::async_write(socket, asio::buffer(raw_response),
+                            [self = shared_from_this()](const error_code& ec, std::size_t) {
+                              if (ec) return self->drop();
+                              self->owner.held.push_back(self);
+                              ++self->owner.backend.held_;
+                            });
+          return;
+        }
         case Mode::kNormal:
           break;
       }
@@ -112,6 +124,13 @@ struct TestBackend::Impl {
                         });
     }
 
+    // Closes with an RST (SO_LINGER 0) rather than a FIN.
+    void reset() {
+      error_code ignored;
+      socket.set_option(asio::socket_base::linger(true, 0), ignored);
+      drop();
+    }
+
     void drop() {
       error_code ignored;
       socket.close(ignored);
@@ -123,6 +142,7 @@ struct TestBackend::Impl {
     beast::flat_buffer buffer;
     http::request<http::string_body> request;
     http::response<http::string_body> response;
+    std::string raw_response;  // kHalfThenReset's
   };
 
   explicit Impl(TestBackend& b) : backend(b), acceptor(io) {}
@@ -174,7 +194,13 @@ void TestBackend::stop() {
 
 void TestBackend::release_held() {
   asio::post(impl_->io, [this] {
-    for (const auto& conn : impl_->held) conn->respond();
+    for (const auto& conn : impl_->held) {
+      if (mode_ == Mode::kHalfThenReset) {
+        conn->reset();
+      } else {
+        conn->respond();
+      }
+    }
     impl_->backend.held_ -= impl_->held.size();
     impl_->held.clear();
   });
@@ -195,6 +221,19 @@ struct TestClient::Impl {
   explicit Impl(std::uint16_t port) : socket(io) {
     socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   }
+  // Runs the operation started on `socket` until it sets `done` or `limit` passes; on timeout
+  // closes the socket (the operation completes, aborted) and returns false.
+  bool run(const bool& done, Duration limit) {
+    io.restart();
+    io.run_for(limit);
+    if (done) return true;
+    error_code ignored;
+    socket.close(ignored);
+    io.restart();
+    io.run();
+    return false;
+  }
+
   asio::io_context io;
   tcp::socket socket;
   beast::flat_buffer buffer;
@@ -226,13 +265,7 @@ std::optional<TestResponse> TestClient::read(Duration limit) {
     result = ec;
     done = true;
   });
-  impl_->io.restart();
-  impl_->io.run_for(limit);
-  if (!done) {
-    error_code ignored;
-    impl_->socket.close(ignored);
-    impl_->io.restart();
-    impl_->io.run();
+  if (!impl_->run(done, limit)) {
     error_ = "timeout";
     return std::nullopt;
   }
@@ -266,16 +299,23 @@ bool TestClient::closed_by_peer(Duration limit) {
     result = ec;
     done = true;
   });
-  impl_->io.restart();
-  impl_->io.run_for(limit);
-  if (!done) {
-    error_code ignored;
-    impl_->socket.close(ignored);
-    impl_->io.restart();
-    impl_->io.run();
-    return false;
-  }
+  if (!impl_->run(done, limit)) return false;
   return result == asio::error::eof || result == asio::error::connection_reset;
+}
+
+std::optional<std::string> TestClient::read_some(Duration limit) {
+  bool done = false;
+  error_code result;
+  std::string bytes(4096, '\0');
+  std::size_t got = 0;
+  impl_->socket.async_read_some(asio::buffer(bytes), [&](const error_code& ec, std::size_t n) {
+    result = ec;
+    got = n;
+    done = true;
+  });
+  if (!impl_->run(done, limit)) return std::nullopt;
+  bytes.resize(result ? 0 : got);
+  return bytes;
 }
 
 namespace {

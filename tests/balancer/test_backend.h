@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -35,7 +36,13 @@ class TestBackend {
     kSwallow,  // reads a request, then closes the connection without answering
     kHang,     // reads a request, never answers
     kGarbage,  // answers "this is not http\r\n\r\n"
+    // Answers a 200 head (Content-Length: 100) and the first half of its body,
+    // kHalfResponseBody, then holds the connection (counted in held()); release_held() resets
+    // it (RST): a target that dies in the middle of a response.
+    kHalfThenReset,
   };
+  static constexpr std::string_view kHalfResponseBody =
+      "first-half-of-a-body-that-never-gets-its-second-ha";
 
   explicit TestBackend(std::string name, Mode mode = Mode::kNormal);
   ~TestBackend();
@@ -50,7 +57,8 @@ class TestBackend {
   std::uint64_t connections() const { return connections_; }
   // Requests for /held that arrived and are not answered yet.
   std::uint64_t held() const { return held_; }
-  // Answers every /held request that arrived so far (asynchronously, on the backend's thread).
+  // Answers every /held request that arrived so far (asynchronously, on the backend's thread);
+  // kHalfThenReset: resets every held connection instead.
   void release_held();
 
   // Closes the listener and every connection at once (as if the process died) and joins the
@@ -100,6 +108,9 @@ class TestClient {
       const std::vector<std::pair<std::string, std::string>>& fields = {});
   // True if the peer closes the connection (reads EOF) within `limit`.
   bool closed_by_peer(Duration limit = 5s);
+  // The bytes that arrive next, as they are (at least one); "" once the peer closed or reset
+  // the connection; nullopt on timeout.
+  std::optional<std::string> read_some(Duration limit = 5s);
   const std::string& error() const { return error_; }
 
  private:
