@@ -9,7 +9,7 @@ namespace flotilla {
 namespace {
 
 double increase(std::uint64_t before, std::uint64_t after) {
-  return static_cast<double>(after >= before ? after - before : after);
+  return static_cast<double>(counter_increase(before, after));
 }
 
 // A LatencyHistogram's non-empty buckets: (bucket index -> count).

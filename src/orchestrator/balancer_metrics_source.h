@@ -52,6 +52,12 @@ struct BalancerMetricsConfig {
 
 inline constexpr const char* kNamespaceFlotillaTarget = "Flotilla/Target";
 
+// A counter's increase between two readings: after - before, or `after` alone when it went down
+// (a restarted balancer counts from zero).
+inline std::uint64_t counter_increase(std::uint64_t before, std::uint64_t after) {
+  return after >= before ? after - before : after;
+}
+
 // The interval's response times, in seconds: the values in `after` that are not in `before`
 // (cumulative snapshots of one histogram), each at its bucket's midpoint. If a bucket went down
 // (the counter was reset), `after` on its own.

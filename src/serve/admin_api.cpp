@@ -152,11 +152,7 @@ json number_or_null(const std::optional<double>& v) {
 }
 
 int parse_signal(const ConfigNode& node) {
-  const std::string name = node.as_enum({"KILL", "TERM", "STOP", "CONT"});
-  if (name == "TERM") return SIGTERM;
-  if (name == "STOP") return SIGSTOP;
-  if (name == "CONT") return SIGCONT;
-  return SIGKILL;
+  return *worker_signal(node.as_enum({"KILL", "TERM", "STOP", "CONT"}));
 }
 
 class Handler {
@@ -371,10 +367,7 @@ class Handler {
     if (!text) return fallback;
     const Time now = session_.environment().scheduler().now();
     if (auto relative = parse_number(*text)) return now + from_seconds(*relative);
-    if (auto since_epoch = parse_rfc3339(*text))
-      return session_.origin() + *since_epoch -
-             std::chrono::duration_cast<Duration>(
-                 session_.settings().wall_origin.time_since_epoch());
+    if (auto since_epoch = parse_rfc3339(*text)) return session_.time_at_wall(*since_epoch);
     throw QueryError{name, "expected an RFC 3339 time (2026-12-01T15:40:00Z) or seconds "
                            "relative to now (-300), got \"" + *text + "\""};
   }
@@ -418,9 +411,7 @@ class Handler {
     const Time end = time_param("end", now);
     {
       // CloudWatch rounds the start down to a whole period of wall-clock time.
-      const double wall_start =
-          to_seconds(start - session_.origin()) +
-          std::chrono::duration<double>(session_.settings().wall_origin.time_since_epoch()).count();
+      const double wall_start = to_seconds(session_.wall_since_epoch(start));
       const double p = to_seconds(period);
       start -= from_seconds(wall_start - std::floor(wall_start / p) * p);
     }
@@ -518,8 +509,7 @@ class Handler {
     if (auto s = root.get("signal")) sig = parse_signal(*s);
     if (!session_.signal_worker(worker_id_, sig))
       return error_response(404, "no worker " + worker_id_ + " in the group");
-    const auto name = body.value("signal", std::string("KILL"));
-    return json_response(200, {{"id", worker_id_}, {"signal", name}});
+    return json_response(200, {{"id", worker_id_}, {"signal", worker_signal_name(sig)}});
   }
 
   AdminResponse fault(const json& body) {

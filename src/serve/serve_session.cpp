@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <utility>
 
 #include "core/errors.h"
 #include "orchestrator/balancer_metrics_source.h"
@@ -35,25 +36,22 @@ std::uint64_t ok_responses(const BalancerStats& s) {
 
 std::uint64_t error_responses(const BalancerStats& s) { return s.responses_5xx + s.elb_5xx; }
 
-// b - a for counters that only grow; 0 if one went down (a restarted data plane).
-std::uint64_t increase(std::uint64_t a, std::uint64_t b) { return b >= a ? b - a : 0; }
-
-std::string signal_name(int sig) {
-  switch (sig) {
-    case SIGKILL:
-      return "KILL";
-    case SIGTERM:
-      return "TERM";
-    case SIGSTOP:
-      return "STOP";
-    case SIGCONT:
-      return "CONT";
-    default:
-      return std::to_string(sig);
-  }
-}
+constexpr std::pair<std::string_view, int> kWorkerSignals[] = {
+    {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}};
 
 }  // namespace
+
+std::optional<int> worker_signal(std::string_view name) {
+  for (const auto& [n, sig] : kWorkerSignals)
+    if (n == name) return sig;
+  return std::nullopt;
+}
+
+std::string worker_signal_name(int sig) {
+  for (const auto& [n, s] : kWorkerSignals)
+    if (s == sig) return std::string(n);
+  return std::to_string(sig);
+}
 
 ServeSession::ServeSession(Environment& env, const Scenario& scenario, ServeSettings settings)
     : env_(env),
@@ -77,11 +75,17 @@ std::size_t ServeSession::retained_seconds() const {
 
 double ServeSession::seconds_since_start(Time t) const { return to_seconds(t - origin_); }
 
+Duration ServeSession::wall_since_epoch(Time t) const {
+  return std::chrono::duration_cast<Duration>(settings_.wall_origin.time_since_epoch()) +
+         (t - origin_);
+}
+
+Time ServeSession::time_at_wall(Duration since_epoch) const {
+  return origin_ + (since_epoch - wall_since_epoch(origin_));
+}
+
 std::string ServeSession::wall_time(Time t) const {
-  const auto wall = settings_.wall_origin +
-                    std::chrono::duration_cast<std::chrono::system_clock::duration>(t - origin_);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall_since_epoch(t)).count();
   const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   const long millis = static_cast<long>(ms - static_cast<std::int64_t>(secs) * 1000);
   std::tm tm{};
@@ -129,8 +133,8 @@ void ServeSession::sample_second() {
   const BalancerStats stats = env_.data_plane().stats();
   ServeSecond row;
   row.t = std::round(seconds_since_start(sampler_->tick_time())) - 1;
-  row.ok = increase(ok_responses(last_stats_), ok_responses(stats));
-  row.errors = increase(error_responses(last_stats_), error_responses(stats));
+  row.ok = counter_increase(ok_responses(last_stats_), ok_responses(stats));
+  row.errors = counter_increase(error_responses(last_stats_), error_responses(stats));
   const MetricHistogram latency =
       latency_increase_seconds(last_stats_.target_response_time, stats.target_response_time);
   if (!latency.empty()) {
@@ -199,7 +203,8 @@ std::string ServeSession::change_capacity(const CapacityChange& change) {
 bool ServeSession::signal_worker(const std::string& id, int sig) {
   if (!system_->group().worker_state(id)) return false;
   env_.provider().signal(id, sig);
-  system_->record_event("kill", "SIG" + signal_name(sig) + " " + id + " from the admin API");
+  system_->record_event("kill",
+                        "SIG" + worker_signal_name(sig) + " " + id + " from the admin API");
   return true;
 }
 

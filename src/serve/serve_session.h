@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "balancer/data_plane.h"
@@ -37,6 +38,12 @@
 namespace flotilla {
 
 class FaultInjector;
+
+// The signals the admin API sends a worker's process, by the names it takes: "KILL", "TERM",
+// "STOP", "CONT"; nullopt for another name.
+std::optional<int> worker_signal(std::string_view name);
+// "KILL" for SIGKILL ...; the number for a signal not among them.
+std::string worker_signal_name(int sig);
 
 struct ServeSettings {
   // Seed and the flotilla-worker executable, as for a run (simulated is the environment's).
@@ -107,6 +114,9 @@ class ServeSession {
   double seconds_since_start(Time t) const;
   // RFC 3339 UTC with milliseconds: "2026-12-01T15:40:00.250Z".
   std::string wall_time(Time t) const;
+  // The wall clock at session time `t`, as time since the Unix epoch, and back.
+  Duration wall_since_epoch(Time t) const;
+  Time time_at_wall(Duration since_epoch) const;
 
   const std::deque<ServeSecond>& seconds() const { return seconds_; }
   // Every marker after `after` seconds (all without), oldest first.
