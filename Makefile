@@ -12,9 +12,12 @@ DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev 
 TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus
 # Only `make bench` needs these: the peers it compares with and the load generator.
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
-CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release
+# Unity build: each target's sources compile in batches of 8, so the JSON, doctest and Beast
+# headers and their templates are compiled once a batch instead of once a file (about 40% less
+# compile time on 2 cores). A development build without it recompiles less per change.
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON
 
-.PHONY: all deps test-deps bench-deps build test demo bench bench-sim clean
+.PHONY: all deps test-deps bench-deps build test demo bench bench-sim sanitize tsan clean
 
 all: build
 
@@ -57,5 +60,24 @@ bench-sim: build
 	@echo "a day at AWS's time scale (scenarios/aws-day.json, --sim):"
 	@/usr/bin/time -f "  wall %e s, peak RSS %M KB" $(BUILD_DIR)/bin/flotilla run scenarios/aws-day.json --sim --quiet --out $(BUILD_DIR)/bench-sim-day | tail -3
 
+# Every test but the fuzzers (make test runs those under ASan already) built with ASan and UBSan
+# in their own folder; fails on any report from any process (tests/sanitizers/run.sh). CI runs it
+# after make test.
+SANITIZE_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
+SANITIZE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_UNITY_BUILD=ON -DFLOTILLA_BUILD_FUZZERS=OFF
+sanitize: deps test-deps
+	cmake -S . -B $(SANITIZE_DIR) $(SANITIZE_FLAGS) -DFLOTILLA_SANITIZE=address,undefined
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	tests/sanitizers/run.sh $(SANITIZE_DIR) address
+
+# ThreadSanitizer over the multi-threaded parts: the balancer (its tests run it with 1 and 2 IO
+# threads), the load generator, and the commands that run both. Not part of CI.
+TSAN_TESTS := ^(balancer_tests|scenario_tests: LoadGenerator|integration_tests: (balance|load):|orchestrator_tests: (traffic|drain_data_plane))
+tsan: deps test-deps
+	cmake -S . -B $(TSAN_DIR) $(SANITIZE_FLAGS) -DFLOTILLA_SANITIZE=thread
+	cmake --build $(TSAN_DIR) -j $(JOBS)
+	tests/sanitizers/run.sh $(TSAN_DIR) thread -R '$(TSAN_TESTS)'
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(TSAN_DIR)

@@ -1,14 +1,13 @@
 #include "balancer/proxy_http.h"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
 #include <limits>
 
+#include "balancer/ascii.h"
+
 namespace flotilla::proxy {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -24,7 +23,7 @@ bool valid_request_transfer_encoding(std::string_view value) {
     const auto comma = value.find(',');
     const std::string_view coding = trim(value.substr(0, comma));
     if (coding.empty() || chunked_last) return false;
-    chunked_last = iequals(coding, "chunked");
+    chunked_last = ascii_iequals(coding, "chunked");
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -174,10 +173,10 @@ void MessageParser<isRequest>::on_field_impl(http::field name, std::string_view 
       }
       break;
     case http::field::expect:
-      if (iequals(trim(value), "100-continue")) info_.expect_continue = true;
+      if (ascii_iequals(trim(value), "100-continue")) info_.expect_continue = true;
       break;
     default:
-      if (name == http::field::unknown && iequals(name_string, "x-forwarded-for")) {
+      if (name == http::field::unknown && ascii_iequals(name_string, "x-forwarded-for")) {
         info_.forwarded_for.push_back(value);
       }
       break;
@@ -244,15 +243,16 @@ void mark_unforwarded(HeaderInfo& info, const char* message, bool is_request) {
         continue;
       case http::field::unknown:
         f.drop =
-            is_request && (iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-                           iequals(name, "x-forwarded-port") || iequals(name, "x-forwarded-host"));
+            is_request &&
+            (ascii_iequals(name, "x-forwarded-for") || ascii_iequals(name, "x-forwarded-proto") ||
+             ascii_iequals(name, "x-forwarded-port") || ascii_iequals(name, "x-forwarded-host"));
         break;
       default:
         break;
     }
     if (f.drop) continue;
     for (const auto token : info.connection_tokens) {
-      if (iequals(token, name)) {
+      if (ascii_iequals(token, name)) {
         f.drop = true;
         break;
       }

@@ -3,24 +3,15 @@
 #include <algorithm>
 #include <set>
 
+#include "balancer/ascii.h"
 #include "core/config.h"
 #include "core/errors.h"
 
 namespace flotilla {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && ascii_iequals(s.substr(0, prefix.size()), prefix);
 }
 
 constexpr int kMinPriority = 1;
@@ -191,7 +182,7 @@ bool wildcard_match(std::string_view pattern, std::string_view text, bool case_i
   while (t < text.size()) {
     if (p < pattern.size() && pattern[p] != '*' &&
         (pattern[p] == '?' || pattern[p] == text[t] ||
-         (case_insensitive && lower(pattern[p]) == lower(text[t])))) {
+         (case_insensitive && ascii_lower(pattern[p]) == ascii_lower(text[t])))) {
       ++p;
       ++t;
     } else if (p < pattern.size() && pattern[p] == '*') {
@@ -244,7 +235,8 @@ bool condition_matches(const RuleCondition& condition, const RequestView& reques
              condition.values.end();
     case ConditionField::kHttpHeader:
       for (const auto& line : request.headers) {
-        if (iequals(line.name, condition.header_name) && any_value(line.value, true)) return true;
+        if (ascii_iequals(line.name, condition.header_name) && any_value(line.value, true))
+          return true;
       }
       return false;
   }

@@ -15,7 +15,7 @@
 namespace flotilla {
 namespace {
 
-constexpr int kMaxThreads = 64;
+constexpr int kMaxBalancerThreads = 64;
 constexpr int kMaxRetries = 10;
 constexpr std::uint32_t kMaxWeight = 999;  // ALB's maximum target-group weight
 // The balancer's client buffer holds a header of at most 32 KiB plus what follows it.
@@ -166,7 +166,7 @@ BalanceConfig parse_balance_config(const nlohmann::json& doc, const std::string&
     c.balancer.port = listen.port;
   }
   if (auto n = root.get("threads"))
-    c.balancer.threads = static_cast<int>(n->as_int(1, kMaxThreads));
+    c.balancer.threads = static_cast<int>(n->as_int(1, kMaxBalancerThreads));
   if (auto n = root.get("algorithm")) c.balancer.algorithm = parse_algorithm(*n);
   if (auto n = root.get("timeouts")) parse_timeouts(*n, c.balancer);
   if (auto n = root.get("limits")) parse_limits(*n, c.balancer);
@@ -231,8 +231,8 @@ BalanceConfig resolve_balance_config(const BalanceFlags& flags) {
     c.balancer.port = listen->port;
   }
   if (flags.threads) {
-    if (*flags.threads < 1 || *flags.threads > kMaxThreads)
-      throw UserError("--threads: expected a number from 1 to " + std::to_string(kMaxThreads) +
+    if (*flags.threads < 1 || *flags.threads > kMaxBalancerThreads)
+      throw UserError("--threads: expected a number from 1 to " + std::to_string(kMaxBalancerThreads) +
                       ", got " + std::to_string(*flags.threads));
     c.balancer.threads = *flags.threads;
   }

@@ -22,7 +22,7 @@ namespace flotilla {
 
 namespace {
 
-constexpr int kMaxThreads = 64;
+constexpr int kMaxLoadThreads = 64;
 
 bool name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';
@@ -60,8 +60,8 @@ Run checked(const LoadFlags& flags) {
   } else {
     throw UserError("--connections: expected keep-alive or new, got \"" + flags.connections + "\"");
   }
-  if (flags.threads < 1 || flags.threads > kMaxThreads)
-    throw UserError("--threads: expected a number from 1 to " + std::to_string(kMaxThreads) +
+  if (flags.threads < 1 || flags.threads > kMaxLoadThreads)
+    throw UserError("--threads: expected a number from 1 to " + std::to_string(kMaxLoadThreads) +
                     ", got " + std::to_string(flags.threads));
   run.threads = flags.threads;
   return run;

@@ -24,7 +24,7 @@ struct ColumnSpec {
 };
 
 // report.h's header, in its order.
-constexpr std::array<ColumnSpec, 10> kColumns{{{"t", Cell::kNumber},
+constexpr std::array<ColumnSpec, 10> kCsvColumns{{{"t", Cell::kNumber},
                                                {"offered_rps", Cell::kNumber},
                                                {"ok", Cell::kCount},
                                                {"errors", Cell::kCount},
@@ -37,7 +37,7 @@ constexpr std::array<ColumnSpec, 10> kColumns{{{"t", Cell::kNumber},
 
 std::string header_text() {
   std::string out;
-  for (const ColumnSpec& c : kColumns) out += (out.empty() ? "" : ",") + std::string(c.name);
+  for (const ColumnSpec& c : kCsvColumns) out += (out.empty() ? "" : ",") + std::string(c.name);
   return out;
 }
 
@@ -65,18 +65,18 @@ double read_cell(const ColumnSpec& c, std::string_view text, const csv::LineErro
 std::vector<TimeseriesRow> parse_timeseries_csv(std::string_view text, const std::string& file) {
   std::vector<TimeseriesRow> rows;
   std::size_t fields_per_row = 0;                    // 0 until the header is read
-  std::array<std::size_t, kColumns.size()> index{};  // kColumns[i] is field index[i]
+  std::array<std::size_t, kCsvColumns.size()> index{};  // kCsvColumns[i] is field index[i]
   const std::size_t last_line =
       csv::for_each_line(text, [&](std::size_t line, std::string_view content) {
         const csv::LineError at(file, line);
         const auto fields = csv::split_fields(content);
         if (fields_per_row == 0) {
-          for (std::size_t i = 0; i < kColumns.size(); ++i) {
+          for (std::size_t i = 0; i < kCsvColumns.size(); ++i) {
             std::optional<std::size_t> found;
             for (std::size_t f = 0; f < fields.size(); ++f)
-              if (fields[f] == kColumns[i].name) found = f;
+              if (fields[f] == kCsvColumns[i].name) found = f;
             if (!found)
-              at.fail("a header with the column " + std::string(kColumns[i].name) + " (" +
+              at.fail("a header with the column " + std::string(kCsvColumns[i].name) + " (" +
                       header_text() + "), got " + csv::quoted(content));
             index[i] = *found;
           }
@@ -86,9 +86,9 @@ std::vector<TimeseriesRow> parse_timeseries_csv(std::string_view text, const std
         if (fields.size() != fields_per_row)
           at.fail(std::to_string(fields_per_row) + " fields as in the header, got " +
                   std::to_string(fields.size()));
-        std::array<double, kColumns.size()> v{};
-        for (std::size_t i = 0; i < kColumns.size(); ++i)
-          v[i] = read_cell(kColumns[i], fields[index[i]], at);
+        std::array<double, kCsvColumns.size()> v{};
+        for (std::size_t i = 0; i < kCsvColumns.size(); ++i)
+          v[i] = read_cell(kCsvColumns[i], fields[index[i]], at);
         if (!rows.empty() && v[0] <= rows.back().t)
           at.fail("t after " + format_number(rows.back().t, 6) + " (time going forwards), got " +
                   std::string(fields[index[0]]));

@@ -18,7 +18,7 @@ struct Step {
   std::vector<OutlierChange> expected;
 };
 
-struct Row {
+struct OutlierRow {
   const char* name;
   OutlierDetectionConfig config;
   std::vector<Step> steps;
@@ -56,7 +56,7 @@ std::string describe(const std::vector<OutlierChange>& changes) {
 }  // namespace
 
 TEST_CASE("outlier detection: ejections, returns, growth, decay and the percentage cap") {
-  const std::vector<Row> rows = {
+  const std::vector<OutlierRow> rows = {
       {"no new streak stays in",
        config(),
        {{0s, {o("a", 0), o("b", 0)}, {}}, {1s, {o("a", 0)}, {}}}},
@@ -156,13 +156,13 @@ TEST_CASE("outlier detection: state queries follow the changes") {
 }
 
 TEST_CASE("ejection_duration: base x ejections, capped at max (or base when larger)") {
-  struct Row {
+  struct OutlierRow {
     Duration base;
     Duration max;
     int ejections;
     Duration expected;
   };
-  const std::vector<Row> rows = {
+  const std::vector<OutlierRow> rows = {
       {30s, 300s, 1, 30s},        {30s, 300s, 2, 60s},
       {30s, 300s, 10, 300s},      {30s, 300s, 11, 300s},
       {30s, 300s, 1000000, 300s}, {400s, 300s, 1, 400s},
@@ -179,12 +179,12 @@ TEST_CASE("ejection_duration: base x ejections, capped at max (or base when larg
 
 TEST_CASE("failure_makes_streak: runs of failures make streaks of the threshold") {
   // F: a failure, S: a success (any other response).
-  struct Row {
+  struct OutlierRow {
     const char* outcomes;
     std::uint32_t threshold;
     int streaks;
   };
-  const std::vector<Row> rows = {
+  const std::vector<OutlierRow> rows = {
       {"FFFFF", 5, 1},         {"FFFFS", 5, 0},      {"FFFFSFFFFS", 5, 0}, {"FFFFFS", 5, 1},
       {"SFFFFFSFFFFFS", 5, 2}, {"FFFFSFFFFF", 5, 1}, {"FFFFFFFFF", 5, 1},  {"FFFFFFFFFF", 5, 2},
       {"FSFSF", 1, 3},         {"FFFFFFFFFF", 0, 0}, {"", 5, 0},

@@ -47,7 +47,7 @@ RetryDecision retry() { return {}; }
 RetryDecision retry_taking_slot() { return {.takes_budget_slot = true}; }
 RetryDecision give_up(V verdict, int status) { return {.verdict = verdict, .status = status}; }
 
-struct Row {
+struct RetryRow {
   const char* name;
   RetryPolicy policy;
   RetryFacts facts;
@@ -57,7 +57,7 @@ struct Row {
 }  // namespace
 
 TEST_CASE("decide_retry: one row per edge case") {
-  const std::vector<Row> rows = {
+  const std::vector<RetryRow> rows = {
       // The failure kinds.
       {"connect failed: retried, free of the budget", kPolicy, facts(F::kConnect), retry()},
       {"dead connection: retried, taking a budget slot", kPolicy, facts(F::kDeadConnection),

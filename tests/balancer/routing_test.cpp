@@ -26,13 +26,13 @@ RuleCondition header(std::string name, std::vector<std::string> values) {
 RuleCondition method(std::vector<std::string> values) {
   return {ConditionField::kHttpRequestMethod, "", std::move(values)};
 }
-RuleAction forward(std::string group) {
+RuleAction forward_to(std::string group) {
   RuleAction a;
   a.forward = {{std::move(group), 1}};
   return a;
 }
 
-const std::vector<std::string> kGroups = {"default", "api", "static", "blue", "green"};
+const std::vector<std::string> kRoutedGroups = {"default", "api", "static", "blue", "green"};
 
 }  // namespace
 
@@ -135,9 +135,9 @@ TEST_CASE("conditions: one value of several matches (OR), header names any case"
 
 TEST_CASE("rules: all conditions must hold (AND), lowest priority wins, default otherwise") {
   RoutingConfig config;
-  config.rules.push_back({30, {path({"/*"})}, forward("static")});
-  config.rules.push_back({10, {path({"/api/*"}), method({"POST"})}, forward("api")});
-  config.rules.push_back({20, {host({"api.*"})}, forward("blue")});
+  config.rules.push_back({30, {path({"/*"})}, forward_to("static")});
+  config.rules.push_back({10, {path({"/api/*"}), method({"POST"})}, forward_to("api")});
+  config.rules.push_back({20, {host({"api.*"})}, forward_to("blue")});
   sort_by_priority(config);
   REQUIRE(config.rules[0].priority == 10);
 
@@ -201,7 +201,7 @@ TEST_CASE("parse_routing reads rules, weighted forwards, fixed responses, sorted
     ],
     "default_action": { "fixed_response": { "status": 404 } }
   })");
-  const RoutingConfig config = parse_routing(ConfigNode(doc, "lb.json", "/routing"), kGroups);
+  const RoutingConfig config = parse_routing(ConfigNode(doc, "lb.json", "/routing"), kRoutedGroups);
   REQUIRE(config.rules.size() == 3);
   CHECK(config.rules[0].priority == 5);
   CHECK(config.rules[0].conditions ==
@@ -214,12 +214,12 @@ TEST_CASE("parse_routing reads rules, weighted forwards, fixed responses, sorted
         FixedResponse{200, "application/json", "{\"ok\":true}"});
   CHECK(config.rules[2].conditions ==
         std::vector<RuleCondition>{path({"/static/*"}), method({"GET", "HEAD"})});
-  CHECK(config.rules[2].action == forward("static"));
+  CHECK(config.rules[2].action == forward_to("static"));
   CHECK(config.default_action.type == RuleAction::Type::kFixedResponse);
   CHECK(config.default_action.fixed_response == FixedResponse{404, "text/plain", ""});
 
   const auto empty = nlohmann::json::parse("{}");
-  CHECK(parse_routing(ConfigNode(empty, "lb.json"), kGroups) == RoutingConfig{});
+  CHECK(parse_routing(ConfigNode(empty, "lb.json"), kRoutedGroups) == RoutingConfig{});
 }
 
 TEST_CASE("parse_routing errors name the field") {
@@ -291,7 +291,7 @@ TEST_CASE("parse_routing errors name the field") {
     CAPTURE(std::string(row.name));
     const auto doc = nlohmann::json::parse(row.json);
     try {
-      parse_routing(ConfigNode(doc, "lb.json", "/r"), kGroups);
+      parse_routing(ConfigNode(doc, "lb.json", "/r"), kRoutedGroups);
       FAIL("expected UserError");
     } catch (const UserError& e) {
       CAPTURE(std::string(e.what()));

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "fleet/process_provider.h"
+#include "support/wait.h"
 
 using namespace flotilla;
 using Clock = std::chrono::steady_clock;
@@ -60,7 +61,7 @@ struct Harness {
 
   // Drives the io_context until `done` holds; false if `limit` passed first.
   bool run_until(const std::function<bool()>& done, Duration limit = std::chrono::seconds(10)) {
-    const auto deadline = Clock::now() + limit;
+    const auto deadline = Clock::now() + limit * flotilla::test::kDeadlineScale;
     while (!done()) {
       if (Clock::now() >= deadline) return false;
       if (io.stopped()) io.restart();

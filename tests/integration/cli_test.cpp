@@ -94,13 +94,6 @@ std::string write_bad_stage_scenario(const fs::path& dir) {
   return path;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 // flash-sale with every path made absolute, so it runs from a scratch folder, plus `extra`
 // expectations.
 std::string write_flash_sale(const fs::path& dir, const nlohmann::json& extra) {

@@ -31,13 +31,6 @@ std::string rising_and_falling_csv() {
   return text.str();
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 const std::string kPolicy = (kSource / "policies/aws-cpu-target-50.json").string();
 
 }  // namespace

@@ -17,14 +17,14 @@ namespace {
 
 const fs::path kSource = FLOTILLA_SOURCE_DIR;
 
-BalanceConfig parse(const std::string& text) {
+BalanceConfig parse_balance(const std::string& text) {
   return parse_balance_config(nlohmann::json::parse(text), "lb.json");
 }
 
 // The pointer of the UserError that parsing `text` throws ("" when it does not throw).
 std::string error_pointer(const std::string& text, std::string* message = nullptr) {
   try {
-    parse(text);
+    parse_balance(text);
   } catch (const UserError& e) {
     if (message) *message = e.what();
     return e.pointer();
@@ -67,7 +67,7 @@ TEST_CASE("parse_host_port: addresses the balancer can bind or connect to") {
 }
 
 TEST_CASE("balance config: a full file maps onto the balancer and its target group") {
-  auto c = parse(R"({
+  auto c = parse_balance(R"({
     "listen": "127.0.0.1:0", "threads": 2, "algorithm": "least_outstanding_requests",
     "timeouts": {"connect": "250ms", "response": "5s", "client_idle": "20s",
                  "http_request": "3s"},
@@ -119,7 +119,7 @@ TEST_CASE("balance config: a full file maps onto the balancer and its target gro
 
 TEST_CASE(
     "balance config: rules and several groups; a group without algorithm takes the listener's") {
-  auto c = parse(R"({"algorithm": "least_outstanding_requests",
+  auto c = parse_balance(R"({"algorithm": "least_outstanding_requests",
     "target_groups": [{"name": "web", "targets": ["127.0.0.1:8081"]},
                       {"name": "api", "targets": ["127.0.0.1:8082"]}],
     "rules": [{"priority": 5, "conditions": {"path_pattern": ["/api/*"]},
@@ -134,7 +134,7 @@ TEST_CASE(
 }
 
 TEST_CASE("balance config: defaults for what the file leaves out") {
-  const auto c = parse(kMinimal);
+  const auto c = parse_balance(kMinimal);
   CHECK(c.balancer.threads == BalancerConfig{}.threads);
   CHECK(c.balancer.algorithm == "round_robin");
   // One group: the default action forwards to it without saying so.

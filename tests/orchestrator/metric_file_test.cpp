@@ -21,14 +21,14 @@ namespace {
 constexpr std::int64_t kNine = 1795510800;
 
 // `name` ending in .json: the text is get-metric-statistics JSON, else CSV.
-RecordedMetric parse(const std::string& name, const std::string& text) {
+RecordedMetric parse_metric(const std::string& name, const std::string& text) {
   if (name.ends_with(".json")) return parse_cloudwatch_json(nlohmann::json::parse(text), name);
   return parse_metric_csv(text, name);
 }
 
 std::string error_of(const std::string& name, const std::string& text) {
   try {
-    parse(name, text);
+    parse_metric(name, text);
   } catch (const UserError& e) {
     return e.what();
   }
@@ -194,7 +194,7 @@ TEST_CASE("Recorded metrics: both formats, the period from the spacing, gaps as 
   };
   for (const Row& r : rows) {
     CAPTURE(r.name);
-    const RecordedMetric m = parse(r.name, r.text);
+    const RecordedMetric m = parse_metric(r.name, r.text);
     CHECK(m.file == r.name);
     CHECK(m.format == r.format);
     CHECK(m.start == r.start);

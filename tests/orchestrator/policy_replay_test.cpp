@@ -20,7 +20,7 @@ namespace {
 
 const std::string kPolicies = std::string(FLOTILLA_SOURCE_DIR) + "/policies/";
 // 2026-11-24T09:00:00Z in Unix seconds.
-constexpr std::int64_t kNine = 1795510800;
+constexpr std::int64_t kNineUtc = 1795510800;
 
 // `runs` of {value, rows}: one row a minute from 2026-11-24T09:00:00Z.
 std::vector<double> series(std::initializer_list<std::pair<double, int>> runs) {
@@ -35,7 +35,7 @@ std::string csv(const std::vector<double>& values) {
   clock.format = TimestampFormat::rfc3339;
   std::string text = "timestamp,value\n";
   for (std::size_t i = 0; i < values.size(); ++i)
-    text += clock.format_time(std::chrono::seconds(kNine + 60 * static_cast<std::int64_t>(i))) +
+    text += clock.format_time(std::chrono::seconds(kNineUtc + 60 * static_cast<std::int64_t>(i))) +
             "," + std::to_string(values[i]) + "\n";
   return text;
 }
@@ -47,7 +47,7 @@ std::string cloudwatch_json(const std::vector<double>& values) {
   nlohmann::json points = nlohmann::json::array();
   for (std::size_t i = 0; i < values.size(); ++i)
     points.push_back({{"Timestamp", clock.format_time(std::chrono::seconds(
-                                        kNine + 60 * static_cast<std::int64_t>(i)))},
+                                        kNineUtc + 60 * static_cast<std::int64_t>(i)))},
                       {"Average", values[i]},
                       {"Unit", "Percent"}});
   std::shuffle(points.begin(), points.end(), std::mt19937(7));
@@ -154,8 +154,8 @@ TEST_CASE("policy replay: the same series as CSV and as get-metric-statistics JS
     CHECK(da.dump(1) == db.dump(1));
     // Times are the file's: the first decision's is a row's timestamp in Unix seconds.
     const double t = da.at(0).at("t").get<double>();
-    CHECK(t >= kNine);
-    CHECK(static_cast<std::int64_t>(t - kNine) % 60 == 0);
+    CHECK(t >= kNineUtc);
+    CHECK(static_cast<std::int64_t>(t - kNineUtc) % 60 == 0);
   }
 }
 

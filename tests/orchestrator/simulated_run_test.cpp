@@ -21,7 +21,7 @@ using namespace flotilla;
 
 namespace {
 
-const std::string kSource = FLOTILLA_SOURCE_DIR;
+const std::string kSourceDir = FLOTILLA_SOURCE_DIR;
 
 RunRecord simulate_path(const std::string& path, std::uint64_t seed = 0) {
   const Scenario scenario = load_scenario(path);
@@ -37,7 +37,7 @@ RunRecord simulate_path(const std::string& path, std::uint64_t seed = 0) {
 }
 
 RunRecord simulate(const std::string& scenario_file, std::uint64_t seed = 0) {
-  return simulate_path(kSource + "/" + scenario_file, seed);
+  return simulate_path(kSourceDir + "/" + scenario_file, seed);
 }
 
 int count_activities(const RunRecord& r, int direction) {
@@ -96,7 +96,7 @@ TEST_CASE("simulated: the same scenario and seed replay exactly, another seed di
 
 TEST_CASE("simulated: every shipped scenario but the day holds its expectations") {
   int ran = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(kSource + "/scenarios")) {
+  for (const auto& entry : std::filesystem::directory_iterator(kSourceDir + "/scenarios")) {
     if (entry.path().extension() != ".json") continue;
     const std::string name = entry.path().filename().string();
     if (name == "aws-day.json") continue;  // its own test below
@@ -143,11 +143,11 @@ TEST_CASE("simulated: a day at AWS's time scale scales out for the evening and b
 TEST_CASE("simulated: the scenario's balancer block reaches the balancer and the target group") {
   // A scenario with the balancer file's fields; a bad one names its field under /balancer.
   nlohmann::json doc =
-      nlohmann::json::parse(flotilla::test::read_file(kSource + "/scenarios/steady.json"));
+      nlohmann::json::parse(flotilla::test::read_file(kSourceDir + "/scenarios/steady.json"));
   doc["balancer"]["health_check"] = {{"interval", "2s"}, {"healthy_threshold", 3}};
   doc["balancer"]["timeouts"] = {{"response", "3s"}};
   doc["fleet"]["zones"] = {"a", "b"};
-  const Scenario s = parse_scenario(doc, kSource + "/scenarios/steady-variant.json");
+  const Scenario s = parse_scenario(doc, kSourceDir + "/scenarios/steady-variant.json");
   ScenarioRunSpec spec;
   spec.simulated = true;
   spec.progress = false;
@@ -158,7 +158,7 @@ TEST_CASE("simulated: the scenario's balancer block reaches the balancer and the
   REQUIRE_FALSE(r.record.activities.empty());
   CHECK(r.record.activities.front().t <= -4.0);
   doc["balancer"]["timeouts"]["response"] = "soon";
-  const Scenario bad = parse_scenario(doc, kSource + "/scenarios/steady-variant.json");
+  const Scenario bad = parse_scenario(doc, kSourceDir + "/scenarios/steady-variant.json");
   try {
     run_scenario_once(bad, spec, out);
     FAIL("a bad balancer field must be refused");
@@ -246,10 +246,10 @@ namespace {
 
 // A shipped scenario as JSON, its relative paths made absolute so that a copy may live anywhere.
 nlohmann::json shipped_scenario(const std::string& name) {
-  nlohmann::json doc = nlohmann::json::parse(test::read_file(kSource + "/scenarios/" + name));
-  doc["fleet"]["profile"] = kSource + "/" + doc["fleet"]["profile"].get<std::string>();
+  nlohmann::json doc = nlohmann::json::parse(test::read_file(kSourceDir + "/scenarios/" + name));
+  doc["fleet"]["profile"] = kSourceDir + "/" + doc["fleet"]["profile"].get<std::string>();
   if (doc.contains("policies"))
-    for (auto& p : doc["policies"]) p = kSource + "/" + p.get<std::string>();
+    for (auto& p : doc["policies"]) p = kSourceDir + "/" + p.get<std::string>();
   return doc;
 }
 

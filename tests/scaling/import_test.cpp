@@ -32,7 +32,7 @@ std::string import_error(const std::string& text, const std::string& dir_name = 
   return "";
 }
 
-const char* kAlarm = R"({"AlarmName": "high", "Namespace": "AWS/EC2",
+const char* kAlarmJson = R"({"AlarmName": "high", "Namespace": "AWS/EC2",
   "MetricName": "CPUUtilization", "Statistic": "Average", "Period": 60, "EvaluationPeriods": 2,
   "Threshold": 70, "ComparisonOperator": "GreaterThanThreshold",
   "AlarmActions": ["arn:aws:autoscaling:us-east-1:1:scalingPolicy:x:autoScalingGroupName/g:policyName/out"]})";
@@ -141,13 +141,13 @@ TEST_CASE("AWS simple scaling: the alarm from --alarm or from AlarmActions in th
   const auto dir = test::fresh_temp_dir("import-simple");
   write(dir / "out.json", R"({"PolicyName": "out", "AdjustmentType": "ChangeInCapacity",
                               "ScalingAdjustment": 2, "Cooldown": 120})");
-  write(dir / "cpu-high.json", kAlarm);
+  write(dir / "cpu-high.json", kAlarmJson);
   auto j = native_policy_json((dir / "out.json").string());
   CHECK(j["type"] == "simple_scaling");  // AWS's default PolicyType
   CHECK(j["cooldown"] == "120s");
   CHECK(j["alarm"]["AlarmName"] == "high");
 
-  write(dir / "other.json", std::string(kAlarm).replace(15, 4, "othr"));
+  write(dir / "other.json", std::string(kAlarmJson).replace(15, 4, "othr"));
   PolicyLoadOptions o;
   o.alarm_file = (dir / "other.json").string();
   j = native_policy_json((dir / "out.json").string(), o);

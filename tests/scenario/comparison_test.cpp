@@ -19,7 +19,7 @@ TimeseriesRow row(std::uint64_t ok, std::uint64_t errors, double p99_ms, int in_
   return r;
 }
 
-PolicyOutcome at(const char* name, double hours, std::int64_t violations, bool broke = false) {
+PolicyOutcome outcome(const char* name, double hours, std::int64_t violations, bool broke = false) {
   PolicyOutcome o;
   o.policy = name;
   o.instance_hours = hours;
@@ -153,16 +153,16 @@ TEST_CASE("mark_frontier: nobody else at least as good on both and better on one
     std::vector<bool> frontier;
   };
   const Case cases[] = {
-      {"one policy", {at("a", 3, 10)}, {true}},
-      {"a trade-off keeps both", {at("cheap", 2, 50), at("safe", 5, 0)}, {true, true}},
-      {"dominated on both", {at("a", 2, 10), at("b", 3, 20)}, {true, false}},
-      {"equal cost, more violations", {at("a", 2, 10), at("b", 2, 11)}, {true, false}},
-      {"identical: neither beats the other", {at("a", 2, 10), at("b", 2, 10)}, {true, true}},
+      {"one policy", {outcome("a", 3, 10)}, {true}},
+      {"a trade-off keeps both", {outcome("cheap", 2, 50), outcome("safe", 5, 0)}, {true, true}},
+      {"dominated on both", {outcome("a", 2, 10), outcome("b", 3, 20)}, {true, false}},
+      {"equal cost, more violations", {outcome("a", 2, 10), outcome("b", 2, 11)}, {true, false}},
+      {"identical: neither beats the other", {outcome("a", 2, 10), outcome("b", 2, 10)}, {true, true}},
       {"a broken run is never on it and dominates nobody",
-       {at("a", 3, 30), at("broke", 0, 0, true)},
+       {outcome("a", 3, 30), outcome("broke", 0, 0, true)},
        {true, false}},
       {"three with one in the middle dominated",
-       {at("a", 1, 100), at("b", 4, 60), at("c", 3, 40)},
+       {outcome("a", 1, 100), outcome("b", 4, 60), outcome("c", 3, 40)},
        {true, false, true}},
   };
   for (const Case& c : cases) {
@@ -177,7 +177,7 @@ TEST_CASE("mark_frontier: nobody else at least as good on both and better on one
 }
 
 TEST_CASE("comparison_json and the CSV carry the same fields in the order given") {
-  std::vector<PolicyOutcome> outcomes = {at("b", 2, 3), at("a", 1, 9)};
+  std::vector<PolicyOutcome> outcomes = {outcome("b", 2, 3), outcome("a", 1, 9)};
   outcomes[0].p99_ms = 120.5;
   outcomes[0].scale_out_count = 2;
   mark_frontier(outcomes);

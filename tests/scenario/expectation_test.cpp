@@ -16,7 +16,7 @@ using Kind = SeriesWindow::Kind;
 
 const ExpectationContext k90s{90s, true};
 
-Expectation parse(const char* text, const ExpectationContext& context = k90s) {
+Expectation parse_expectation(const char* text, const ExpectationContext& context = k90s) {
   const json doc = json::parse(text);
   return parse_expectation(ConfigNode(doc, "s.json", "/expect/0"), context);
 }
@@ -96,7 +96,7 @@ TEST_CASE("parse_expectation: whole-run figures, series windows and stats") {
   for (const auto& row : rows) {
     const std::string doc = row.json;
     CAPTURE(doc);
-    const Expectation e = parse(row.json);
+    const Expectation e = parse_expectation(row.json);
     CHECK(e.text() == row.text);
     REQUIRE(e.series.has_value() == row.window.has_value());
     if (!row.window) continue;
@@ -173,7 +173,7 @@ TEST_CASE("parse_expectation: each mistake names its JSON pointer") {
     CAPTURE(doc);
     std::optional<UserError> error;
     try {
-      parse(row.json, row.context);
+      parse_expectation(row.json, row.context);
     } catch (const UserError& e) {
       error = e;
     }
@@ -185,7 +185,7 @@ TEST_CASE("parse_expectation: each mistake names its JSON pointer") {
   }
   // The shorter last second of a run that is not a whole number of seconds.
   const Expectation e =
-      parse(R"({"metric": "ok", "before": "500ms", "min": 1})", ExpectationContext{500ms, false});
+      parse_expectation(R"({"metric": "ok", "before": "500ms", "min": 1})", ExpectationContext{500ms, false});
   CHECK(e.series->to == 500ms);
 }
 

@@ -12,7 +12,7 @@ using json = nlohmann::json;
 
 const std::vector<std::string> kZones = {"a", "b", "c"};
 
-Fault parse(const std::string& text, Duration duration = std::chrono::minutes(2)) {
+Fault parse_fault(const std::string& text, Duration duration = std::chrono::minutes(2)) {
   const json doc = json::parse(text);
   return parse_fault(ConfigNode(doc, "s.json", "/faults/0"), duration, kZones);
 }
@@ -53,11 +53,11 @@ TEST_CASE("parse_fault: each kind, the worker choice and what it says of itself"
   };
   for (const Row& row : rows) {
     CAPTURE(row.text);
-    const Fault f = parse(row.text);
+    const Fault f = parse_fault(row.text);
     CHECK(f.kind == row.kind);
     CHECK(f.describe() == row.describe);
   }
-  const Fault slow = parse(R"({"at": "5s", "for": "30s", "slow": {"workers": 1, "factor": 10}})");
+  const Fault slow = parse_fault(R"({"at": "5s", "for": "30s", "slow": {"workers": 1, "factor": 10}})");
   CHECK(slow.at == std::chrono::seconds(5));
   CHECK(slow.duration == std::chrono::seconds(30));
   CHECK(slow.worker_side());
@@ -65,7 +65,7 @@ TEST_CASE("parse_fault: each kind, the worker choice and what it says of itself"
   CHECK(slow.set.slow.get()->factor == 10);
   CHECK(slow.clear().slow.op == FaultOp::kClear);
   CHECK(slow.clear().errors.op == FaultOp::kKeep);
-  CHECK_FALSE(parse(R"({"at": "1s", "kill": {}})").worker_side());
+  CHECK_FALSE(parse_fault(R"({"at": "1s", "kill": {}})").worker_side());
 }
 
 TEST_CASE("WorkerChoice: how many of the workers in service a count or a share takes") {
@@ -137,7 +137,7 @@ TEST_CASE("parse_fault: mistakes name the field and what was expected") {
   for (const Row& row : rows) {
     CAPTURE(row.what);
     try {
-      parse(row.text);
+      parse_fault(row.text);
       FAIL("accepted");
     } catch (const UserError& e) {
       CAPTURE(e.what());

@@ -282,7 +282,7 @@ namespace {
 // 100 rps for 10 min, a ramp to 400 over 5 min, 400 for the last 5-minute step: 20 min.
 constexpr const char* kTraceText = "t_seconds,rps\n0,100\n600,100\n900,400\n";
 
-std::string write_trace(const TempRepo& repo, const char* text = kTraceText) {
+std::string write_repo_trace(const TempRepo& repo, const char* text = kTraceText) {
   fs::create_directories(repo.root / "scenarios/traces");
   const fs::path path = repo.root / "scenarios/traces/day.csv";
   std::ofstream(path) << text;
@@ -300,7 +300,7 @@ json shaped_document(const json& traffic) {
 
 TEST_CASE("parse_scenario: traffic from a trace") {
   TempRepo repo;
-  const std::string csv = write_trace(repo);
+  const std::string csv = write_repo_trace(repo);
   struct Row {
     const char* what;
     json trace;
@@ -381,7 +381,7 @@ TEST_CASE("parse_scenario: traffic from a sine") {
 
 TEST_CASE("parse_scenario: each traffic shape's mistakes name their JSON pointer") {
   TempRepo repo;
-  write_trace(repo);
+  write_repo_trace(repo);
   const json trace = {{"file", "traces/day.csv"}};
   const json sine = {{"base", 1000}, {"amplitude", 800}, {"period", "24h"}};
   const json stages = json::array({{{"duration", "10s"}, {"target", 5}}});
@@ -517,7 +517,7 @@ TEST_CASE("parse_scenario: each traffic shape's mistakes name their JSON pointer
 
 TEST_CASE("parse_scenario: a bad trace names the trace file and its line") {
   TempRepo repo;
-  const std::string csv = write_trace(repo, "t_seconds,rps\n0,10\n120,10\n60,10\n");
+  const std::string csv = write_repo_trace(repo, "t_seconds,rps\n0,10\n120,10\n60,10\n");
   const Outcome o = parse_outcome(shaped_document({{"trace", {{"file", "traces/day.csv"}}}}),
                                   repo.scenario_path());
   CHECK(o.message == csv + ": line 4: expected t_seconds after 120 (time going forwards), got 60");

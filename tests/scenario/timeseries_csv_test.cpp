@@ -19,7 +19,7 @@ using namespace flotilla;
 
 namespace {
 
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kNaNCell = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kHeader =
     "t,offered_rps,ok,errors,p50_ms,p99_ms,in_service,pending,desired,cpu_avg\n";
 
@@ -37,8 +37,8 @@ bool same_row(const TimeseriesRow& a, const TimeseriesRow& b) {
 TEST_CASE("timeseries.csv reads back what write_timeseries_csv wrote") {
   RunRecord record;
   record.timeseries = {{0, 40, 40, 0, 12.5, 31.25, 2, 0, 2, 18.75},
-                       {1, 320.5, 300, 7, kNaN, kNaN, 2, 2, 4, kNaN},
-                       {2, 0, 0, 0, kNaN, kNaN, 4, 0, 4, 0}};
+                       {1, 320.5, 300, 7, kNaNCell, kNaNCell, 2, 2, 4, kNaNCell},
+                       {2, 0, 0, 0, kNaNCell, kNaNCell, 4, 0, 4, 0}};
   std::ostringstream csv;
   write_timeseries_csv(csv, record);
   const auto rows = parse_timeseries_csv(csv.str(), "timeseries.csv");
@@ -59,7 +59,7 @@ TEST_CASE("timeseries.csv: the header names the columns, more columns, any order
       "x.csv");
   REQUIRE(rows.size() == 2);
   CHECK(same_row(rows[0], {0, 10, 5, 5, 10, 40, 2, 1, 3, 50}));
-  CHECK(same_row(rows[1], {1, 0, 0, 0, kNaN, kNaN, 3, 0, 3, kNaN}));
+  CHECK(same_row(rows[1], {1, 0, 0, 0, kNaNCell, kNaNCell, 3, 0, 3, kNaNCell}));
   CHECK(parse_timeseries_csv(kHeader, "x.csv").empty());
 }
 

@@ -35,8 +35,8 @@ WorkerProfile profile(int capacity, Duration service) {
 }
 
 // A world whose data plane answers into `replies`.
-struct World : testing::SimWorld {
-  World(int n, const std::string& algorithm, WorkerProfile p = profile(1000, 100ms),
+struct PlaneWorld : testing::SimWorld {
+  PlaneWorld(int n, const std::string& algorithm, WorkerProfile p = profile(1000, 100ms),
         RetryPolicy retry = {})
       : SimWorld(n, std::move(p), config(algorithm, retry)) {
     plane.set_sender(replies);
@@ -51,14 +51,14 @@ struct World : testing::SimWorld {
 };
 
 // Every answer of worker `id` from now on is 500 (`fail`) or as its model says.
-void set_failing(World& w, const WorkerId& id, bool fail) {
+void set_failing(PlaneWorld& w, const WorkerId& id, bool fail) {
   WorkerFaults f;
   f.errors = fail ? FaultSetting<ErrorsFault>::set({1.0}) : FaultSetting<ErrorsFault>::clear();
   REQUIRE(w.fleet.set_faults(id, f));
 }
 
 // A run of `failures` 500s from the only worker, then a 200 that ends it (service 1 ms).
-void run_of(World& w, int failures) {
+void run_of(PlaneWorld& w, int failures) {
   set_failing(w, w.ids[0], true);
   for (int i = 0; i < failures; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
   w.sched.run_for(2ms);
@@ -70,7 +70,7 @@ void run_of(World& w, int failures) {
 }  // namespace
 
 TEST_CASE("SimDataPlane: least outstanding requests spreads what is in flight evenly") {
-  World w(4, "least_outstanding_requests");
+  PlaneWorld w(4, "least_outstanding_requests");
   for (int i = 0; i < 400; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
   for (const auto& id : w.ids) CHECK(w.plane.target_load(id).outstanding == 100);
   w.sched.run();
@@ -87,7 +87,7 @@ TEST_CASE("SimDataPlane: least outstanding requests spreads what is in flight ev
 }
 
 TEST_CASE("SimDataPlane: requests lost with a killed worker are retried on another target") {
-  World w(4, "round_robin");
+  PlaneWorld w(4, "round_robin");
   for (int i = 0; i < 40; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
   w.sched.run_until(50ms);
   w.fleet.signal(w.ids[1], SIGKILL);  // 10 in flight there
@@ -106,7 +106,7 @@ TEST_CASE("SimDataPlane: a target whose worker is gone is a connect failure, ret
   RetryPolicy no_budget;
   no_budget.budget_percent = 0;
   no_budget.budget_min_concurrency = 0;
-  World w(2, "round_robin", profile(1000, 10ms), no_budget);
+  PlaneWorld w(2, "round_robin", profile(1000, 10ms), no_budget);
   w.fleet.signal(w.ids[0], SIGKILL);  // still published: health checks have not noticed
   for (int i = 0; i < 10; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
   w.sched.run();
@@ -139,7 +139,7 @@ TEST_CASE("SimDataPlane: giving up as the balancer gives up") {
   };
   for (const Row& row : rows) {
     CAPTURE(row.name);
-    World w(row.workers, "round_robin", profile(1000, 100ms), row.retry);
+    PlaneWorld w(row.workers, "round_robin", profile(1000, 100ms), row.retry);
     const int n = std::max(row.workers, 1) * 10;
     for (int i = 0; i < n; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
     w.sched.run_until(50ms);
@@ -155,7 +155,7 @@ TEST_CASE("SimDataPlane: giving up as the balancer gives up") {
 TEST_CASE("SimDataPlane: a worker's own 503 passes through and counts against the target") {
   WorkerProfile p = profile(1, 100ms);
   p.queue_limit = 0;
-  World w(1, "round_robin", p);
+  PlaneWorld w(1, "round_robin", p);
   w.plane.submit(1);
   w.plane.submit(2);  // the slot is busy, no queue: 503 at once
   CHECK(w.replies.by_status[503] == 1);
@@ -167,7 +167,7 @@ TEST_CASE("SimDataPlane: a worker's own 503 passes through and counts against th
 }
 
 TEST_CASE("SimDataPlane: a removed target keeps its requests, unknown ids read as nothing") {
-  World w(2, "round_robin");
+  PlaneWorld w(2, "round_robin");
   for (int i = 0; i < 10; ++i) w.plane.submit(static_cast<std::uint64_t>(i));
   w.plane.set_targets({w.targets[1]});
   CHECK(w.plane.target_load(w.ids[0]).outstanding == 5);
@@ -182,7 +182,7 @@ TEST_CASE("SimDataPlane: a removed target keeps its requests, unknown ids read a
 }
 
 TEST_CASE("SimDataPlane: runs of failure_streak failures make streaks, however they end") {
-  World w(1, "round_robin", profile(1000, 1ms));
+  PlaneWorld w(1, "round_robin", profile(1000, 1ms));
   w.targets[0].failure_streak = 5;
   w.plane.set_targets(w.targets);
   const WorkerId& id = w.ids[0];
@@ -207,7 +207,7 @@ TEST_CASE("SimDataPlane: runs of failure_streak failures make streaks, however t
 }
 
 TEST_CASE("SimDataPlane under a target group: streaks broken between polls eject at the next") {
-  World w(1, "round_robin", profile(1000, 1ms));
+  PlaneWorld w(1, "round_robin", profile(1000, 1ms));
   TargetGroupConfig config;
   config.fail_open = false;  // an ejected only target gets no traffic: the 503 shows it
   TargetGroup group(
@@ -260,7 +260,7 @@ TEST_CASE("SimDataPlane under a target group: streaks broken between polls eject
 }
 
 TEST_CASE("SimDataPlane: stop_accepting refuses arrivals, those in flight finish, retries too") {
-  World w(2, "round_robin");
+  PlaneWorld w(2, "round_robin");
   for (int i = 0; i < 10; ++i) CHECK(w.plane.submit(static_cast<std::uint64_t>(i)));
   w.sched.run_until(50ms);
   CHECK(w.plane.stats().active_connections == 10);

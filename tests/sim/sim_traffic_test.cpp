@@ -8,8 +8,8 @@
 namespace flotilla {
 namespace {
 
-struct World : testing::SimWorld {
-  explicit World(WorkerProfile p, int workers = 1) : SimWorld(workers, std::move(p)) {}
+struct TrafficWorld : testing::SimWorld {
+  explicit TrafficWorld(WorkerProfile p, int workers = 1) : SimWorld(workers, std::move(p)) {}
 };
 
 WorkerProfile constant(int capacity, Duration service) {
@@ -23,7 +23,7 @@ LoadConfig load(RateSchedule schedule) {
 }
 
 // The whole schedule sent and answered: the final snapshot and one of the recent seconds.
-std::pair<LoadSnapshot, LoadSnapshot> run_to_end(World& w, const LoadConfig& c) {
+std::pair<LoadSnapshot, LoadSnapshot> run_to_end(TrafficWorld& w, const LoadConfig& c) {
   SimTraffic traffic(w.sched, w.plane, c);
   traffic.start();
   w.sched.run();
@@ -33,7 +33,7 @@ std::pair<LoadSnapshot, LoadSnapshot> run_to_end(World& w, const LoadConfig& c) 
 }  // namespace
 
 TEST_CASE("SimTraffic: sends exactly the schedule, latency from the scheduled time") {
-  World w(constant(1000, 20ms));
+  TrafficWorld w(constant(1000, 20ms));
   SimTraffic traffic(w.sched, w.plane, load(RateSchedule(0, {{2s, 200}})));  // 200 requests
   traffic.start();
   CHECK_FALSE(traffic.snapshot().finished);
@@ -60,7 +60,7 @@ TEST_CASE("SimTraffic: sends exactly the schedule, latency from the scheduled ti
 }
 
 TEST_CASE("SimTraffic: a slow server shows as latency, then as timeouts, never as fewer sends") {
-  World w(constant(1, 300ms));  // one slot: each request waits for the ones before it
+  TrafficWorld w(constant(1, 300ms));  // one slot: each request waits for the ones before it
   LoadConfig c = load(RateSchedule(10, {{1s, 10}}));
   c.request_timeout = 2s;
   SimTraffic traffic(w.sched, w.plane, c);
@@ -76,7 +76,7 @@ TEST_CASE("SimTraffic: a slow server shows as latency, then as timeouts, never a
 }
 
 TEST_CASE("SimTraffic: more in flight than max_connections is an overload error at once") {
-  World w(constant(1000, 5s));
+  TrafficWorld w(constant(1000, 5s));
   LoadConfig c = load(RateSchedule(100, {{1s, 100}}));
   c.max_connections = 30;
   SimTraffic traffic(w.sched, w.plane, c);
@@ -89,7 +89,7 @@ TEST_CASE("SimTraffic: more in flight than max_connections is an overload error 
 }
 
 TEST_CASE("SimTraffic: arrivals after the data plane stops accepting are connect errors") {
-  World w(constant(1000, 100ms));
+  TrafficWorld w(constant(1000, 100ms));
   SimTraffic traffic(w.sched, w.plane, load(RateSchedule(100, {{2s, 100}})));  // 200 requests
   traffic.start();
   w.sched.run_until(1s);  // 100 sent, the last 10 still in flight
@@ -105,7 +105,7 @@ TEST_CASE("SimTraffic: arrivals after the data plane stops accepting are connect
 }
 
 TEST_CASE("SimTraffic: stop() abandons what is in flight") {
-  World w(constant(1000, 5s));
+  TrafficWorld w(constant(1000, 5s));
   SimTraffic traffic(w.sched, w.plane, load(RateSchedule(10, {{10s, 10}})));
   traffic.start();
   w.sched.run_until(1s);
@@ -122,7 +122,7 @@ TEST_CASE("SimTraffic: stop() abandons what is in flight") {
 namespace flotilla {
 
 TEST_CASE("SimTraffic: a mix counts per entry, with the live load generator's choices") {
-  World w(constant(1000, 20ms));
+  TrafficWorld w(constant(1000, 20ms));
   LoadConfig c = load(RateSchedule(500, {{2s, 500}}));  // 1000 requests
   c.requests = {{"POST", "/api", 3, 512}, {"GET", "/static", 1, 0}, {"DELETE", "/item", 1, 0}};
   c.seed = 9;
@@ -149,7 +149,7 @@ TEST_CASE("SimTraffic: a mix counts per entry, with the live load generator's ch
 }
 
 TEST_CASE("SimTraffic: an entry's errors and timeouts count against it alone") {
-  World w(constant(1, 300ms));  // one slot: requests queue, and late ones time out
+  TrafficWorld w(constant(1, 300ms));  // one slot: requests queue, and late ones time out
   LoadConfig c = load(RateSchedule(10, {{1s, 10}}));
   c.request_timeout = 1s;
   c.max_connections = 8;  // the rest is an overload at once

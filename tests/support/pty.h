@@ -17,6 +17,8 @@
 
 extern char** environ;
 
+#include "support/wait.h"
+
 namespace flotilla::test {
 
 struct PtyResult {
@@ -59,7 +61,7 @@ inline PtyResult run_on_pty(const std::vector<std::string>& argv, const EnvChang
   }
 
   PtyResult result;
-  const auto end = std::chrono::steady_clock::now() + deadline;
+  const auto end = std::chrono::steady_clock::now() + deadline * kDeadlineScale;
   char buffer[4096];
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

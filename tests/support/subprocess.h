@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/wait.h"
+
 extern char** environ;
 
 namespace flotilla::test {
@@ -95,7 +97,7 @@ class Subprocess {
 
   // Pumps until `done()` holds or the deadline passes; true if it held.
   bool wait_for_output(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
+    const auto end = std::chrono::steady_clock::now() + deadline * kDeadlineScale;
     while (!done()) {
       if (std::chrono::steady_clock::now() >= end) return false;
       if (!pump(std::chrono::milliseconds(20))) return done();
@@ -106,7 +108,7 @@ class Subprocess {
   // Waits for exit, reading its output; SIGKILLs it at the deadline.
   ProcessResult finish(std::chrono::milliseconds deadline) {
     ProcessResult result;
-    const auto end = std::chrono::steady_clock::now() + deadline;
+    const auto end = std::chrono::steady_clock::now() + deadline * kDeadlineScale;
     int status = 0;
     while (true) {
       pump(std::chrono::milliseconds(20));

@@ -13,7 +13,7 @@
 namespace flotilla {
 namespace {
 
-WorkerFaults parse_text(const std::string& text) {
+WorkerFaults parse_faults_text(const std::string& text) {
   const auto doc = nlohmann::json::parse(text);
   return parse_worker_faults(ConfigNode(doc, "body"));
 }
@@ -76,10 +76,10 @@ TEST_CASE("WorkerFaults: what each kind takes, and absent / null / object") {
   };
   for (const Row& row : rows) {
     CAPTURE(std::string(row.what));
-    const WorkerFaults got = parse_text(row.text);
+    const WorkerFaults got = parse_faults_text(row.text);
     CHECK(got == row.expected);
     // Its JSON parses back to the same message.
-    CHECK(parse_text(worker_faults_json(got)) == got);
+    CHECK(parse_faults_text(worker_faults_json(got)) == got);
   }
 }
 
@@ -112,7 +112,7 @@ TEST_CASE("WorkerFaults: each mistake names the field as a JSON pointer") {
   for (const Row& row : rows) {
     CAPTURE(row.text);
     try {
-      parse_text(row.text);
+      parse_faults_text(row.text);
       FAIL("accepted");
     } catch (const UserError& e) {
       CHECK(e.file() == "body");

@@ -12,14 +12,14 @@
 namespace flotilla {
 namespace {
 
-WorkerProfile parse_text(const std::string& text) {
+WorkerProfile parse_profile_text(const std::string& text) {
   const auto doc = nlohmann::json::parse(text);
   return parse_worker_profile(ConfigNode(doc, "profile.json"));
 }
 
 std::string error_of(const std::string& text) {
   try {
-    parse_text(text);
+    parse_profile_text(text);
   } catch (const UserError& e) {
     return e.what();
   }
@@ -33,7 +33,7 @@ const char* const kGood = R"({"name": "w", "capacity": 3,
 }  // namespace
 
 TEST_CASE("profile: a complete file parses") {
-  const auto p = parse_text(kGood);
+  const auto p = parse_profile_text(kGood);
   CHECK(p.name == "w");
   CHECK(p.capacity == 3);
   CHECK(p.service_time.distribution == ServiceDistribution::kLognormal);
@@ -45,7 +45,7 @@ TEST_CASE("profile: a complete file parses") {
 }
 
 TEST_CASE("profile: cpu_window defaults to 1s, bare numbers are seconds") {
-  const auto p = parse_text(R"({"name": "w", "capacity": 1,
+  const auto p = parse_profile_text(R"({"name": "w", "capacity": 1,
     "service_time": {"distribution": "constant", "mean": 0.5}, "queue_limit": 5, "boot_time": 0})");
   CHECK(p.cpu_window == std::chrono::seconds(1));
   CHECK(p.service_time.mean == std::chrono::milliseconds(500));
