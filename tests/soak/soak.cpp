@@ -16,8 +16,9 @@
 //
 // Errors: a request scheduled from 1 s before a stop to 2 s after its SIGCONT is the stop's (it
 // may have been in flight on the stopped worker, or sent to it before its health checks
-// failed); the balancer's own count of errors on the stopped target is printed beside it. Any
-// other error is a client error. soak_verdict.h says when the soak holds.
+// failed). Beside it the balancer's view of the stopped target is printed: what it had in flight
+// 1 s in, and how many requests failed on it by 2 s after the SIGCONT (unless it was replaced by
+// then). Any other error is a client error. soak_verdict.h says when the soak holds.
 //
 // The soak is bounded: its schedule is fixed by the duration, every wait has a deadline, and on
 // every way out (the end, an error, SIGINT or SIGTERM) it stops the load and serve, which stops
