@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/errors.h"
+#include "core/memory.h"
 #include "orchestrator/balancer_metrics_source.h"
 #include "orchestrator/drain.h"
 #include "orchestrator/fault_injector.h"
@@ -111,6 +112,10 @@ void ServeSession::start() {
   pruner_ = std::make_unique<PeriodicTask>(scheduler, kPruneEvery, [this] {
     ++prunes_;
     system_->prune_before(env_.scheduler().now() - settings_.retention);
+    // What was pruned, and the buffers of connections closed since, would otherwise stay
+    // resident at their high-water mark (make soak saw RSS grow by a fifth after bursts of
+    // connections while the heap in use stayed under 1 MB).
+    release_free_memory();
   });
   pruner_->start(origin_ + kPruneEvery);
 }

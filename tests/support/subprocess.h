@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -34,11 +36,14 @@ struct ProcessResult {
 };
 
 // A child process with its stdout and stderr on pipes. `env`: NAME=VALUE entries that are added
-// to this process's environment or replace a variable of the same name.
+// to this process's environment or replace a variable of the same name. `die_with_parent`: the
+// child gets SIGTERM when this process dies, even by SIGKILL (PR_SET_PDEATHSIG), so a driver
+// that is killed leaves nothing running; it is sent when the spawning thread ends, so spawn from
+// the thread that lives longest.
 class Subprocess {
  public:
   explicit Subprocess(const std::vector<std::string>& argv,
-                      const std::vector<std::string>& env = {}) {
+                      const std::vector<std::string>& env = {}, bool die_with_parent = false) {
     int out_pipe[2], err_pipe[2];
     if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe");
     posix_spawn_file_actions_t actions;
@@ -62,8 +67,27 @@ class Subprocess {
     std::vector<char*> envp;
     for (auto& e : environment) envp.push_back(e.data());
     envp.push_back(nullptr);
-    if (::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data()) != 0)
+    if (die_with_parent) {
+      // posix_spawn cannot set a death signal, so this path forks; the child only calls
+      // async-signal-safe functions before exec.
+      const pid_t parent = ::getpid();
+      pid_ = ::fork();
+      if (pid_ < 0) throw std::runtime_error("cannot start " + argv[0]);
+      if (pid_ == 0) {
+        const int null_fd = ::open("/dev/null", O_RDONLY);
+        ::dup2(null_fd, 0);
+        ::dup2(out_pipe[1], 1);
+        ::dup2(err_pipe[1], 2);
+        for (const int fd : {null_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+          ::close(fd);
+        // The parent may have died before the death signal was armed.
+        if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(127);
+        ::execve(args[0], args.data(), envp.data());
+        ::_exit(127);
+      }
+    } else if (::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data()) != 0) {
       throw std::runtime_error("cannot start " + argv[0]);
+    }
     posix_spawn_file_actions_destroy(&actions);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
@@ -179,21 +203,29 @@ inline std::optional<std::uint16_t> printed_port(const std::string& text, std::s
   return static_cast<std::uint16_t>(port);
 }
 
-// What /proc/PID/stat says of a process: its state letter and its parent.
+// What /proc/PID/stat says of a process: its state letter, its parent and when it started
+// (clock ticks since boot: with the pid, it tells a process from a later one given the same pid).
 struct ProcStat {
   char state = '?';
   pid_t parent = -1;
+  unsigned long long start_ticks = 0;
 };
 inline std::optional<ProcStat> proc_stat(pid_t pid) {
   FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
   if (!f) return std::nullopt;
-  ProcStat stat;
-  int ignored_pid = 0;
-  char name[256];
-  const int n =
-      std::fscanf(f, "%d (%255[^)]) %c %d", &ignored_pid, name, &stat.state, &stat.parent);
+  char text[1024];
+  const std::size_t n = std::fread(text, 1, sizeof text - 1, f);
   std::fclose(f);
-  if (n != 4) return std::nullopt;
+  text[n] = '\0';
+  // The name in parentheses may itself hold ") ", so the fields start after the last ')'.
+  const char* rest = std::strrchr(text, ')');
+  ProcStat stat;
+  // Fields 3 (state), 4 (parent), 5 to 21 skipped, 22 (start time).
+  if (!rest || std::sscanf(rest + 1,
+                           " %c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                           "%*s %*s %llu",
+                           &stat.state, &stat.parent, &stat.start_ticks) != 3)
+    return std::nullopt;
   return stat;
 }
 
