@@ -2,6 +2,7 @@
 #include "balancer/proxy_session.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cassert>
@@ -42,7 +43,7 @@ constexpr Duration kLingerTimeout = 1s;
 
 }  // namespace
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public UpstreamReader, public std::enable_shared_from_this<Session> {
  public:
   Session(IoThread& thread, tcp::socket socket)
       : t_(thread),
@@ -155,11 +156,15 @@ class Session : public std::enable_shared_from_this<Session> {
     request_size_ = 0;
     continue_sent_ = false;
     group_ = kNoGroup;
-    if (in_.size() > 0) {
-      parse_request_header();
-    } else {
-      read_client(&Session::on_request_read);
-    }
+    if (in_.size() > 0) return parse_request_header();
+    if (!served_) return read_client(&Session::on_request_read);
+    // The next request on a kept-alive connection cannot have come yet: the client has only just
+    // been sent the response. Reading at once would mostly find nothing (a system call in vain);
+    // after the other handlers that are ready now, the request has often arrived.
+    asio::post(t_.io, [self = shared_from_this()] {
+      if (self->phase_ != Phase::kReadingRequest || self->client_reading_) return;
+      self->read_client(&Session::on_request_read);
+    });
   }
 
   // Nothing of a next request received: not in in_, nor in the socket's receive buffer.
@@ -346,8 +351,12 @@ class Session : public std::enable_shared_from_this<Session> {
     response_started_ = false;
 
     up_ = target_->idle.take();
-    if (up_) return send_request();
-    up_ = std::make_unique<UpstreamConn>(t_.io);
+    if (up_) {
+      up_->attach(shared_from_this());
+      return send_request();
+    }
+    up_ = std::make_shared<UpstreamConn>(t_.io);
+    up_->attach(shared_from_this());
     set_phase(Phase::kConnecting, t_.config.connect_timeout);
     up_->socket.async_connect(target_->address, [self = shared_from_this()](const error_code& ec) {
       self->on_connect(ec);
@@ -415,6 +424,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void release_target(bool failed) {
     if (up_) {
       close_quietly(up_->socket);
+      up_->detach();
       up_.reset();
     }
     if (!target_) return;
@@ -491,10 +501,14 @@ class Session : public std::enable_shared_from_this<Session> {
     read_upstream(&Session::on_response_read);
   }
 
+  // The connection keeps this session alive while a read is pending (it is attached).
   void read_upstream(void (Session::*handler)(const error_code&, std::size_t)) {
-    up_->socket.async_read_some(
-        up_->in.prepare(), [self = shared_from_this(), handler](
-                               const error_code& ec, std::size_t n) { ((*self).*handler)(ec, n); });
+    upstream_handler_ = handler;
+    up_->read();
+  }
+
+  void on_upstream_read(const error_code& ec, std::size_t n) override {
+    ((*this).*upstream_handler_)(ec, n);
   }
 
   void on_response_read(const error_code& ec, std::size_t n) {
@@ -636,7 +650,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool reusable = response_parser_->keep_alive() && !response_parser_->need_eof() &&
                           up_->in.size() == 0 && !target_->removed && !t_.stopping &&
                           !target_->idle.full();
-    if (reusable) target_->idle.put(std::move(up_), now_);
+    if (reusable) {
+      up_->detach();
+      target_->idle.put(std::move(up_), now_);
+    }
     release_target(false);
     end_exchange();
     if (close_after_) return close();
@@ -717,7 +734,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t group_ = kNoGroup;          // the current request's target group
 
   std::shared_ptr<LocalTarget> target_;
-  std::unique_ptr<UpstreamConn> up_;
+  std::shared_ptr<UpstreamConn> up_;  // attached to this session while set
+  void (Session::*upstream_handler_)(const error_code&, std::size_t) = nullptr;
   std::vector<const LocalTarget*> tried_;
   int attempts_ = 0;
   AttemptFailure last_failure_ = AttemptFailure::kNone;
