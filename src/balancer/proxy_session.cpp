@@ -12,11 +12,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "balancer/byte_buffer.h"
 #include "balancer/counters.h"
+#include "balancer/handler_pool.h"
 #include "balancer/io_thread.h"
 #include "balancer/own_responses.h"
 #include "balancer/proxy_http.h"
@@ -161,10 +163,10 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
     // The next request on a kept-alive connection cannot have come yet: the client has only just
     // been sent the response. Reading at once would mostly find nothing (a system call in vain);
     // after the other handlers that are ready now, the request has often arrived.
-    asio::post(t_.io, [self = shared_from_this()] {
-      if (self->phase_ != Phase::kReadingRequest || self->client_reading_) return;
-      self->read_client(&Session::on_request_read);
-    });
+    asio::post(t_.io, pooled(t_.handler_pool, [self = shared_from_this()] {
+                 if (self->phase_ != Phase::kReadingRequest || self->client_reading_) return;
+                 self->read_client(&Session::on_request_read);
+               }));
   }
 
   // Nothing of a next request received: not in in_, nor in the socket's receive buffer.
@@ -183,12 +185,14 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
 
   void read_client(void (Session::*handler)(const error_code&, std::size_t)) {
     client_reading_ = true;
-    client_.async_read_some(
-        in_.prepare(), [self = shared_from_this(), handler](const error_code& ec, std::size_t n) {
-          self->client_reading_ = false;
-          if (self->phase_ == Phase::kLingering) return self->on_linger_read(ec);
-          ((*self).*handler)(ec, n);
-        });
+    client_.async_read_some(in_.prepare(),
+                            pooled(t_.handler_pool, [self = shared_from_this(), handler](
+                                                        const error_code& ec, std::size_t n) {
+                              self->client_reading_ = false;
+                              if (self->phase_ == Phase::kLingering)
+                                return self->on_linger_read(ec);
+                              ((*self).*handler)(ec, n);
+                            }));
   }
 
   // Shuts the write side (the client reads EOF after the answer) and drains what it still
@@ -254,12 +258,13 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
     if (request_info_.expect_continue && !continue_sent_) {
       continue_sent_ = true;
       set_phase(Phase::kWritingContinue, t_.config.client_idle_timeout);
-      asio::async_write(client_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](const error_code& ec, std::size_t) {
-                          if (self->phase_ == Phase::kClosed) return;
-                          if (ec) return self->close();
-                          self->read_request_body();
-                        });
+      asio::async_write(
+          client_, asio::buffer(kContinue.data(), kContinue.size()),
+          pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+            if (self->phase_ == Phase::kClosed) return;
+            if (ec) return self->close();
+            self->read_request_body();
+          }));
       return;
     }
     read_request_body();
@@ -355,12 +360,13 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
       up_->attach(shared_from_this());
       return send_request();
     }
-    up_ = std::make_shared<UpstreamConn>(t_.io);
+    up_ = std::make_shared<UpstreamConn>(t_.io, t_.handler_pool);
     up_->attach(shared_from_this());
     set_phase(Phase::kConnecting, t_.config.connect_timeout);
-    up_->socket.async_connect(target_->address, [self = shared_from_this()](const error_code& ec) {
-      self->on_connect(ec);
-    });
+    up_->socket.async_connect(
+        target_->address,
+        pooled(t_.handler_pool,
+               [self = shared_from_this()](const error_code& ec) { self->on_connect(ec); }));
   }
 
   void on_connect(const error_code& ec) {
@@ -451,10 +457,11 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
       out_.emplace_back(message + request_info_.header_size,
                         request_size_ - request_info_.header_size);
     }
-    asio::async_write(up_->socket, out_,
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        self->on_request_sent(ec);
-                      });
+    asio::async_write(
+        up_->socket, out_view(),
+        pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          self->on_request_sent(ec);
+        }));
   }
 
   void on_request_sent(const error_code& ec) {
@@ -484,10 +491,11 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
     if (request_size_ == 0 && in_.space() == 0) return send_error(400, true);
     set_phase(Phase::kSendingRequest, t_.config.response_timeout);
     sent_at_ = now_;
-    asio::async_write(up_->socket, asio::buffer(in_.data(), request_size_),
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        self->on_request_sent(ec);
-                      });
+    asio::async_write(
+        up_->socket, asio::buffer(in_.data(), request_size_),
+        pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          self->on_request_sent(ec);
+        }));
   }
 
   // ---- response ----
@@ -539,12 +547,13 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
       response_started_ = true;
       set_phase(Phase::kWritingResponse, t_.config.client_idle_timeout);
       asio::async_write(client_, asio::buffer(up_->in.data(), used),
-                        [self = shared_from_this(), used](const error_code& ec, std::size_t) {
+                        pooled(t_.handler_pool, [self = shared_from_this(), used](
+                                                    const error_code& ec, std::size_t) {
                           if (self->phase_ == Phase::kClosed) return;
                           if (ec) return self->close();
                           self->up_->in.consume(used);
                           self->await_response();
-                        });
+                        }));
       return;
     }
     response_started_ = true;
@@ -600,10 +609,11 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
 
   // write_response() once the phase is set.
   void write_response_now(std::size_t used) {
-    asio::async_write(client_, out_,
-                      [self = shared_from_this(), used](const error_code& ec, std::size_t) {
-                        self->on_response_written(ec, used);
-                      });
+    asio::async_write(client_, out_view(),
+                      pooled(t_.handler_pool,
+                             [self = shared_from_this(), used](const error_code& ec, std::size_t) {
+                               self->on_response_written(ec, used);
+                             }));
   }
 
   void on_response_written(const error_code& ec, std::size_t used) {
@@ -706,13 +716,14 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
       out_.emplace_back(response.body.data(), response.body.size());
     }
     set_phase(Phase::kWritingError, t_.config.client_idle_timeout);
-    asio::async_write(client_, out_,
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        if (self->phase_ == Phase::kClosed) return;
-                        if (ec) return self->close();
-                        if (self->close_after_) return self->linger();
-                        self->do_read_request();
-                      });
+    asio::async_write(
+        client_, out_view(),
+        pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          if (self->phase_ == Phase::kClosed) return;
+          if (ec) return self->close();
+          if (self->close_after_) return self->linger();
+          self->do_read_request();
+        }));
   }
 
   static constexpr std::size_t kNoGroup = std::numeric_limits<std::size_t>::max();
@@ -750,6 +761,9 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
   bool close_after_ = false;
 
   std::vector<asio::const_buffer> out_;
+  // What a write of out_ is given: Asio copies a buffer sequence into the operation, and a copy
+  // of the vector would allocate.
+  std::span<const asio::const_buffer> out_view() const { return out_; }
   bool client_reading_ = false;  // a read on client_ is pending
   Phase phase_ = Phase::kReadingRequest;
   SteadyClock::time_point now_{};  // when the phase began

@@ -18,9 +18,10 @@ void UpstreamConn::read() {
     // from the loop, not from within this call.
     has_result_ = false;
     wanted_ = true;
-    asio::post(socket.get_executor(), [self = shared_from_this(), serial = attach_serial_] {
-      if (self->attach_serial_ == serial && self->wanted_) self->deliver_result();
-    });
+    asio::post(socket.get_executor(),
+               pooled(*pool_, [self = shared_from_this(), serial = attach_serial_] {
+                 if (self->attach_serial_ == serial && self->wanted_) self->deliver_result();
+               }));
     return;
   }
   wanted_ = true;
@@ -34,9 +35,10 @@ void UpstreamConn::watch() {
 
 void UpstreamConn::start_read() {
   read_pending_ = true;
-  socket.async_read_some(in.prepare(),
-                         [self = shared_from_this()](const boost::system::error_code& ec,
-                                                     std::size_t n) { self->on_read(ec, n); });
+  socket.async_read_some(
+      in.prepare(),
+      pooled(*pool_, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                 std::size_t n) { self->on_read(ec, n); }));
 }
 
 void UpstreamConn::on_read(const boost::system::error_code& ec, std::size_t n) {

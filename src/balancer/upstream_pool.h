@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "balancer/byte_buffer.h"
+#include "balancer/handler_pool.h"
 #include "core/time.h"
 
 namespace flotilla::proxy {
@@ -43,7 +44,9 @@ class UpstreamReader {
 // pool, or not yet used) or attached to one reader, which it keeps alive until detach().
 class UpstreamConn : public std::enable_shared_from_this<UpstreamConn> {
  public:
-  explicit UpstreamConn(asio::io_context& io) : socket(io), in(kUpstreamBufferSize) {}
+  // `pool` (its IO thread's) holds the memory of the reads it starts.
+  UpstreamConn(asio::io_context& io, HandlerPool& pool)
+      : socket(io), in(kUpstreamBufferSize), pool_(&pool) {}
 
   void attach(std::shared_ptr<UpstreamReader> reader) {
     reader_ = std::move(reader);
@@ -73,6 +76,7 @@ class UpstreamConn : public std::enable_shared_from_this<UpstreamConn> {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void deliver_result();
 
+  HandlerPool* pool_;
   std::shared_ptr<UpstreamReader> reader_;
   bool read_pending_ = false;  // an async read is in flight
   bool wanted_ = false;        // the reader asked for the read in flight

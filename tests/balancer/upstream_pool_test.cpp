@@ -29,7 +29,7 @@ struct CountingReader final : UpstreamReader {
 // A pooled-to-be connection and the target's end of it, on loopback.
 struct Link {
   Link() : acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), peer(io) {
-    conn = std::make_shared<UpstreamConn>(io);
+    conn = std::make_shared<UpstreamConn>(io, handler_pool);
     conn->socket.connect(acceptor.local_endpoint());
     acceptor.accept(peer);
   }
@@ -54,6 +54,7 @@ struct Link {
     return true;
   }
 
+  HandlerPool handler_pool;  // outlives `io`
   asio::io_context io;
   tcp::acceptor acceptor;
   tcp::socket peer;
