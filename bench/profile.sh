@@ -96,12 +96,12 @@ callgrind_one() {
   start_sut "$proxy" valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
     --dump-instr=no --collect-jumps=no
   load "$proxy" "$c" "$WARMUP" "$dir/warmup.txt" > /dev/null
-  callgrind_control -z "$SUT_PID" > /dev/null
+  callgrind_control -z "$SUT_PID" > /dev/null 2>&1
   sleep "$DURATION"
-  callgrind_control -d "$SUT_PID" > /dev/null  # part 1: idle
-  callgrind_control -z "$SUT_PID" > /dev/null
+  callgrind_control -d "$SUT_PID" > /dev/null 2>&1  # part 1: idle
+  callgrind_control -z "$SUT_PID" > /dev/null 2>&1
   requests=$(load "$proxy" "$c" "$DURATION" "$dir/wrk.txt")
-  callgrind_control -d "$SUT_PID" > /dev/null  # part 2: under load
+  callgrind_control -d "$SUT_PID" > /dev/null 2>&1  # part 2: under load
   stop_sut
   idle=$(awk '/^(summary|totals):/{print $2; exit}' "$dir/callgrind.out.1" 2>/dev/null || echo 0)
   busy=$(awk '/^(summary|totals):/{print $2; exit}' "$dir/callgrind.out.2" 2>/dev/null || echo 0)

@@ -30,6 +30,7 @@ void UpstreamConn::read() {
 
 void UpstreamConn::watch() {
   assert(!reader_ && !read_pending_ && in.size() == 0);
+  in.clear();  // the whole buffer for the next response
   if (!dead_) start_read();
 }
 
