@@ -10,14 +10,16 @@ DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev 
 # `flotilla validate` (tests/schema), and Prometheus, whose promtool checks GET /metrics and
 # whose server scrapes serve (tests/metrics, tests/serve, tests/integration).
 TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus
-# Only `make bench` needs these: the peers it compares with and the load generator.
-BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
+# Only `make bench` and `make bench-profile` need these: the peers compared with, the load
+# generator, and the counters of instructions and system calls.
+BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux valgrind strace
 # Unity build: each target's sources compile in batches of 8, so the JSON, doctest and Beast
 # headers and their templates are compiled once a batch instead of once a file (about 40% less
 # compile time on 2 cores). A development build without it recompiles less per change.
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON
 
-.PHONY: all deps test-deps bench-deps build test demo bench bench-sim sanitize tsan soak clean
+.PHONY: all deps test-deps bench-deps build test demo bench bench-profile bench-sim sanitize tsan \
+        soak clean
 
 all: build
 
@@ -51,6 +53,11 @@ demo: build
 # Side by side with HAProxy and nginx on loopback (about 10 minutes). Knobs: see bench/run.sh.
 bench: build bench-deps
 	FLOTILLA=$(abspath $(BUILD_DIR))/bin/flotilla bench/run.sh
+
+# Instructions (callgrind) and system calls (strace) per request, flotilla and HAProxy on the
+# same backends (about 5 minutes). Knobs: see bench/profile.sh.
+bench-profile: build bench-deps
+	FLOTILLA=$(abspath $(BUILD_DIR))/bin/flotilla bench/profile.sh
 
 # The simulator's speed against a bare event loop of the same model (bench/sim/), then a day of
 # traffic (86 million requests) with its wall time and peak memory.

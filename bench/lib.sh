@@ -46,7 +46,7 @@ render() {
 # stop_pid PID [SIGNAL]: signal a process (and its direct children, for nginx masters), wait
 # up to 5 s, then SIGKILL what is left.
 stop_pid() {
-  local pid=$1 sig=${2:-TERM} children i
+  local pid=$1 sig=${2:-TERM} children i c
   alive "$pid" || return 0
   children=$(kids "$pid")
   kill -s "$sig" "$pid" 2>/dev/null || true

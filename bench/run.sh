@@ -52,7 +52,7 @@ trap 'exit 130' INT TERM
   echo "date: $(date -Is)"
   echo "kernel: $(uname -r), cpus: $(nproc)"
   echo "flotilla: $FLOTILLA"
-  haproxy -v | head -1
+  haproxy -v | sed -n 1p  # sed reads it all: head's early exit would fail the pipe
   nginx -v 2>&1
   wrk -v 2>&1 | head -1 || true
   echo "REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP CONNS=\"$CONNS\" SUT_CPU=$SUT_CPU LOADGEN_CPU=$LOADGEN_CPU"

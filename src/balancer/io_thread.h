@@ -23,6 +23,7 @@
 
 #include "balancer/balancer.h"
 #include "balancer/counters.h"
+#include "balancer/handler_pool.h"
 #include "balancer/picker.h"
 #include "balancer/retry.h"
 #include "balancer/route_table.h"
@@ -98,6 +99,7 @@ struct IoThread {
   const RouteTable& routes;
   const RetryPolicy retry_policy;
   std::string listener_port;  // as written into X-Forwarded-Port
+  HandlerPool handler_pool;   // declared before `io`, which gives its blocks back as it goes
   asio::io_context io;
   std::optional<WorkGuard> guard;
   std::thread thread;

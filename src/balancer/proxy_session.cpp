@@ -2,6 +2,7 @@
 #include "balancer/proxy_session.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cassert>
@@ -11,11 +12,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "balancer/byte_buffer.h"
 #include "balancer/counters.h"
+#include "balancer/handler_pool.h"
 #include "balancer/io_thread.h"
 #include "balancer/own_responses.h"
 #include "balancer/proxy_http.h"
@@ -42,7 +45,7 @@ constexpr Duration kLingerTimeout = 1s;
 
 }  // namespace
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public UpstreamReader, public std::enable_shared_from_this<Session> {
  public:
   Session(IoThread& thread, tcp::socket socket)
       : t_(thread),
@@ -155,11 +158,15 @@ class Session : public std::enable_shared_from_this<Session> {
     request_size_ = 0;
     continue_sent_ = false;
     group_ = kNoGroup;
-    if (in_.size() > 0) {
-      parse_request_header();
-    } else {
-      read_client(&Session::on_request_read);
-    }
+    if (in_.size() > 0) return parse_request_header();
+    if (!served_) return read_client(&Session::on_request_read);
+    // The next request on a kept-alive connection cannot have come yet: the client has only just
+    // been sent the response. Reading at once would mostly find nothing (a system call in vain);
+    // after the other handlers that are ready now, the request has often arrived.
+    asio::post(t_.io, pooled(t_.handler_pool, [self = shared_from_this()] {
+                 if (self->phase_ != Phase::kReadingRequest || self->client_reading_) return;
+                 self->read_client(&Session::on_request_read);
+               }));
   }
 
   // Nothing of a next request received: not in in_, nor in the socket's receive buffer.
@@ -178,12 +185,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_client(void (Session::*handler)(const error_code&, std::size_t)) {
     client_reading_ = true;
-    client_.async_read_some(
-        in_.prepare(), [self = shared_from_this(), handler](const error_code& ec, std::size_t n) {
-          self->client_reading_ = false;
-          if (self->phase_ == Phase::kLingering) return self->on_linger_read(ec);
-          ((*self).*handler)(ec, n);
-        });
+    client_.async_read_some(in_.prepare(),
+                            pooled(t_.handler_pool, [self = shared_from_this(), handler](
+                                                        const error_code& ec, std::size_t n) {
+                              self->client_reading_ = false;
+                              if (self->phase_ == Phase::kLingering)
+                                return self->on_linger_read(ec);
+                              ((*self).*handler)(ec, n);
+                            }));
   }
 
   // Shuts the write side (the client reads EOF after the answer) and drains what it still
@@ -249,12 +258,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request_info_.expect_continue && !continue_sent_) {
       continue_sent_ = true;
       set_phase(Phase::kWritingContinue, t_.config.client_idle_timeout);
-      asio::async_write(client_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](const error_code& ec, std::size_t) {
-                          if (self->phase_ == Phase::kClosed) return;
-                          if (ec) return self->close();
-                          self->read_request_body();
-                        });
+      asio::async_write(
+          client_, asio::buffer(kContinue.data(), kContinue.size()),
+          pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+            if (self->phase_ == Phase::kClosed) return;
+            if (ec) return self->close();
+            self->read_request_body();
+          }));
       return;
     }
     read_request_body();
@@ -346,12 +356,17 @@ class Session : public std::enable_shared_from_this<Session> {
     response_started_ = false;
 
     up_ = target_->idle.take();
-    if (up_) return send_request();
-    up_ = std::make_unique<UpstreamConn>(t_.io);
+    if (up_) {
+      up_->attach(shared_from_this());
+      return send_request();
+    }
+    up_ = std::make_shared<UpstreamConn>(t_.io, t_.handler_pool);
+    up_->attach(shared_from_this());
     set_phase(Phase::kConnecting, t_.config.connect_timeout);
-    up_->socket.async_connect(target_->address, [self = shared_from_this()](const error_code& ec) {
-      self->on_connect(ec);
-    });
+    up_->socket.async_connect(
+        target_->address,
+        pooled(t_.handler_pool,
+               [self = shared_from_this()](const error_code& ec) { self->on_connect(ec); }));
   }
 
   void on_connect(const error_code& ec) {
@@ -415,6 +430,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void release_target(bool failed) {
     if (up_) {
       close_quietly(up_->socket);
+      up_->detach();
       up_.reset();
     }
     if (!target_) return;
@@ -441,10 +457,11 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.emplace_back(message + request_info_.header_size,
                         request_size_ - request_info_.header_size);
     }
-    asio::async_write(up_->socket, out_,
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        self->on_request_sent(ec);
-                      });
+    asio::async_write(
+        up_->socket, out_view(),
+        pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          self->on_request_sent(ec);
+        }));
   }
 
   void on_request_sent(const error_code& ec) {
@@ -474,10 +491,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request_size_ == 0 && in_.space() == 0) return send_error(400, true);
     set_phase(Phase::kSendingRequest, t_.config.response_timeout);
     sent_at_ = now_;
-    asio::async_write(up_->socket, asio::buffer(in_.data(), request_size_),
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        self->on_request_sent(ec);
-                      });
+    asio::async_write(
+        up_->socket, asio::buffer(in_.data(), request_size_),
+        pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          self->on_request_sent(ec);
+        }));
   }
 
   // ---- response ----
@@ -491,10 +509,14 @@ class Session : public std::enable_shared_from_this<Session> {
     read_upstream(&Session::on_response_read);
   }
 
+  // The connection keeps this session alive while a read is pending (it is attached).
   void read_upstream(void (Session::*handler)(const error_code&, std::size_t)) {
-    up_->socket.async_read_some(
-        up_->in.prepare(), [self = shared_from_this(), handler](
-                               const error_code& ec, std::size_t n) { ((*self).*handler)(ec, n); });
+    upstream_handler_ = handler;
+    up_->read();
+  }
+
+  void on_upstream_read(const error_code& ec, std::size_t n) override {
+    ((*this).*upstream_handler_)(ec, n);
   }
 
   void on_response_read(const error_code& ec, std::size_t n) {
@@ -525,12 +547,13 @@ class Session : public std::enable_shared_from_this<Session> {
       response_started_ = true;
       set_phase(Phase::kWritingResponse, t_.config.client_idle_timeout);
       asio::async_write(client_, asio::buffer(up_->in.data(), used),
-                        [self = shared_from_this(), used](const error_code& ec, std::size_t) {
+                        pooled(t_.handler_pool, [self = shared_from_this(), used](
+                                                    const error_code& ec, std::size_t) {
                           if (self->phase_ == Phase::kClosed) return;
                           if (ec) return self->close();
                           self->up_->in.consume(used);
                           self->await_response();
-                        });
+                        }));
       return;
     }
     response_started_ = true;
@@ -586,10 +609,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // write_response() once the phase is set.
   void write_response_now(std::size_t used) {
-    asio::async_write(client_, out_,
-                      [self = shared_from_this(), used](const error_code& ec, std::size_t) {
-                        self->on_response_written(ec, used);
-                      });
+    asio::async_write(client_, out_view(),
+                      pooled(t_.handler_pool,
+                             [self = shared_from_this(), used](const error_code& ec, std::size_t) {
+                               self->on_response_written(ec, used);
+                             }));
   }
 
   void on_response_written(const error_code& ec, std::size_t used) {
@@ -636,7 +660,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool reusable = response_parser_->keep_alive() && !response_parser_->need_eof() &&
                           up_->in.size() == 0 && !target_->removed && !t_.stopping &&
                           !target_->idle.full();
-    if (reusable) target_->idle.put(std::move(up_), now_);
+    if (reusable) {
+      up_->detach();
+      target_->idle.put(std::move(up_), now_);
+    }
     release_target(false);
     end_exchange();
     if (close_after_) return close();
@@ -689,13 +716,14 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.emplace_back(response.body.data(), response.body.size());
     }
     set_phase(Phase::kWritingError, t_.config.client_idle_timeout);
-    asio::async_write(client_, out_,
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
-                        if (self->phase_ == Phase::kClosed) return;
-                        if (ec) return self->close();
-                        if (self->close_after_) return self->linger();
-                        self->do_read_request();
-                      });
+    asio::async_write(
+        client_, out_view(),
+        pooled(t_.handler_pool, [self = shared_from_this()](const error_code& ec, std::size_t) {
+          if (self->phase_ == Phase::kClosed) return;
+          if (ec) return self->close();
+          if (self->close_after_) return self->linger();
+          self->do_read_request();
+        }));
   }
 
   static constexpr std::size_t kNoGroup = std::numeric_limits<std::size_t>::max();
@@ -717,7 +745,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t group_ = kNoGroup;          // the current request's target group
 
   std::shared_ptr<LocalTarget> target_;
-  std::unique_ptr<UpstreamConn> up_;
+  std::shared_ptr<UpstreamConn> up_;  // attached to this session while set
+  void (Session::*upstream_handler_)(const error_code&, std::size_t) = nullptr;
   std::vector<const LocalTarget*> tried_;
   int attempts_ = 0;
   AttemptFailure last_failure_ = AttemptFailure::kNone;
@@ -732,6 +761,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_ = false;
 
   std::vector<asio::const_buffer> out_;
+  // What a write of out_ is given: Asio copies a buffer sequence into the operation, and a copy
+  // of the vector would allocate.
+  std::span<const asio::const_buffer> out_view() const { return out_; }
   bool client_reading_ = false;  // a read on client_ is pending
   Phase phase_ = Phase::kReadingRequest;
   SteadyClock::time_point now_{};  // when the phase began
