@@ -70,14 +70,14 @@ struct Fleet {
   std::map<WorkerId, WorkerExit> exits;
 };
 
-WorkerProfile constant_profile(int capacity, Duration service, int queue_limit = 100) {
-  return testing::constant_profile(capacity, service, queue_limit);
+WorkerProfile faulty_profile(int capacity, Duration service, int queue_limit = 100) {
+  return testing::faulty_profile(capacity, service, queue_limit);
 }
 
 }  // namespace
 
 TEST_CASE("SimWorker faults: slow multiplies service times from the next request on") {
-  Fleet f(constant_profile(2, 100ms));
+  Fleet f(faulty_profile(2, 100ms));
   const WorkerId id = f.launch();
   SimWorker& w = f.worker(id);
   CHECK(w.deliver(1, f.sched.now()) == Admission::kServe);
@@ -95,7 +95,7 @@ TEST_CASE("SimWorker faults: slow multiplies service times from the next request
 
 TEST_CASE("SimWorker faults: errors answers its fraction 500, the same requests for a seed") {
   auto run = [](std::uint64_t seed) {
-    Fleet f(constant_profile(100'000, 10ms, 0), seed);
+    Fleet f(faulty_profile(100'000, 10ms, 0), seed);
     const WorkerId id = f.launch();
     f.set(id, R"({"errors": {"fraction": 0.3}})");
     for (std::uint64_t t = 0; t < 10'000; ++t) f.worker(id).deliver(t, f.sched.now());
@@ -117,7 +117,7 @@ TEST_CASE("SimWorker faults: errors answers its fraction 500, the same requests 
 }
 
 TEST_CASE("SimWorker faults: crash_after sends the last answer, loses the rest, exits 1") {
-  Fleet f(constant_profile(1, 100ms));
+  Fleet f(faulty_profile(1, 100ms));
   const WorkerId id = f.launch();
   SimWorker& w = f.worker(id);
   f.set(id, R"({"crash_after": {"requests": 2}})");
@@ -138,7 +138,7 @@ TEST_CASE("SimWorker faults: crash_after sends the last answer, loses the rest, 
 }
 
 TEST_CASE("SimWorker faults: flap alternates health check answers every period") {
-  Fleet f(constant_profile(1, 10ms));
+  Fleet f(faulty_profile(1, 10ms));
   const WorkerId id = f.launch();
   f.sched.run_until(500ms);
   f.set(id, R"({"flap": {"period": "2s"}})");
@@ -165,7 +165,7 @@ TEST_CASE("SimWorker faults: flap alternates health check answers every period")
 }
 
 TEST_CASE("SimWorker faults: latency delays every answer, health checks time out behind it") {
-  Fleet f(constant_profile(1, 100ms, 0));
+  Fleet f(faulty_profile(1, 100ms, 0));
   const WorkerId id = f.launch();
   SimWorker& w = f.worker(id);
   f.set(id, R"({"latency": {"delay": "200ms", "jitter": "50ms"}})");
@@ -214,7 +214,7 @@ TEST_CASE("SimWorker faults: latency delays every answer, health checks time out
 }
 
 TEST_CASE("SimWorker: SIGSTOP freezes what it holds, SIGCONT resumes where it was") {
-  Fleet f(constant_profile(1, 100ms));
+  Fleet f(faulty_profile(1, 100ms));
   const WorkerId id = f.launch();
   SimWorker& w = f.worker(id);
   w.deliver(1, 0s);
@@ -255,7 +255,7 @@ TEST_CASE("SimWorker: SIGSTOP freezes what it holds, SIGCONT resumes where it wa
 }
 
 TEST_CASE("SimWorker: a health check held by a short stop is answered at SIGCONT") {
-  Fleet f(constant_profile(1, 10ms));
+  Fleet f(faulty_profile(1, 10ms));
   const WorkerId id = f.launch();
   f.fleet.signal(id, SIGSTOP);
   std::optional<HttpGetResult> check;
@@ -272,7 +272,7 @@ TEST_CASE("SimWorker: a health check held by a short stop is answered at SIGCONT
 }
 
 TEST_CASE("SimWorker: a stop also freezes answers waiting out the latency fault") {
-  Fleet f(constant_profile(1, 100ms));
+  Fleet f(faulty_profile(1, 100ms));
   const WorkerId id = f.launch();
   f.set(id, R"({"latency": {"delay": "100ms"}})");
   f.worker(id).deliver(1, 0s);
@@ -288,7 +288,7 @@ TEST_CASE("SimWorker: a stop also freezes answers waiting out the latency fault"
 
 TEST_CASE("SimWorker: SIGKILL kills a stopped worker, SIGTERM waits for SIGCONT") {
   SUBCASE("SIGKILL") {
-    Fleet f(constant_profile(1, 100ms));
+    Fleet f(faulty_profile(1, 100ms));
     const WorkerId id = f.launch();
     f.worker(id).deliver(1, 0s);
     f.fleet.signal(id, SIGSTOP);
@@ -304,7 +304,7 @@ TEST_CASE("SimWorker: SIGKILL kills a stopped worker, SIGTERM waits for SIGCONT"
     CHECK(check->error == "connection closed");
   }
   SUBCASE("SIGTERM") {
-    Fleet f(constant_profile(1, 100ms));
+    Fleet f(faulty_profile(1, 100ms));
     const WorkerId id = f.launch();
     f.worker(id).deliver(1, 0s);
     f.fleet.signal(id, SIGSTOP);
@@ -327,7 +327,7 @@ TEST_CASE("SimWorker: SIGKILL kills a stopped worker, SIGTERM waits for SIGCONT"
     CHECK(f.exits.at(id).clean());
   }
   SUBCASE("stop() on a stopped worker: its SIGKILL comes after the grace") {
-    Fleet f(constant_profile(1, 100ms));
+    Fleet f(faulty_profile(1, 100ms));
     const WorkerId id = f.launch();
     f.worker(id).deliver(1, 0s);
     f.fleet.signal(id, SIGSTOP);
@@ -342,7 +342,7 @@ TEST_CASE("SimWorker: SIGKILL kills a stopped worker, SIGTERM waits for SIGCONT"
 }
 
 TEST_CASE("SimWorker: a stopped worker behind the data plane holds its requests") {
-  testing::SimWorld world(1, constant_profile(1, 100ms));
+  testing::SimWorld world(1, faulty_profile(1, 100ms));
   struct Sender final : SimDataPlane::Sender {
     std::vector<std::pair<std::uint64_t, int>> replies;
     void on_reply(std::uint64_t token, int status, Time) override {
