@@ -13,8 +13,11 @@ TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus
 # Only `make bench` needs these: the peers it compares with and the load generator.
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release
+# `make install`: PREFIX/bin/flotilla{,-worker} and PREFIX/share/flotilla/; DESTDIR is prepended
+# to every path, for packaging.
+PREFIX ?= /usr/local
 
-.PHONY: all deps test-deps bench-deps build test demo bench bench-sim clean
+.PHONY: all deps test-deps bench-deps build test demo bench bench-sim install clean
 
 all: build
 
@@ -56,6 +59,9 @@ bench-sim: build
 	$(BUILD_DIR)/bin/flotilla-sim-bench
 	@echo "a day at AWS's time scale (scenarios/aws-day.json, --sim):"
 	@/usr/bin/time -f "  wall %e s, peak RSS %M KB" $(BUILD_DIR)/bin/flotilla run scenarios/aws-day.json --sim --quiet --out $(BUILD_DIR)/bench-sim-day | tail -3
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD_DIR)
