@@ -17,9 +17,12 @@ BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux valgrind strace
 # headers and their templates are compiled once a batch instead of once a file (about 40% less
 # compile time on 2 cores). A development build without it recompiles less per change.
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON
+# `make install`: PREFIX/bin/flotilla{,-worker} and PREFIX/share/flotilla/; DESTDIR is prepended
+# to every path, for packaging.
+PREFIX ?= /usr/local
 
 .PHONY: all deps test-deps bench-deps build test demo bench bench-profile bench-sim sanitize tsan \
-        soak clean
+        soak install clean
 
 all: build
 
@@ -92,6 +95,9 @@ tsan: deps test-deps
 soak: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target flotilla-soak
 	$(BUILD_DIR)/tests/flotilla-soak
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(TSAN_DIR)

@@ -18,6 +18,7 @@
 
 #include "core/duration.h"
 #include "core/errors.h"
+#include "flotilla_version.h"
 #include "worker/faults.h"
 #include "worker/profile.h"
 #include "worker/server.h"
@@ -87,9 +88,12 @@ int run(int argc, char** argv) {
   app.add_option("--seed", f.seed, "seed of the service time draws");
   app.add_option("--host", f.host, "address to listen on");
   app.add_option("--port", f.port, "port to listen on (0: the OS picks)");
+  app.set_version_flag("--version", version_line("flotilla-worker"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "flotilla-worker: " << e.what() << "\n";

@@ -16,6 +16,7 @@
 //   flotilla policy import FILE [--alarm FILE] [--time-scale X] [--json]
 //   flotilla policy lint FILE... [--alarm FILE] [--json]
 //   flotilla policy replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]
+//   flotilla --version
 // Exit codes: 0 success (and every expectation held), 1 an expectation failed or the run broke,
 // 2 the user's input is wrong (the message names the file, the field and what was expected).
 // With --json, standard output is the JSON alone. Colour only on a terminal without NO_COLOR
@@ -29,6 +30,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/terminal.h"
+#include "flotilla_version.h"
 #include "orchestrator/balance_command.h"
 #include "orchestrator/compare.h"
 #include "orchestrator/load_command.h"
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
       "Flotilla: a local load balancer, auto scaling group and metrics service over a "
       "fleet of simulated servers"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", flotilla::version_line("flotilla"));
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -234,6 +237,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message

@@ -118,8 +118,10 @@ Balancer::~Balancer() { stop(); }
 void Balancer::start() {
   Impl& m = *impl_;
   assert(!m.started);
-  m.started = true;
+  // Started only once listening: after a start() that threw (the port in use), stop() and
+  // stop_accepting() have no IO thread to wait for.
   m.listener.emplace(m.threads, m.config.host, m.config.port);
+  m.started = true;
   m.port = m.listener->port();
 
   const Duration shortest =

@@ -78,6 +78,7 @@ void ThreadCounters::add_to(BalancerStats& s) const {
   s.retry_budget_exhausted += read(retry_budget_exhausted);
   s.active_connections += read(active_connections);
   s.new_connections += read(new_connections);
+  s.accept_pauses += read(accept_pauses);
 }
 
 void GroupCounters::add_to(BalancerGroupStats& s) const { add_group_fields(*this, s); }

@@ -95,6 +95,7 @@ struct alignas(64) ThreadCounters {
   Counter retry_budget_exhausted{0};
   std::atomic<std::int64_t> active_connections{0};
   Counter new_connections{0};
+  Counter accept_pauses{0};  // the listener's, on the first IO thread only
 
   // Every answer of the balancer's own (errors and fixed responses), by class.
   void count_own_response(int status);

@@ -129,6 +129,9 @@ struct BalancerStats {
   std::int64_t active_connections = 0;
   std::uint64_t new_connections = 0;      // NewConnectionCount: client connections accepted
   LatencyHistogram target_response_time;  // TargetResponseTime, every group's
+  // Times the listener paused accepting because the process or the system was out of file
+  // descriptors or memory (core/accept_backoff.h). The simulated data plane has no listener: 0.
+  std::uint64_t accept_pauses = 0;
   // Every group's targets by id (an id in several groups: summed, consecutive_failures the max).
   std::map<std::string, BalancerTargetStats> targets;
   std::map<std::string, BalancerGroupStats> groups;  // every configured group, "default" too

@@ -9,7 +9,7 @@ namespace flotilla::proxy {
 
 Listener::Listener(const std::vector<std::unique_ptr<IoThread>>& threads, const std::string& host,
                    std::uint16_t port)
-    : threads_(threads), acceptor_(threads[0]->io) {
+    : threads_(threads), acceptor_(threads[0]->io), backoff_(threads[0]->io) {
   const std::string where = host + ":" + std::to_string(port);
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
@@ -32,6 +32,7 @@ void Listener::start() { do_accept(); }
 void Listener::close() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  backoff_.cancel();
 }
 
 void Listener::do_accept() {
@@ -48,7 +49,11 @@ void Listener::do_accept() {
                                start_session(next, std::move(s));
                              });
                            }
-                           if (acceptor_.is_open()) do_accept();
+                           if (!acceptor_.is_open()) return;
+                           const bool paused = backoff_.next(ec, [this] {
+                             if (acceptor_.is_open() && !threads_[0]->stopping) do_accept();
+                           });
+                           if (paused) bump(threads_[0]->counters.accept_pauses);
                          });
 }
 

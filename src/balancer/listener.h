@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the balancer's .cpp files (it includes Asio): the listening socket. It accepts on
 // the first IO thread's io_context and hands each accepted connection to the IO threads in turn
-// (round robin), where a session serves it.
+// (round robin), where a session serves it. Out of descriptors or memory it pauses
+// (accept_backoff.h), counting each pause in the first IO thread's accept_pauses.
 //
 // Threading: constructed and started on the control thread before the IO threads run; close()
 // on the first IO thread.
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "balancer/io_thread.h"
+#include "core/accept_backoff.h"
 
 namespace flotilla::proxy {
 
@@ -32,6 +34,7 @@ class Listener {
 
   const std::vector<std::unique_ptr<IoThread>>& threads_;
   tcp::acceptor acceptor_;
+  AcceptBackoff backoff_;
   std::size_t next_thread_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "core/data_files.h"
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
@@ -16,15 +17,9 @@ namespace flotilla {
 namespace fs = std::filesystem;
 
 nlohmann::json load_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    std::error_code ec;
-    const bool exists = fs::exists(path, ec);
-    throw UserError(path, "", exists ? "a readable file" : "an existing file (not found)");
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = read_text_file(path, "a JSON file");
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw UserError(path, "", "JSON, got an empty file");
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
@@ -129,6 +124,10 @@ std::optional<std::string> resolve_relative_path(const std::string& base_file,
     dir = dir.parent_path();
   }
   if (fs::exists(rel, ec)) return rel.string();
+  if (const auto data = installed_data_dir()) {
+    const fs::path candidate = fs::path(*data) / rel;
+    if (fs::exists(candidate, ec)) return candidate.lexically_normal().string();
+  }
   return std::nullopt;
 }
 
@@ -283,7 +282,7 @@ std::string ConfigNode::as_path() const {
   const std::string rel = as_nonempty_string();
   auto resolved = resolve_relative_path(file_, rel);
   if (!resolved)
-    fail("a path to an existing file (relative to the repository root or to this file)");
+    fail("a path to an existing file (beside this file or above it, or in share/flotilla)");
   return *resolved;
 }
 

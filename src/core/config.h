@@ -64,7 +64,7 @@ class ConfigNode {
   std::string as_enum(std::initializer_list<std::string_view> choices) const;
   // A path written in the file, resolved relative to the file's folder or one of its ancestors
   // (so "fleet/standard.json" in scenarios/x.json finds the repository's fleet/), then to the
-  // working directory. Must exist.
+  // working directory, then to the installed data folder (core/data_files.h). Must exist.
   std::string as_path() const;
 
   // Throws UserError(file, pointer, expected + ", got <value>").
@@ -96,8 +96,8 @@ std::string did_you_mean(std::string_view unknown, std::span<const std::string_v
 
 // Escapes a key for use in a JSON pointer ("~" -> "~0", "/" -> "~1").
 std::string json_pointer_escape(std::string_view key);
-// Resolves `relative` against `base_file`'s folder and its ancestors, then the working directory.
-// Returns the first existing path, or nullopt.
+// Resolves `relative` against `base_file`'s folder and its ancestors, then the working directory,
+// then installed_data_dir() (core/data_files.h). Returns the first existing path, or nullopt.
 std::optional<std::string> resolve_relative_path(const std::string& base_file,
                                                  const std::string& relative);
 

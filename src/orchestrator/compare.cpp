@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -55,8 +56,9 @@ int compare_command(const CompareOptions& options, std::ostream& out, std::ostre
     e.folder = n == 1 ? e.name : e.name + "-" + std::to_string(n);
     entries.push_back(std::move(e));
   }
-  const std::string out_dir =
-      options.out_dir.empty() ? std::string() : prepare_out_dir(options.out_dir, scenario.name);
+  std::optional<OutputFolder> folder;
+  if (!options.out_dir.empty()) folder.emplace(options.out_dir, scenario.name);
+  const std::string out_dir = folder ? folder->path() : std::string();
 
   ScenarioRunSpec base;
   base.simulated = options.simulated;
@@ -121,9 +123,7 @@ int compare_command(const CompareOptions& options, std::ostream& out, std::ostre
     for (const Entry& e : entries) {
       const fs::path dir = fs::path(out_dir) / e.folder;
       fs::create_directories(dir);
-      write_report_json((dir / "report.json").string(), e.result.record);
-      write_timeseries_csv((dir / "timeseries.csv").string(), e.result.record);
-      write_report_html((dir / "report.html").string(), e.result.record);
+      write_run_outputs(dir.string(), e.result.record);
     }
     write_text(fs::path(out_dir) / "compare.json", comparison_json(outcomes).dump(2) + "\n");
     std::ostringstream csv;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/config.h"
+#include "core/data_files.h"
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
@@ -285,15 +286,7 @@ RecordedMetric parse_cloudwatch_json(const nlohmann::json& doc, const std::strin
 }
 
 RecordedMetric load_recorded_metric(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail_at(path, "", "a metric file, got a folder");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail_at(path, "",
-            std::filesystem::exists(path, ec) ? "a readable file" : "an existing file (not found)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  const std::string content = text.str();
+  const std::string content = read_text_file(path, "a metric file");
   const auto first = content.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && (content[first] == '{' || content[first] == '['))
     return parse_cloudwatch_json(load_json_file(path), path);

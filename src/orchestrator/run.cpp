@@ -29,21 +29,47 @@ std::string utc_stamp(const char* format) {
   return out.str();
 }
 
-std::string prepare_out_dir(const std::string& given, const std::string& name) {
-  std::string dir = given;
-  if (dir.empty()) dir = "runs/" + name + "-" + utc_stamp("%Y%m%d-%H%M%S");
+OutputFolder::OutputFolder(const std::string& given, const std::string& name) : path_(given) {
+  if (path_.empty()) path_ = "runs/" + name + "-" + utc_stamp("%Y%m%d-%H%M%S");
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir))
-    throw UserError("--out " + dir + ": expected a folder that can be created and written (" +
-                    ec.message() + ")");
-  return dir;
+  for (fs::path p = fs::absolute(path_, ec); !p.empty() && !fs::exists(p, ec); p = p.parent_path())
+    created_.push_back(p.string());
+  fs::create_directories(path_, ec);
+  if (ec || !fs::is_directory(path_)) {
+    const std::string why = ec ? ec.message() : "not a folder";
+    remove_created();
+    throw UserError("--out " + path_ + ": expected a folder that can be created and written (" +
+                    why + ")");
+  }
+}
+
+OutputFolder::~OutputFolder() { remove_created(); }
+
+void OutputFolder::remove_created() {
+  std::error_code ignored;
+  // fs::remove removes a folder only when it is empty.
+  for (const std::string& dir : created_) fs::remove(dir, ignored);
+  created_.clear();
 }
 
 void write_run_outputs(const std::string& dir, const RunRecord& record) {
-  write_report_json((fs::path(dir) / "report.json").string(), record);
-  write_timeseries_csv((fs::path(dir) / "timeseries.csv").string(), record);
-  write_report_html((fs::path(dir) / "report.html").string(), record);
+  const fs::path staging = fs::path(dir) / ".writing";
+  const char* const names[] = {"report.json", "timeseries.csv", "report.html"};
+  std::error_code ec;
+  fs::create_directories(staging, ec);
+  if (ec)
+    throw UserError("--out " + dir + ": expected a folder that can be written (" + ec.message() +
+                    ")");
+  try {
+    write_report_json((staging / names[0]).string(), record);
+    write_timeseries_csv((staging / names[1]).string(), record);
+    write_report_html((staging / names[2]).string(), record);
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+  for (const char* name : names) fs::rename(staging / name, fs::path(dir) / name, ec);
+  fs::remove(staging, ec);
 }
 
 namespace {
@@ -79,7 +105,8 @@ int run_scenario(const RunOptions& options, std::ostream& out) {
   spec.worker_executable =
       options.worker_executable.empty() ? default_worker_executable() : options.worker_executable;
   spec.progress = !options.quiet;
-  spec.output_dir = prepare_out_dir(options.out_dir, scenario.name);
+  const OutputFolder folder(options.out_dir, scenario.name);
+  spec.output_dir = folder.path();
   spec.started_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
 
   if (spec.progress)

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace flotilla {
 
@@ -29,10 +30,28 @@ int run_scenario(const RunOptions& options, std::ostream& out);
 // The flotilla-worker executable beside the running flotilla binary (/proc/self/exe).
 std::string default_worker_executable();
 
-// "runs/<name>-<UTC time>" unless `dir` is given; created (UserError if it cannot be).
-std::string prepare_out_dir(const std::string& dir, const std::string& name);
+// The output folder of run or serve: "runs/<name>-<UTC time>" unless `dir` is given, created at
+// once (UserError naming --out if it cannot be) so that a bad --out costs nothing. The folders
+// it created are removed again when it goes while they are still empty: a command refused after
+// that (a port in use, a worker that cannot start) leaves nothing behind.
+class OutputFolder {
+ public:
+  OutputFolder(const std::string& dir, const std::string& name);
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void remove_created();
+
+  std::string path_;
+  std::vector<std::string> created_;  // deepest first
+};
 // report.json, timeseries.csv and report.html of `record` into `dir` (UserError if one cannot be
-// written).
+// written). All three or none: they are written into a folder of their own inside `dir` and
+// moved into place once they all are.
 void write_run_outputs(const std::string& dir, const RunRecord& record);
 // The wall clock in UTC, e.g. utc_stamp("%Y-%m-%dT%H:%M:%SZ").
 std::string utc_stamp(const char* format);

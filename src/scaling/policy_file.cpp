@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/data_files.h"
 #include "core/errors.h"
 #include "metrics/alarm_file.h"
 #include "scaling/aws_import.h"
@@ -76,11 +77,9 @@ PolicyFormat detect_policy_format(const nlohmann::json& doc, const std::string& 
 }
 
 nlohmann::json read_policy_document(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return load_json_file(path);  // its UserError names the missing file
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = read_text_file(path, "a scaling policy file");
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw UserError(path, "", "a scaling policy, got an empty file");
   auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_discarded()) return doc;
   const std::string ext = std::filesystem::path(path).extension().string();

@@ -55,21 +55,6 @@ std::size_t for_each_line(std::string_view text,
   return line;
 }
 
-std::string read_text_file(const std::string& path, std::string_view what) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw UserError(path, "", std::string(what) + ", got a folder");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const bool exists = fs::exists(path, ec);
-    throw UserError(path, "", exists ? "a readable file" : "an existing file (not found)");
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw UserError(path, "", "a readable file");
-  return buffer.str();
-}
-
 void LineError::fail(const std::string& expected) const {
   throw UserError(file_, "line " + std::to_string(line_), expected);
 }

@@ -25,10 +25,6 @@ std::vector<std::string_view> split_fields(std::string_view line);
 std::size_t for_each_line(std::string_view text,
                           const std::function<void(std::size_t, std::string_view)>& on_line);
 
-// The whole file; UserError(path, "", ...) when it is missing, a folder or unreadable. `what`
-// names what was expected, e.g. "a trace file".
-std::string read_text_file(const std::string& path, std::string_view what);
-
 // Throws UserError(file, "line N", expected).
 class LineError {
  public:

@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/data_files.h"
 #include "core/format.h"
 #include "scenario/csv_text.h"
 
@@ -111,7 +112,7 @@ std::vector<TimeseriesRow> parse_timeseries_csv(std::string_view text, const std
 }
 
 std::vector<TimeseriesRow> load_timeseries_csv(const std::string& path) {
-  return parse_timeseries_csv(csv::read_text_file(path, "the file timeseries.csv"), path);
+  return parse_timeseries_csv(read_text_file(path, "the file timeseries.csv"), path);
 }
 
 }  // namespace flotilla

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 
+#include "core/data_files.h"
 #include "core/errors.h"
 #include "scenario/csv_text.h"
 
@@ -62,7 +63,7 @@ Trace parse_trace(std::string_view text, const std::string& file) {
 }
 
 Trace load_trace(const std::string& path) {
-  return parse_trace(csv::read_text_file(path, "a trace file"), path);
+  return parse_trace(read_text_file(path, "a trace file"), path);
 }
 
 double Trace::length_s() const {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "core/accept_backoff.h"
 #include "core/errors.h"
 
 namespace flotilla {
@@ -18,8 +19,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::uint32_t kMaxHeader = 16 * 1024;
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
+// After a 413, how much of the body is read and dropped before the connection closes anyway.
 constexpr std::size_t kMaxDiscard = 16u << 20;
 
 }  // namespace
@@ -27,12 +27,15 @@ constexpr std::size_t kMaxDiscard = 16u << 20;
 struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl> {
   class Session;
 
-  Impl(asio::io_context& io, AdminApi& api) : api(api), acceptor(io) {}
+  Impl(asio::io_context& io, AdminApi& api, AdminLimits limits)
+      : api(api), limits(limits), acceptor(io), backoff(io) {}
 
   void do_accept();
 
   AdminApi& api;
+  const AdminLimits limits;
   tcp::acceptor acceptor;
+  AcceptBackoff backoff;
   std::unordered_set<Session*> sessions;
   bool stopped = false;
 };
@@ -55,9 +58,9 @@ class AdminServer::Impl::Session : public std::enable_shared_from_this<Session> 
  private:
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(kMaxHeader);
+    parser_->header_limit(server_->limits.max_header_bytes);
     parser_->body_limit(AdminApi::kMaxBody);
-    stream_.expires_after(kIdleTimeout);
+    stream_.expires_after(server_->limits.idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        self->on_read(ec);
@@ -116,7 +119,7 @@ class AdminServer::Impl::Session : public std::enable_shared_from_this<Session> 
 
   void write(std::shared_ptr<http::response<http::string_body>> response) {
     response_ = std::move(response);
-    stream_.expires_after(kIdleTimeout);
+    stream_.expires_after(server_->limits.idle_timeout);
     if (head_) {
       auto serializer = std::make_shared<http::response_serializer<http::string_body>>(*response_);
       http::async_write_header(
@@ -174,13 +177,15 @@ void AdminServer::Impl::do_accept() {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(self, std::move(socket))->start();
     }
-    self->do_accept();
+    self->backoff.next(ec, [self] {
+      if (!self->stopped) self->do_accept();
+    });
   });
 }
 
 AdminServer::AdminServer(asio::io_context& io, AdminApi& api, const std::string& host,
-                         std::uint16_t port)
-    : impl_(std::make_shared<Impl>(io, api)) {
+                         std::uint16_t port, AdminLimits limits)
+    : impl_(std::make_shared<Impl>(io, api, limits)) {
   const std::string address = host + ":" + std::to_string(port);
   beast::error_code ec;
   const auto ip = asio::ip::make_address(host, ec);
@@ -205,6 +210,7 @@ void AdminServer::stop() {
   impl_->stopped = true;
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
+  impl_->backoff.cancel();
   // Closing makes each session's pending operation complete; copy, as they erase themselves.
   const std::vector<Impl::Session*> open(impl_->sessions.begin(), impl_->sessions.end());
   for (Impl::Session* s : open) s->close();

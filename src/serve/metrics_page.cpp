@@ -150,6 +150,9 @@ void balancer_metrics(ExpositionPage& page, const BalancerStats& b) {
       .add(static_cast<double>(b.active_connections));
   page.counter("flotilla_balancer_new_connections_total", "Client connections accepted.")
       .add(number(b.new_connections));
+  page.counter("flotilla_balancer_accept_pauses_total",
+               "Times the listener paused accepting for 100 ms, out of file descriptors or memory.")
+      .add(number(b.accept_pauses));
   page.histogram("flotilla_balancer_target_response_time_seconds",
                  "From the request sent to a target to its response header (TargetResponseTime).")
       .add(prom::to_histogram_value(b.target_response_time));

@@ -15,7 +15,8 @@
 //   flotilla_target_{requests,errors,connection_errors}_total{target_group,target}
 //   flotilla_target_responses_total{target_group,target,code="2xx".."5xx"}
 //   flotilla_balancer_requests_total, _retries_total, _retry_budget_exhausted_total,
-//     _target_connection_errors_total, _new_connections_total; _active_connections (gauge)
+//     _target_connection_errors_total, _new_connections_total, _accept_pauses_total;
+//     _active_connections (gauge)
 //   flotilla_balancer_responses_total{code="2xx".."5xx",source="target"|"balancer"}
 //   flotilla_balancer_error_responses_total{code="400"|"408"|"413"|"431"|"502"|"503"|"504"}
 //   flotilla_balancer_target_response_time_seconds                      histogram

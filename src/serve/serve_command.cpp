@@ -37,6 +37,9 @@ bool is_loopback_host(const std::string& host) {
 }
 
 std::string read_token_file(const std::string& path, const std::string& flag) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UserError(flag + " " + path + ": expected a file holding a token, got a folder");
   std::ifstream in(path);
   if (!in) throw UserError(flag + " " + path + ": expected a readable file holding a token");
   std::string line;
@@ -64,7 +67,8 @@ int serve_command(const ServeOptions& options, std::ostream& out) {
   settings.spec.worker_executable =
       options.worker_executable.empty() ? default_worker_executable() : options.worker_executable;
   check_worker_executable(settings.spec.worker_executable);
-  settings.spec.output_dir = prepare_out_dir(options.out_dir, "serve");
+  const OutputFolder folder(options.out_dir, "serve");
+  settings.spec.output_dir = folder.path();
   settings.spec.started_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
   settings.retention = options.retention;
   settings.wall_origin = std::chrono::system_clock::now();

@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/accept_backoff.h"
 #include "core/errors.h"
 #include "worker/control.h"
 #include "worker/status_json.h"
@@ -89,6 +90,7 @@ class WorkerServer::Impl {
 
   asio::io_context ioc_{1};
   tcp::acceptor acceptor_{ioc_};
+  AcceptBackoff accept_backoff_{ioc_};
   asio::steady_timer drain_timer_{ioc_};
   std::optional<asio::signal_set> signals_;
   std::deque<std::shared_ptr<Session>> queue_;
@@ -334,7 +336,9 @@ void WorkerServer::Impl::start_accepting() {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(*this, std::move(socket))->start();
     }
-    start_accepting();
+    accept_backoff_.next(ec, [this] {
+      if (!shutting_down() && !crashed_) start_accepting();
+    });
   });
 }
 
@@ -350,6 +354,7 @@ void WorkerServer::Impl::do_shutdown() {
   model_.begin_shutdown();
   beast::error_code ignored;
   acceptor_.close(ignored);
+  accept_backoff_.cancel();
   if (signals_) {
     signals_->clear(ignored);  // restores the default action: a second signal ends the process
     signals_->cancel(ignored);
@@ -389,6 +394,7 @@ void WorkerServer::Impl::crash() {
   crashed_ = true;
   beast::error_code ignored;
   acceptor_.close(ignored);
+  accept_backoff_.cancel();
   for (Session* s : sessions_) s->abort();
   ioc_.stop();
 }

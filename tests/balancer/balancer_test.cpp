@@ -9,8 +9,10 @@
 
 #include "balancer/balancer.h"
 #include "balancer/target_group.h"
+#include "core/accept_backoff.h"
 #include "core/errors.h"
 #include "core/virtual_scheduler.h"
+#include "support/fd_exhaustion.h"
 #include "test_backend.h"
 
 using namespace flotilla;
@@ -499,7 +501,7 @@ TEST_CASE("set_targets: a removed target gets no more requests") {
   CHECK(balancer.stats().targets.count("b") == 0);
 }
 
-TEST_CASE("start: a port in use is a user error, stop is idempotent") {
+TEST_CASE("start: a port in use is a user error that leaves nothing to stop, stop is idempotent") {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor taken(
       io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
@@ -514,6 +516,10 @@ TEST_CASE("start: a port in use is a user error, stop is idempotent") {
     CHECK(std::string(e.what()) ==
           "balancer: 127.0.0.1:" + std::to_string(port) + " is already in use");
   }
+  // What serve's shutdown does after a start that threw: both return (they once waited forever
+  // for an IO thread that never ran).
+  balancer.stop_accepting();
+  balancer.stop();
 
   Balancer ok(BalancerConfig{});
   ok.start();
@@ -617,6 +623,39 @@ TEST_CASE("limits: 431 for a large header, 413 for a large body, the target sees
   REQUIRE(ok);
   CHECK(ok->status == 200);
   CHECK(ok->body == std::string(100, 'z'));
+}
+
+TEST_CASE("limits: every default is the one the README's table of limits gives") {
+  const BalancerConfig d;
+  CHECK(d.connect_timeout == 1s);
+  CHECK(d.response_timeout == 30s);
+  CHECK(d.client_idle_timeout == 60s);
+  CHECK(d.request_header_timeout == 10s);
+  CHECK(d.max_header_bytes == 16 * 1024);
+  CHECK(d.max_body_bytes == 0);
+  CHECK(kAcceptPause == 100ms);
+}
+
+TEST_CASE("limits: a target's response header over 16 KiB is a 502, one under it passes") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+  struct Row {
+    const char* name;
+    int pad_bytes;
+    int status;
+  };
+  // "under" stays within what the test client itself reads (8 KiB).
+  const Row rows[] = {{"under", 4 * 1024, 200}, {"over", 16 * 1024, 502}};
+  for (const Row& row : rows) {
+    CAPTURE(std::string(row.name));
+    TestClient client(balancer.port());
+    const auto r = client.get("/big-header/" + std::to_string(row.pad_bytes));
+    REQUIRE(r);
+    CHECK(r->status == row.status);
+  }
+  CHECK(balancer.stats().elb_502 == 1);
 }
 
 TEST_CASE("slowloris: a header trickling in gets 408 and the connection is closed") {
@@ -1389,4 +1428,28 @@ TEST_CASE("a removed target is reported while a request is in flight to it, then
   REQUIRE(after.targets.count("hang") == 1);
   CHECK(after.targets.at("hang").requests == 0);
   CHECK(after.targets.at("hang").errors == 0);
+}
+
+// ---- out of file descriptors ----
+
+TEST_CASE("out of file descriptors, the listener pauses accepting, counts it and then recovers") {
+  Fleet fleet;
+  fleet.add("a");
+  const auto owned = start_routable(fleet);
+  Balancer& balancer = *owned;
+  const auto pauses_before = balancer.stats().accept_pauses;
+
+  const auto starved = test::accept_without_descriptors(
+      balancer.port(), "GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n", 600ms);
+  REQUIRE(starved.exhausted);
+  // Retrying the accept at once would keep an IO thread busy: even on a shared machine a
+  // busy loop gets far more than 5% of a core, and the pauses cost a few milliseconds.
+  CHECK(starved.cpu < starved.wall / 20);
+  const auto pauses = balancer.stats().accept_pauses - pauses_before;
+  const auto most = static_cast<std::uint64_t>(starved.wall / kAcceptPause) + 2;
+  CHECK(pauses >= 3);
+  CHECK(pauses <= most);
+  // With descriptors again, the waiting connection is accepted and served.
+  CHECK(starved.response.starts_with("HTTP/1.1 200"));
+  CHECK(fleet.requests() >= 2);  // wait_routable's and this one
 }

@@ -104,6 +104,9 @@ struct TestBackend::Impl {
         const int status = std::stoi(std::string(target.substr(8)));
         response.result(static_cast<http::status>(status));
         if (status != 204 && status != 304) response.body() = owner.backend.name_;
+      } else if (target.starts_with("/big-header/")) {
+        response.set("X-Pad", std::string(std::stoul(std::string(target.substr(12))), 'x'));
+        response.body() = owner.backend.name_;
       } else if (target == "/health") {
         response.result(static_cast<http::status>(owner.backend.health_status_.load()));
         response.body() = "ok";

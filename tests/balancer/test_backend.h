@@ -24,6 +24,7 @@ using flotilla::test::connect_refused;
 //   /echo     -> 200 with the request body
 //   /chunked  -> 200, chunked, body "alpha-beta-gamma" repeated
 //   /status/N -> status N with body = name
+//   /big-header/N -> 200 with an X-Pad field of N bytes in its header
 //   /held     -> 200 with body = name, once release_held() is called
 //   otherwise -> 200 with body = name
 // and every response carries X-Backend: name and what it saw: X-Seen-XFF, X-Seen-Proto,

@@ -1,5 +1,9 @@
 // The CLI as a user runs it: the real binaries, the repository's own files.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -494,4 +498,148 @@ TEST_CASE("policy import: AWS step scaling with its alarm, an HPA manifest, dura
                     "PredefinedMetricSpecification or CustomizedMetricSpecification");
   check_refused({kFlotilla, "policy", "import", step, "--time-scale", "0"}, "--time-scale");
   fs::remove_all(dir);
+}
+
+namespace {
+
+// A loopback port that something listens on while this lives.
+class TakenPort {
+ public:
+  TakenPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), size) == 0);
+    REQUIRE(::listen(fd_, 1) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~TakenPort() { ::close(fd_); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string port() const { return std::to_string(port_); }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("bad input: folders, empty files, junk, ports in use: exit 2 naming them, no output") {
+  const auto dir = fresh_temp_dir("bad-input");
+  const std::string folder = (dir / "folder.json").string();
+  fs::create_directory(folder);
+  const std::string empty = (dir / "empty.json").string();
+  std::ofstream{empty};
+  const std::string junk = (dir / "junk.json").string();
+  {
+    std::ofstream out(junk, std::ios::binary);
+    for (int i = 0; i < 512; ++i) out.put(static_cast<char>((i * 37) & 0xff));
+  }
+  const std::string out = (dir / "out").string();
+  const std::string serve_file = (kSource / "scenarios/serve-demo.json").string();
+  const std::string steady = (kSource / "scenarios/steady.json").string();
+  const std::string policy = (kSource / "policies/cpu-target-50.json").string();
+  const TakenPort taken;
+  const std::string worker = std::string(FLOTILLA_BIN_DIR) + "/flotilla-worker";
+
+  struct Row {
+    const char* name;
+    std::vector<std::string> argv;
+    std::string says;  // in the message, besides exit 2
+  };
+  const Row rows[] = {
+      {"run: a folder",
+       {kFlotilla, "run", folder, "--out", out},
+       folder + ": expected a JSON file, got a folder"},
+      {"run: an empty file",
+       {kFlotilla, "run", empty, "--out", out},
+       empty + ": expected JSON, got an empty file"},
+      {"run: binary junk",
+       {kFlotilla, "run", junk, "--out", out},
+       junk + ": expected valid JSON (syntax error at line 1"},
+      {"run: --junit a folder",
+       {kFlotilla, "run", steady, "--sim", "--junit", folder, "--out", out},
+       "--junit " + folder},
+      {"validate: a folder", {kFlotilla, "validate", folder}, folder + ": expected a JSON file"},
+      {"policy lint: an empty file",
+       {kFlotilla, "policy", "lint", empty},
+       empty + ": error: a scaling policy, got an empty file"},
+      {"policy import: a folder",
+       {kFlotilla, "policy", "import", folder},
+       folder + ": expected a scaling policy file, got a folder"},
+      {"policy replay: --metric a folder",
+       {kFlotilla, "policy", "replay", policy, "--metric", folder},
+       folder + ": expected a metric file, got a folder"},
+      {"compare: a policy that is junk",
+       {kFlotilla, "compare", steady, "--policy", junk, "--sim", "--out", out},
+       junk},
+      {"serve: the balancer's port in use",
+       {kFlotilla, "serve", serve_file, "--listen", taken.address(), "--admin", "127.0.0.1:0",
+        "--out", out},
+       taken.address() + " is already in use"},
+      {"serve: the admin port in use",
+       {kFlotilla, "serve", serve_file, "--listen", "127.0.0.1:0", "--admin", taken.address(),
+        "--out", out},
+       "--admin " + taken.address()},
+      {"serve: --token-file a folder",
+       {kFlotilla, "serve", serve_file, "--token-file", folder, "--listen", "127.0.0.1:0",
+        "--admin", "127.0.0.1:0", "--out", out},
+       "--token-file " + folder + ": expected a file holding a token, got a folder"},
+      {"balance: --listen in use",
+       {kFlotilla, "balance", "--listen", taken.address(), "--target", "127.0.0.1:1"},
+       taken.address() + " is already in use"},
+      {"balance: --config empty",
+       {kFlotilla, "balance", "--config", empty},
+       empty + ": expected JSON, got an empty file"},
+      {"load: --rps not a number",
+       {kFlotilla, "load", "--url", "http://127.0.0.1:1/", "--rps", "many", "--duration", "1s"},
+       "--rps"},
+      {"flotilla-worker: --port in use",
+       {worker, "--port", taken.port()},
+       taken.address() + " is already in use"},
+      {"flotilla-worker: --profile a folder",
+       {worker, "--profile", folder},
+       folder + ": expected a JSON file, got a folder"},
+      {"flotilla-worker: --capacity not a number", {worker, "--capacity", "lots"}, "--capacity"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(std::string(row.name));
+    const auto r = run_process(row.argv, 60s);
+    INFO(r.out, r.err);
+    CHECK(r.exit_code == 2);
+    CHECK((r.err + r.out).find(row.says) != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bad input: an unreadable file exits 2 saying so") {
+  // root reads every file, so the check runs as nobody (setpriv, util-linux).
+  if (::geteuid() != 0 || !fs::exists("/usr/bin/setpriv")) return;
+  const auto dir = fresh_temp_dir("unreadable");
+  fs::permissions(dir, fs::perms::all);
+  const std::string file = (dir / "scenario.json").string();
+  std::ofstream(file) << "{}";
+  fs::permissions(file, fs::perms::none);
+  const auto r = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                              "--clear-groups", kFlotilla, "validate", file},
+                             30s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(file + ": expected a readable file") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("--version: both programs print the project's version and the commit") {
+  const std::regex line(R"((flotilla|flotilla-worker) \d+\.\d+\.\d+( \(commit [0-9a-f]+\))?\n)");
+  for (const std::string& program :
+       {kFlotilla, std::string(FLOTILLA_BIN_DIR) + "/flotilla-worker"}) {
+    const auto r = run_process({program, "--version"}, 10s);
+    INFO(r.out, r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(std::regex_match(r.out, line));
+    CHECK(r.err.empty());
+  }
 }

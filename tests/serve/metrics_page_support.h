@@ -57,6 +57,7 @@ inline MetricsPageInput populated_input() {
   b.retry_budget_exhausted = 1;
   b.active_connections = 6;
   b.new_connections = 9;
+  b.accept_pauses = 3;
   b.target_response_time.record(2ms);
   b.target_response_time.record(20ms);
   b.target_response_time.record(200ms);

@@ -99,6 +99,7 @@ TEST_CASE("metrics_page: each value lands in its series") {
       {"flotilla_balancer_target_connection_errors_total", "2"},
       {"flotilla_balancer_active_connections", "6"},
       {"flotilla_balancer_new_connections_total", "9"},
+      {"flotilla_balancer_accept_pauses_total", "3"},
       {"flotilla_balancer_target_response_time_seconds_bucket{le=\"0.001\"}", "0"},
       {"flotilla_balancer_target_response_time_seconds_bucket{le=\"0.0025\"}", "1"},
       {"flotilla_balancer_target_response_time_seconds_bucket{le=\"0.025\"}", "2"},
