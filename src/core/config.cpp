@@ -10,6 +10,7 @@
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "core/json_text.h"
 
 namespace flotilla {
 
@@ -24,11 +25,14 @@ nlohmann::json load_json_file(const std::string& path) {
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  return parse_json_text(buffer.str(), path);
+}
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& file) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is the 1-based offset of the offending character; turn it into line and column into line and column for a human.
+    // e.byte is the 1-based offset of the offending character: line and column for a human.
     std::size_t line = 1, column = 1;
     for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
       if (text[i] == '\n') {
@@ -38,7 +42,7 @@ nlohmann::json load_json_file(const std::string& path) {
         ++column;
       }
     }
-    throw UserError(path, "",
+    throw UserError(file, "",
                     "valid JSON (syntax error at line " + std::to_string(line) + ", column " +
                         std::to_string(column) + ")");
   }
