@@ -147,7 +147,8 @@ void ConfigNode::fail(const std::string& expected) const {
   if (value_ == nullptr) {
     got = "nothing (the field is missing)";
   } else {
-    got = value_->dump();
+    // A YAML document's strings may hold bytes that are not UTF-8; dump() would throw on them.
+    got = value_->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (got.size() > 60) got = got.substr(0, 57) + "...";
   }
   throw UserError(file_, pointer_.empty() ? "/" : pointer_, expected + ", got " + got);
