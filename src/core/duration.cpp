@@ -38,11 +38,13 @@ std::optional<Duration> parse_duration(std::string_view text) {
     return std::nullopt;
   const double seconds = value * seconds_per_unit;
   if (seconds > 1e9) return std::nullopt;
-  // Whole nanoseconds, exactly: a double holds integers only to 2^53 (about 104 days of them).
-  if (unit == "ns" && text.substr(0, unit_at).find('.') == std::string_view::npos) {
-    std::int64_t ns = 0;
-    const auto [ns_end, ns_ec] = std::from_chars(text.data(), text.data() + unit_at, ns);
-    if (ns_ec == std::errc() && ns_end == text.data() + unit_at) return Duration(ns);
+  // A whole number of units, exactly: a double holds integers only to 2^53 nanoseconds (about
+  // 104 days), and at most 1e9 s is 1e18 ns, inside an int64.
+  if (text.substr(0, unit_at).find('.') == std::string_view::npos) {
+    std::int64_t count = 0;
+    const auto [count_end, count_ec] = std::from_chars(text.data(), text.data() + unit_at, count);
+    if (count_ec == std::errc() && count_end == text.data() + unit_at)
+      return Duration(count * std::llround(seconds_per_unit * 1e9));
   }
   // To the nearest nanosecond: truncating read "900000001ns" back as 900000000 ns (0.9 s in
   // binary is a hair below).
