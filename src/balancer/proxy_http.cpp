@@ -4,16 +4,10 @@
 #include <cstring>
 #include <limits>
 
-#include "balancer/ascii.h"
+#include "core/ascii.h"
 
 namespace flotilla::proxy {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // A request's Transfer-Encoding: a list of non-empty codings of which "chunked" is the last and
 // appears once (RFC 9112 section 6.1: chunked is applied once, last).
@@ -21,7 +15,7 @@ bool valid_request_transfer_encoding(std::string_view value) {
   bool chunked_last = false;
   while (true) {
     const auto comma = value.find(',');
-    const std::string_view coding = trim(value.substr(0, comma));
+    const std::string_view coding = trim_ows(value.substr(0, comma));
     if (coding.empty() || chunked_last) return false;
     chunked_last = ascii_iequals(coding, "chunked");
     if (comma == std::string_view::npos) break;
@@ -146,7 +140,7 @@ void MessageParser<isRequest>::on_field_impl(http::field name, std::string_view 
       std::string_view rest = value;
       while (!rest.empty()) {
         const auto comma = rest.find(',');
-        const std::string_view token = trim(rest.substr(0, comma));
+        const std::string_view token = trim_ows(rest.substr(0, comma));
         if (!token.empty()) info_.connection_tokens.push_back(token);
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
@@ -173,7 +167,7 @@ void MessageParser<isRequest>::on_field_impl(http::field name, std::string_view 
       }
       break;
     case http::field::expect:
-      if (ascii_iequals(trim(value), "100-continue")) info_.expect_continue = true;
+      if (ascii_iequals(trim_ows(value), "100-continue")) info_.expect_continue = true;
       break;
     default:
       if (name == http::field::unknown && ascii_iequals(name_string, "x-forwarded-for")) {
@@ -296,7 +290,7 @@ std::string_view field_value(const HeaderField& field, const char* message) {
   std::string_view line(message + field.begin + field.name_size + 1,  // past the colon
                         field.end - field.begin - field.name_size - 1);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  return trim(line);
+  return trim_ows(line);
 }
 
 }  // namespace flotilla::proxy

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "balancer/ascii.h"
+#include "core/ascii.h"
 #include "core/config.h"
 #include "core/errors.h"
 

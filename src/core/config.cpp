@@ -11,6 +11,7 @@
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "core/json_text.h"
 
 namespace flotilla {
 
@@ -20,10 +21,14 @@ nlohmann::json load_json_file(const std::string& path) {
   const std::string text = read_text_file(path, "a JSON file");
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw UserError(path, "", "JSON, got an empty file");
+  return parse_json_text(text, path);
+}
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& file) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is the 1-based offset of the offending character; turn it into line and column into line and column for a human.
+    // e.byte is the 1-based offset of the offending character: line and column for a human.
     std::size_t line = 1, column = 1;
     for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
       if (text[i] == '\n') {
@@ -33,7 +38,7 @@ nlohmann::json load_json_file(const std::string& path) {
         ++column;
       }
     }
-    throw UserError(path, "",
+    throw UserError(file, "",
                     "valid JSON (syntax error at line " + std::to_string(line) + ", column " +
                         std::to_string(column) + ")");
   }
@@ -142,7 +147,8 @@ void ConfigNode::fail(const std::string& expected) const {
   if (value_ == nullptr) {
     got = "nothing (the field is missing)";
   } else {
-    got = value_->dump();
+    // A YAML document's strings may hold bytes that are not UTF-8; dump() would throw on them.
+    got = value_->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (got.size() > 60) got = got.substr(0, 57) + "...";
   }
   throw UserError(file_, pointer_.empty() ? "/" : pointer_, expected + ", got " + got);

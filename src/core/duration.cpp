@@ -28,6 +28,8 @@ std::optional<Duration> parse_duration(std::string_view text) {
     seconds_per_unit = 1e-3;
   else if (unit == "us")
     seconds_per_unit = 1e-6;
+  else if (unit == "ns")
+    seconds_per_unit = 1e-9;
   else if (unit == "m")
     seconds_per_unit = 60;
   else if (unit == "h")
@@ -36,7 +38,17 @@ std::optional<Duration> parse_duration(std::string_view text) {
     return std::nullopt;
   const double seconds = value * seconds_per_unit;
   if (seconds > 1e9) return std::nullopt;
-  return from_seconds(seconds);
+  // A whole number of units, exactly: a double holds integers only to 2^53 nanoseconds (about
+  // 104 days), and at most 1e9 s is 1e18 ns, inside an int64.
+  if (text.substr(0, unit_at).find('.') == std::string_view::npos) {
+    std::int64_t count = 0;
+    const auto [count_end, count_ec] = std::from_chars(text.data(), text.data() + unit_at, count);
+    if (count_ec == std::errc() && count_end == text.data() + unit_at)
+      return Duration(count * std::llround(seconds_per_unit * 1e9));
+  }
+  // To the nearest nanosecond: truncating read "900000001ns" back as 900000000 ns (0.9 s in
+  // binary is a hair below).
+  return Duration(std::llround(seconds * 1e9));
 }
 
 std::string format_duration(Duration d) {

@@ -1,6 +1,7 @@
 #pragma once
-// Durations as files and flags spell them: "250us", "500ms", "20s", "2m", "1h", "1.5s";
-// a bare number means seconds (as in k6 and AWS's seconds fields).
+// Durations as files and flags spell them: "250us", "500ms", "20s", "2m", "1h", "1.5s" (and
+// "ns", which format_duration writes for what is finer than a microsecond); a bare number means
+// seconds (as in k6 and AWS's seconds fields). Read to the nearest nanosecond.
 #include <optional>
 #include <string>
 #include <string_view>

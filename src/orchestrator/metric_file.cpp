@@ -118,7 +118,10 @@ std::optional<Duration> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   const auto whole =
       parse_utc_timestamp(std::string(s.substr(0, 10)) + "T" + std::string(s.substr(11, 8)) + "Z");
-  if (!whole) return std::nullopt;
+  // A Duration (int64 nanoseconds) holds +-292 years around 1970; beyond +-250 the conversion
+  // would overflow, here or in the caller's arithmetic.
+  constexpr std::int64_t kMaxSeconds = 250LL * 365 * 86400;
+  if (!whole || *whole > kMaxSeconds || *whole < -kMaxSeconds) return std::nullopt;
   Duration t = std::chrono::seconds(*whole);
   std::size_t i = 19;
   if (s[i] == '.') {

@@ -64,7 +64,8 @@ RecordedMetric parse_cloudwatch_json(const nlohmann::json& doc, const std::strin
 RecordedMetric load_recorded_metric(const std::string& path);
 
 // An RFC 3339 date-time ("2026-11-24T09:00:00Z", "2026-11-24t10:00:00.25+01:00"; "T" or a space
-// between date and time) as the time since the Unix epoch; nullopt if malformed.
+// between date and time) as the time since the Unix epoch; nullopt if malformed or more than 250
+// years from 1970 (beyond what a Duration holds with room to spare).
 std::optional<Duration> parse_rfc3339(std::string_view text);
 
 }  // namespace flotilla

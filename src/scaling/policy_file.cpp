@@ -8,6 +8,7 @@
 
 #include "core/data_files.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "metrics/alarm_file.h"
 #include "scaling/aws_import.h"
 #include "scaling/hpa.h"
@@ -80,11 +81,15 @@ nlohmann::json read_policy_document(const std::string& path) {
   const std::string text = read_text_file(path, "a scaling policy file");
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw UserError(path, "", "a scaling policy, got an empty file");
+  return parse_policy_document(text, path);
+}
+
+nlohmann::json parse_policy_document(const std::string& text, const std::string& file) {
   auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_discarded()) return doc;
-  const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".json") return load_json_file(path);  // the JSON syntax error, with its position
-  return parse_yaml_document(text, path);
+  // A .json file gets the JSON syntax error, with its position.
+  if (std::filesystem::path(file).extension() == ".json") return parse_json_text(text, file);
+  return parse_yaml_document(text, file);
 }
 
 std::string policy_name(const ConfigNode& node, const std::string& fallback, std::string_view key) {
@@ -124,10 +129,8 @@ std::unique_ptr<ScalingPolicy> parse_policy(const ConfigNode& node,
   return it->second(node, options);
 }
 
-namespace {
-
-nlohmann::json to_native(const nlohmann::json& doc, const std::string& path,
-                         const PolicyLoadOptions& options) {
+nlohmann::json native_policy_document(const nlohmann::json& doc, const std::string& path,
+                                      const PolicyLoadOptions& options) {
   const ConfigNode root(doc, path);
   switch (detect_policy_format(doc, path)) {
     case PolicyFormat::native:
@@ -144,21 +147,24 @@ nlohmann::json to_native(const nlohmann::json& doc, const std::string& path,
                   "policy: name it in that policy's \"alarm\", or pass it with --alarm)");
 }
 
-}  // namespace
-
 nlohmann::json native_policy_json(const std::string& path, const PolicyLoadOptions& options) {
-  return to_native(read_policy_document(path), path, options);
+  return native_policy_document(read_policy_document(path), path, options);
+}
+
+std::unique_ptr<ScalingPolicy> policy_from_document(const nlohmann::json& doc,
+                                                    const std::string& file,
+                                                    const PolicyLoadOptions& options) {
+  if (detect_policy_format(doc, file) == PolicyFormat::native)
+    return parse_policy(ConfigNode(doc, file), options);
+  // Converted documents keep the original file's name (and folder, for relative paths); their
+  // own mistakes were reported against the original fields during the conversion.
+  const nlohmann::json native = native_policy_document(doc, file, options);
+  return parse_policy(ConfigNode(native, file), options);
 }
 
 std::unique_ptr<ScalingPolicy> load_policy_file(const std::string& path,
                                                 const PolicyLoadOptions& options) {
-  const nlohmann::json doc = read_policy_document(path);
-  if (detect_policy_format(doc, path) == PolicyFormat::native)
-    return parse_policy(ConfigNode(doc, path), options);
-  // Converted documents keep the original file's name (and folder, for relative paths); their
-  // own mistakes were reported against the original fields during the conversion.
-  const nlohmann::json native = to_native(doc, path, options);
-  return parse_policy(ConfigNode(native, path), options);
+  return policy_from_document(read_policy_document(path), path, options);
 }
 
 std::string describe_policy_file(const std::string& path, const PolicyLoadOptions& options) {

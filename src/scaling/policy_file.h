@@ -63,6 +63,8 @@ PolicyFormat detect_policy_format(const nlohmann::json& doc, const std::string& 
 
 // Reads a JSON or YAML file (JSON first; YAML when that fails). UserError if it is neither.
 nlohmann::json read_policy_document(const std::string& path);
+// The same for a file's text: JSON, else YAML (a ".json" `file` gets its JSON syntax error).
+nlohmann::json parse_policy_document(const std::string& text, const std::string& file);
 
 using PolicyFactory = std::function<std::unique_ptr<ScalingPolicy>(const ConfigNode&)>;
 using PolicyFactoryWithOptions =
@@ -81,8 +83,17 @@ std::string policy_name(const ConfigNode& node, const std::string& fallback,
 // A native policy object.
 std::unique_ptr<ScalingPolicy> parse_policy(const ConfigNode& node,
                                             const PolicyLoadOptions& options = {});
+// The native JSON equivalent of a parsed policy document (a native one: as it is); an alarm is a
+// UserError. `file` as for policy_from_document.
+nlohmann::json native_policy_document(const nlohmann::json& doc, const std::string& file,
+                                      const PolicyLoadOptions& options = {});
 // The native JSON equivalent of the policy file at `path` (a native file: as it is).
 nlohmann::json native_policy_json(const std::string& path, const PolicyLoadOptions& options = {});
+// The policy a parsed policy document describes (any format but an alarm); `file` names it in
+// errors and anchors relative paths (an AWS policy's alarm file).
+std::unique_ptr<ScalingPolicy> policy_from_document(const nlohmann::json& doc,
+                                                    const std::string& file,
+                                                    const PolicyLoadOptions& options = {});
 std::unique_ptr<ScalingPolicy> load_policy_file(const std::string& path,
                                                 const PolicyLoadOptions& options = {});
 // For `flotilla validate`: loads a policy or alarm file and says what it is

@@ -26,11 +26,25 @@ nlohmann::json scalar(const YAML::Node& node) {
     auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
     if (ec == std::errc() && ptr == s.data() + s.size()) return v;
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (std::regex_match(s, kFloat)) {
+    double v = 0;
+    const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+    auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    // Beyond a double ("1e999") it stays a string, which the field's reader then refuses.
+    if (ec == std::errc() && ptr == s.data() + s.size()) return v;
+  }
   return s;
 }
 
-nlohmann::json convert(const YAML::Node& node) {
+// Deeper than any manifest, and where an alias that contains itself (&a [*a]) would recurse
+// forever.
+constexpr int kMaxDepth = 64;
+
+nlohmann::json convert(const YAML::Node& node, const std::string& file, int depth) {
+  if (depth > kMaxDepth)
+    throw UserError(file, "",
+                    "YAML nested at most " + std::to_string(kMaxDepth) +
+                        " deep (an alias may not contain itself)");
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -39,12 +53,13 @@ nlohmann::json convert(const YAML::Node& node) {
       return scalar(node);
     case YAML::NodeType::Sequence: {
       auto out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(convert(item));
+      for (const auto& item : node) out.push_back(convert(item, file, depth + 1));
       return out;
     }
     case YAML::NodeType::Map: {
       auto out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second);
+      for (const auto& kv : node)
+        out[kv.first.as<std::string>()] = convert(kv.second, file, depth + 1);
       return out;
     }
   }
@@ -55,7 +70,7 @@ nlohmann::json convert(const YAML::Node& node) {
 
 nlohmann::json parse_yaml_document(const std::string& text, const std::string& file) {
   try {
-    return convert(YAML::Load(text));
+    return convert(YAML::Load(text), file, 0);
   } catch (const YAML::Exception& e) {
     throw UserError(file, "",
                     "JSON or YAML (line " + std::to_string(e.mark.line + 1) + ", column " +

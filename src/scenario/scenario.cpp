@@ -16,9 +16,9 @@ namespace {
 
 constexpr int kMaxFleetSize = 1000;
 constexpr std::size_t kMaxRequestMix = 100;
-constexpr double kMaxWeight = 1e9;
+constexpr double kMaxRequestWeight = 1e9;
 // Larger bodies would measure copying on the loopback more than the fleet.
-constexpr std::int64_t kMaxBodyBytes = 1 << 20;
+constexpr std::int64_t kMaxRequestBodyBytes = 1 << 20;
 const Duration kMaxScenario = std::chrono::hours(24);
 // A weekly cycle is the longest that means anything over a scenario of at most a day.
 const Duration kMaxSinePeriod = std::chrono::hours(24 * 7);
@@ -145,11 +145,11 @@ std::vector<RequestSpec> parse_requests(const ConfigNode& node) {
       r.method = method->as_enum({kRequestMethods[0], kRequestMethods[1], kRequestMethods[2],
                                   kRequestMethods[3], kRequestMethods[4], kRequestMethods[5]});
     if (auto weight = item.get("weight")) {
-      r.weight = weight->as_number(0, kMaxWeight);
+      r.weight = weight->as_number(0, kMaxRequestWeight);
       if (r.weight <= 0) weight->fail("a number > 0");
     }
     if (auto body = item.get("body_bytes"))
-      r.body_bytes = static_cast<std::size_t>(body->as_int(0, kMaxBodyBytes));
+      r.body_bytes = static_cast<std::size_t>(body->as_int(0, kMaxRequestBodyBytes));
     out.push_back(std::move(r));
   }
   return out;

@@ -13,6 +13,9 @@ namespace flotilla {
 namespace {
 
 constexpr std::string_view kHeader = "t_seconds,rps";
+// The latest row a trace may have: a year, as long as a scenario may last. Far larger times made
+// the trace's length overflow to infinity, and the durations computed from it undefined.
+constexpr double kMaxTraceSeconds = 365.0 * 86400;
 
 }  // namespace
 
@@ -47,6 +50,9 @@ Trace parse_trace(std::string_view text, const std::string& file) {
       at.fail("t_seconds after " + std::string(last_t_text) + " (time going forwards), got " +
               std::string(first));
     }
+    if (*t > kMaxTraceSeconds)
+      at.fail("t_seconds at most " + std::to_string(static_cast<long long>(kMaxTraceSeconds)) +
+              " (a year), got " + std::string(first));
     if (*rps < 0) at.fail("rps >= 0, got " + std::string(second));
     trace.rows.push_back({*t, *rps});
     if (*rps > trace.peak.rps || trace.rows.size() == 1) trace.peak = trace.rows.back();

@@ -7,10 +7,11 @@
 //   0,424.4
 //   60,433.0667
 //
-// t_seconds starts at 0 and goes forwards; rps is >= 0. The rate is linear between rows, and the
-// last row's rate holds for one more step (the spacing of the last two rows), so the trace lasts
-// its last t_seconds plus that step. At least two rows. Blank lines are ignored and "\r\n" line
-// ends are accepted. A bad trace is a UserError naming the file, the line and what was expected:
+// t_seconds starts at 0 and goes forwards, to at most a year (31536000); rps is >= 0. The rate
+// is linear between rows, and the last row's rate holds for one more step (the spacing of the
+// last two rows), so the trace lasts its last t_seconds plus that step. At least two rows. Blank
+// lines are ignored and "\r\n" line ends are accepted. A bad trace is a UserError naming the
+// file, the line and what was expected:
 // "traces/x.csv: line 7: expected t_seconds after 120 (time going forwards), got 60".
 //
 // Playing a trace (TracePlayback): the rate at scenario time t is

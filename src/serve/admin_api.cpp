@@ -1,9 +1,6 @@
 #include "serve/admin_api.h"
 
-#include <signal.h>
-
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <functional>
@@ -11,13 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
 #include "metrics/metric_id.h"
 #include "metrics/statistic.h"
-#include "orchestrator/metric_file.h"
 #include "scaling/decision_log.h"
+#include "serve/admin_requests.h"
 #include "serve/dashboard_page.h"
 #include "serve/metrics_page.h"
 #include "serve/serve_session.h"
@@ -29,11 +27,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// What errors in a request body name as their "file".
-constexpr const char* kBody = "request body";
 constexpr const char* kTokenCookie = "flotilla_token";
-// A load from the API without a duration runs this long (every load stops by itself).
-constexpr Duration kDefaultLoadDuration = std::chrono::hours(1);
 // How far back /api/v1/metrics may reach, and the most datapoints it answers with (CloudWatch:
 // 1,440).
 constexpr std::size_t kMaxDatapoints = 1440;
@@ -69,73 +63,14 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const std::size_t semi = header.find(';');
-    std::string_view part = trim(header.substr(0, semi));
-    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-    const std::size_t eq = part.find('=');
-    if (eq != std::string_view::npos && trim(part.substr(0, eq)) == name)
-      return std::string(trim(part.substr(eq + 1)));
-  }
-  return std::nullopt;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// The query's parameters, in order (a name may repeat: dimension=...).
-std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty()) continue;
-    const std::size_t eq = part.find('=');
-    out.emplace_back(url_decode(part.substr(0, eq)),
-                     eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1)));
-  }
-  return out;
-}
-
-// A 400 about a query parameter: its "field" is the parameter's name as a pointer.
-struct QueryError {
-  std::string parameter;
-  std::string message;
-};
-
-std::optional<double> parse_number(std::string_view text) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
+// A 400 for a UserError from admin_requests.h: a query parameter's names the parameter.
+AdminResponse bad_request(const UserError& e) {
+  if (e.file() == kRequestQuery)
+    return error_response(400, "query parameter " + e.pointer().substr(1) + ": expected " +
+                                   e.expected(),
+                          e.pointer());
+  return error_response(400, e.expected().empty() ? e.what() : e.expected(),
+                        e.pointer() == "/" ? "" : e.pointer());
 }
 
 std::string unit_of(std::string_view name) {
@@ -149,10 +84,6 @@ std::string unit_of(std::string_view name) {
 
 json number_or_null(const std::optional<double>& v) {
   return v && std::isfinite(*v) ? json(*v) : json(nullptr);
-}
-
-int parse_signal(const ConfigNode& node) {
-  return *worker_signal(node.as_enum({"KILL", "TERM", "STOP", "CONT"}));
 }
 
 class Handler {
@@ -205,18 +136,10 @@ class Handler {
   // Parses the body as a JSON object (an empty one when `empty_ok` and there is none) and
   // calls `f`; a UserError from it is a 400 naming the field.
   AdminResponse with_body(AdminResponse (Handler::*f)(const json&), bool empty_ok) {
-    json body = json::object();
-    if (!request_.body.empty() || !empty_ok) {
-      body = json::parse(request_.body, nullptr, false);
-      if (body.is_discarded())
-        return error_response(400, "expected a JSON object; the body is not valid JSON", "");
-      if (!body.is_object()) return error_response(400, "expected a JSON object", "");
-    }
     try {
-      return (this->*f)(body);
+      return (this->*f)(parse_request_body(request_.body, empty_ok));
     } catch (const UserError& e) {
-      return error_response(400, e.expected().empty() ? e.what() : e.expected(),
-                            e.pointer() == "/" ? "" : e.pointer());
+      return bad_request(e);
     }
   }
 
@@ -235,18 +158,7 @@ class Handler {
   }
 
   AdminResponse set_group(const json& body) {
-    const ConfigNode root(body, kBody);
-    root.only_keys({"desired", "min", "max"});
-    ServeSession::CapacityChange change;
-    auto read = [&](const char* key, std::optional<int>& into) {
-      if (auto v = root.get(key)) into = static_cast<int>(v->as_int(0, 1000000));
-    };
-    read("desired", change.desired);
-    read("min", change.min);
-    read("max", change.max);
-    if (!change.desired && !change.min && !change.max)
-      root.fail("an object with at least one of \"desired\", \"min\" and \"max\"");
-    const std::string problem = session_.change_capacity(change);
+    const std::string problem = session_.change_capacity(parse_capacity_change(body));
     if (!problem.empty()) {
       const std::size_t colon = problem.find(": ");
       return error_response(400, problem.substr(colon + 2), problem.substr(0, colon));
@@ -355,84 +267,54 @@ class Handler {
     return json_response(200, {{"alarms", out}});
   }
 
-  std::optional<std::string> param(const std::string& name) const {
-    for (const auto& [k, v] : query_)
-      if (k == name) return v;
-    return std::nullopt;
-  }
-
-  // A time parameter: RFC 3339, or seconds relative to now ("-300"); `fallback` when absent.
-  Time time_param(const std::string& name, Time fallback) const {
-    const auto text = param(name);
-    if (!text) return fallback;
-    const Time now = session_.environment().scheduler().now();
-    if (auto relative = parse_number(*text)) return now + from_seconds(*relative);
-    if (auto since_epoch = parse_rfc3339(*text)) return session_.time_at_wall(*since_epoch);
-    throw QueryError{name, "expected an RFC 3339 time (2026-12-01T15:40:00Z) or seconds "
-                           "relative to now (-300), got \"" + *text + "\""};
+  // A time parameter as the session's time; `fallback` when absent.
+  Time query_time(const std::optional<QueryTime>& t, Time fallback) const {
+    if (!t) return fallback;
+    if (t->relative_s)
+      return session_.environment().scheduler().now() + from_seconds(*t->relative_s);
+    return session_.time_at_wall(*t->since_epoch);
   }
 
   AdminResponse metrics() {
     try {
       return metrics_or_throw();
-    } catch (const QueryError& e) {
-      return error_response(400, "query parameter " + e.parameter + ": " + e.message,
-                            "/" + e.parameter);
+    } catch (const UserError& e) {
+      return bad_request(e);
     }
   }
 
   AdminResponse metrics_or_throw() {
-    const auto ns = param("namespace");
-    const auto name = param("name");
-    if (!ns || ns->empty()) throw QueryError{"namespace", "expected a namespace (AWS/EC2 ...)"};
-    if (!name || name->empty()) throw QueryError{"name", "expected a metric name"};
-    std::vector<std::pair<std::string, std::string>> dimensions;
-    for (const auto& [k, v] : query_) {
-      if (k != "dimension") continue;
-      const std::size_t eq = v.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw QueryError{"dimension", "expected NAME=VALUE, got \"" + v + "\""};
-      dimensions.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-    }
-    const std::string stat_text = param("stat").value_or("Average");
-    const auto stat = parse_statistic(stat_text);
-    if (!stat)
-      throw QueryError{"stat", "expected Average, Sum, Minimum, Maximum, SampleCount or pNN, "
-                               "got \"" + stat_text + "\""};
-    Duration period = session_.scenario().metrics_period;
-    if (auto p = param("period")) {
-      const auto seconds = parse_number(*p);
-      if (!seconds || *seconds <= 0 || *seconds > 86400)
-        throw QueryError{"period", "expected seconds from 0 to 86400, got \"" + *p + "\""};
-      period = from_seconds(*seconds);
-    }
+    const MetricsQuery query = parse_metrics_query(query_);
+    const Duration period = query.period.value_or(session_.scenario().metrics_period);
     const Time now = session_.environment().scheduler().now();
-    Time start = time_param("start", now - 300s);
-    const Time end = time_param("end", now);
+    Time start = query_time(query.start, now - 300s);
+    const Time end = query_time(query.end, now);
     {
       // CloudWatch rounds the start down to a whole period of wall-clock time.
       const double wall_start = to_seconds(session_.wall_since_epoch(start));
       const double p = to_seconds(period);
       start -= from_seconds(wall_start - std::floor(wall_start / p) * p);
     }
-    if (end <= start) throw QueryError{"end", "expected an end after the start"};
+    if (end <= start) throw UserError(kRequestQuery, "/end", "an end after the start");
     const auto count = static_cast<std::size_t>(std::ceil(to_seconds(end - start) / to_seconds(period)));
     if (count > kMaxDatapoints)
-      throw QueryError{"period", "expected at most " + std::to_string(kMaxDatapoints) +
-                                     " periods between start and end; use a longer period"};
-    const MetricId id = make_metric_id(*ns, *name, dimensions);
+      throw UserError(kRequestQuery, "/period",
+                      "at most " + std::to_string(kMaxDatapoints) +
+                          " periods between start and end; use a longer period");
+    const MetricId id = make_metric_id(query.ns, query.name, query.dimensions);
     const std::vector<std::optional<double>> values =
-        system_.store().statistics(id, *stat, start + period * static_cast<std::int64_t>(count),
-                                   period, count);
+        system_.store().statistics(id, query.stat,
+                                   start + period * static_cast<std::int64_t>(count), period,
+                                   count);
     json points = json::array();
-    const std::string stat_key = to_string(*stat);
+    const std::string stat_key = to_string(query.stat);
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (!values[i]) continue;
       points.push_back({{"Timestamp", time_of(start + period * static_cast<std::int64_t>(i))},
                         {stat_key, *values[i]},
-                        {"Unit", unit_of(*name)}});
+                        {"Unit", unit_of(query.name)}});
     }
-    return json_response(200, {{"Label", *name}, {"Datapoints", points}});
+    return json_response(200, {{"Label", query.name}, {"Datapoints", points}});
   }
 
   json load_json() const {
@@ -475,11 +357,10 @@ class Handler {
 
   AdminResponse series() {
     std::optional<double> since;
-    if (auto text = param("since")) {
-      since = parse_number(*text);
-      if (!since)
-        return error_response(400, "query parameter since: expected seconds since serve started",
-                              "/since");
+    try {
+      since = parse_series_since(query_);
+    } catch (const UserError& e) {
+      return bad_request(e);
     }
     json rows = json::array();
     for (const ServeSecond& r : session_.seconds()) {
@@ -503,50 +384,23 @@ class Handler {
   }
 
   AdminResponse kill(const json& body) {
-    const ConfigNode root(body, kBody);
-    root.only_keys({"signal"});
-    int sig = SIGKILL;
-    if (auto s = root.get("signal")) sig = parse_signal(*s);
+    const int sig = parse_kill_signal(body);
     if (!session_.signal_worker(worker_id_, sig))
       return error_response(404, "no worker " + worker_id_ + " in the group");
     return json_response(200, {{"id", worker_id_}, {"signal", worker_signal_name(sig)}});
   }
 
   AdminResponse fault(const json& body) {
-    json entry = body;
-    if (!entry.contains("at")) entry["at"] = "0s";
-    const Fault f = parse_fault(ConfigNode(entry, kBody), std::chrono::hours(24),
-                                session_.scenario().fleet.zones);
+    const Fault f = parse_fault_request(body, session_.scenario().fleet.zones);
     return json_response(200, {{"fault", session_.start_fault(f)}});
   }
 
   AdminResponse load(const json& body) {
-    const ConfigNode root(body, kBody);
-    root.only_keys({"rps", "duration", "stages", "start_rps", "stop"});
-    const int shapes = root.has("rps") + root.has("stages") + root.has("stop");
-    if (shapes != 1) root.fail("exactly one of \"rps\", \"stages\" and \"stop\"");
-    if (auto stop = root.get("stop")) {
-      if (!stop->as_bool()) stop->fail("true (to stop the load)");
+    if (std::optional<RateSchedule> schedule = parse_load_request(body)) {
+      session_.start_load(std::move(*schedule));
+    } else {
       session_.stop_load();
-      return json_response(200, load_json());
     }
-    if (auto rps = root.get("rps")) {
-      if (root.has("start_rps")) root.at("start_rps").fail("no start_rps beside \"rps\"");
-      const double rate = rps->as_number(0, kMaxRps);
-      Duration duration = kDefaultLoadDuration;
-      if (auto d = root.get("duration")) duration = d->as_duration(1ms, std::chrono::hours(24));
-      session_.start_load(RateSchedule({{Duration::zero(), rate}, {duration, rate}}, duration));
-      return json_response(200, load_json());
-    }
-    if (root.has("duration")) root.at("duration").fail("no duration beside \"stages\"");
-    const std::vector<Stage> stages = parse_stages(root.at("stages"));
-    double start = 0;
-    if (auto s = root.get("start_rps")) start = s->as_number(0, kMaxRps);
-    Duration total{};
-    for (const Stage& s : stages) total += s.duration;
-    if (total <= Duration::zero() || total > std::chrono::hours(24))
-      root.at("stages").fail("stages that add up to more than 0s and at most 24h");
-    session_.start_load(RateSchedule(start, stages, total));
     return json_response(200, load_json());
   }
 
@@ -554,7 +408,7 @@ class Handler {
   System& system_;
   const AdminRequest& request_;
   std::string path_;
-  std::vector<std::pair<std::string, std::string>> query_;
+  QueryParameters query_;
   std::string worker_id_;
 };
 
@@ -597,9 +451,9 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
       }
     }
     bool authorized = false;
-    const std::string_view auth = trim(request.authorization);
+    const std::string_view auth = trim_ows(request.authorization);
     if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer "))
-      authorized = same_secret(trim(auth.substr(7)), *token_);
+      authorized = same_secret(trim_ows(auth.substr(7)), *token_);
     if (!authorized)
       if (auto c = cookie_value(request.cookie, kTokenCookie)) authorized = same_secret(*c, *token_);
     if (!authorized) {

@@ -37,22 +37,7 @@ std::uint64_t ok_responses(const BalancerStats& s) {
 
 std::uint64_t error_responses(const BalancerStats& s) { return s.responses_5xx + s.elb_5xx; }
 
-constexpr std::pair<std::string_view, int> kWorkerSignals[] = {
-    {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}};
-
 }  // namespace
-
-std::optional<int> worker_signal(std::string_view name) {
-  for (const auto& [n, sig] : kWorkerSignals)
-    if (n == name) return sig;
-  return std::nullopt;
-}
-
-std::string worker_signal_name(int sig) {
-  for (const auto& [n, s] : kWorkerSignals)
-    if (s == sig) return std::string(n);
-  return std::to_string(sig);
-}
 
 ServeSession::ServeSession(Environment& env, const Scenario& scenario, ServeSettings settings)
     : env_(env),

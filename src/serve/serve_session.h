@@ -34,16 +34,11 @@
 #include "scenario/report.h"
 #include "scenario/scenario.h"
 #include "scenario/traffic.h"
+#include "serve/admin_requests.h"
 
 namespace flotilla {
 
 class FaultInjector;
-
-// The signals the admin API sends a worker's process, by the names it takes: "KILL", "TERM",
-// "STOP", "CONT"; nullopt for another name.
-std::optional<int> worker_signal(std::string_view name);
-// "KILL" for SIGKILL ...; the number for a signal not among them.
-std::string worker_signal_name(int sig);
 
 struct ServeSettings {
   // Seed and the flotilla-worker executable, as for a run (simulated is the environment's).
@@ -125,9 +120,7 @@ class ServeSession {
   // SetDesiredCapacity / UpdateAutoScalingGroup: the limits first, then desired. Returns an
   // error message naming what is wrong (nothing changes then), empty on success: desired must
   // lie within [min, max] of the group after the change, min <= max, max >= 1 and at most 1000.
-  struct CapacityChange {
-    std::optional<int> desired, min, max;
-  };
+  using CapacityChange = flotilla::CapacityChange;
   std::string change_capacity(const CapacityChange& change);
   // Sends `sig` to a worker's process; false when the group has no such worker. Recorded as a
   // "kill" event.

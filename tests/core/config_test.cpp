@@ -49,6 +49,18 @@ TEST_CASE("ConfigNode: errors name the file, the JSON pointer and what was expec
   }
 }
 
+TEST_CASE("ConfigNode: a refused value that is not UTF-8 is still a UserError") {
+  // A YAML manifest's strings are not checked for UTF-8 as JSON text is; dump() threw
+  // nlohmann's type_error 316 while writing the message (found by the hpa fuzzer).
+  const nlohmann::json doc = {{"n", std::string("a\x97b")}};
+  try {
+    ConfigNode(doc, "f.yaml").at("n").as_number();
+    FAIL("accepted");
+  } catch (const UserError& e) {
+    CHECK(e.pointer() == "/n");
+  }
+}
+
 TEST_CASE("ConfigNode: valid values read through") {
   const auto doc = nlohmann::json::parse(R"({"d":"500ms","n":3,"b":false,"s":"x","opt":null})");
   ConfigNode root(doc, "f.json");

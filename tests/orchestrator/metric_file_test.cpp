@@ -69,6 +69,13 @@ TEST_CASE("parse_rfc3339: UTC, offsets, fractions, anything else is refused") {
       {"+026-11-24T09:00:00Z", std::nullopt},
       {"60", std::nullopt},
       {"", std::nullopt},
+      // More than 250 years from 1970 would overflow a Duration's nanoseconds: year 9999 was
+      // signed overflow (tests/fuzz/corpus/metric/csv-far-year).
+      {"2219-01-01T00:00:00Z", std::chrono::seconds(7857648000)},
+      {"1721-01-01T00:00:00Z", std::chrono::seconds(-7857648000)},
+      {"2221-01-01T00:00:00Z", std::nullopt},
+      {"9999-12-31T23:59:59Z", std::nullopt},
+      {"1719-01-01T00:00:00Z", std::nullopt},
   };
   for (const Row& r : rows) {
     CAPTURE(r.text);

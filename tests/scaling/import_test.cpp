@@ -270,6 +270,23 @@ TEST_CASE("YAML documents: scalars become JSON types, quoted ones stay strings")
   CHECK(j["e"].is_null());
   CHECK(j["f"] == "text");
   CHECK(j["g"] == nlohmann::json::array({1, "x"}));
+  // Beyond a double: a string, which a number field then refuses (std::stod threw out_of_range).
+  CHECK(parse_yaml_document("a: 1e999\n", "f.yaml")["a"] == "1e999");
+}
+
+TEST_CASE("YAML documents: an alias that contains itself is a UserError, not a stack overflow") {
+  // Found by the hpa fuzzer (tests/fuzz/corpus/hpa/self-alias-crash).
+  for (const char* text : {"&a [*a]\n", "a: &x {b: *x}\n", "kind: HorizontalPodAutoscaler\n"
+                                                         "spec: &s {metrics: [*s]}\n"}) {
+    CAPTURE(text);
+    try {
+      parse_yaml_document(text, "f.yaml");
+      FAIL("accepted");
+    } catch (const UserError& e) {
+      CHECK(e.file() == "f.yaml");
+      CHECK(std::string(e.what()).find("an alias may not contain itself") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("An alarm file is not a policy, but it describes itself") {

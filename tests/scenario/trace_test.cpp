@@ -92,6 +92,9 @@ TEST_CASE("load_trace: each mistake names the file, the line and what was expect
       {"time standing still", "t_seconds,rps\n0,1\n60,1\n60,2\n",
        "line 4: expected t_seconds after 60 (time going forwards), got 60"},
       {"negative rate", "t_seconds,rps\n0,1\n60,-3\n", "line 3: expected rps >= 0, got -3"},
+      // Found by the trace fuzzer: the length overflowed to infinity.
+      {"beyond a year", "t_seconds,rps\n0,1\n1e308,1\n",
+       "line 3: expected t_seconds at most 31536000 (a year), got 1e308"},
       {"no rows", "t_seconds,rps\n",
        "line 2: expected at least 2 rows after the header (the last row lasts as long as the "
        "step before it), got 0"},

@@ -71,7 +71,7 @@ struct Fleet {
 };
 
 WorkerProfile faulty_profile(int capacity, Duration service, int queue_limit = 100) {
-  return testing::faulty_profile(capacity, service, queue_limit);
+  return testing::constant_profile(capacity, service, queue_limit);
 }
 
 }  // namespace
