@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "support/paths.h"
 #include "support/subprocess.h"
 
 namespace flotilla::test {
 
-inline const std::string kFlotilla = std::string(FLOTILLA_BIN_DIR) + "/flotilla";
 inline const std::string kWorker = std::string(FLOTILLA_BIN_DIR) + "/flotilla-worker";
 
 // flotilla COMMAND EXTRA...
