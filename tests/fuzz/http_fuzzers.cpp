@@ -63,27 +63,39 @@ struct Framed {
   std::size_t header = 0;  // bytes of the header
 };
 
-// Parses one message at the start of `stream` the way the session does: the header is fed from
-// the message's first byte each time more arrives, then the body after what was consumed.
-// `segment` bytes arrive per read. `info` is the caller's, so it can inspect the header.
-Framed frame(std::string_view stream, std::size_t segment, HeaderInfo& info) {
-  RequestParser parser(info, kHeaderLimit);
-  Framed f;
+// How feeding a stream ended: the parser is done, it refused the bytes (or the header outgrew
+// the session's buffer), or the stream ended before it was done.
+enum class FeedEnd { kDone, kRefused, kStreamEnded };
+
+// Feeds `stream` to `parser` `segment` bytes per read, the way the sessions do: the header from
+// the message's first byte each time more arrives, then the body after what was consumed, with
+// `buffer_size` bytes of room for the header. `consumed` counts the bytes the parser took.
+template <class Parser>
+FeedEnd feed_in_segments(Parser& parser, std::string_view stream, std::size_t segment,
+                         std::size_t buffer_size, std::size_t& consumed) {
   std::size_t received = 0;
-  std::size_t consumed = 0;
   error_code ec;
   while (true) {
     received = std::min(stream.size(), received + segment);
     const std::size_t used = parser.feed(stream.data() + consumed, received - consumed, ec);
-    if (ec && ec != http::error::need_more) return f;  // 400 and close
-    // The session keeps feeding the header from the message's first byte.
+    if (ec && ec != http::error::need_more) return FeedEnd::kRefused;
     if (!parser.is_header_done() && used != 0)
       fail("bytes consumed before the header is whole", stream);
     consumed += used;
-    if (parser.is_done()) break;
-    if (!parser.is_header_done() && received >= kBufferSize) return f;  // 400: header too big
-    if (received == stream.size()) return f;  // the client went away mid-message
+    if (parser.is_done()) return FeedEnd::kDone;
+    if (!parser.is_header_done() && received >= buffer_size) return FeedEnd::kRefused;
+    if (received == stream.size()) return FeedEnd::kStreamEnded;
   }
+}
+
+// Parses one message at the start of `stream` the way the session does, `segment` bytes per
+// read: refused is a 400 and close, a stream that ends first is a client gone mid-message.
+// `info` is the caller's, so it can inspect the header.
+Framed frame(std::string_view stream, std::size_t segment, HeaderInfo& info) {
+  RequestParser parser(info, kHeaderLimit);
+  Framed f;
+  std::size_t consumed = 0;
+  if (feed_in_segments(parser, stream, segment, kBufferSize, consumed) != FeedEnd::kDone) return f;
   f.ok = true;
   f.size = consumed;
   f.header = info.header_size;
@@ -146,33 +158,24 @@ struct FramedResponse {
   bool to_eof = false;  // framed by the end of the stream
 };
 
-// Parses one response at the start of `stream` as the session does, `segment` bytes per read.
+// Parses one response at the start of `stream` as the session does, `segment` bytes per read:
+// refused is a 502 (or the client's connection closed); a response without a length may end with
+// the stream.
 FramedResponse frame_response(std::string_view stream, std::size_t segment, bool head,
                               HeaderInfo& info) {
   ResponseParser parser(info, kResponseHeaderLimit);
   if (head) parser.skip(true);
   FramedResponse f;
-  std::size_t received = 0;
   std::size_t consumed = 0;
-  error_code ec;
-  while (true) {
-    received = std::min(stream.size(), received + segment);
-    const std::size_t used = parser.feed(stream.data() + consumed, received - consumed, ec);
-    if (ec && ec != http::error::need_more) return f;  // 502, or the client's connection closed
-    if (!parser.is_header_done() && used != 0)
-      fail("bytes consumed before the header is whole", stream);
-    consumed += used;
-    if (parser.is_done()) break;
-    // 502: the header does not fit the target connection's buffer.
-    if (!parser.is_header_done() && received >= kUpstreamBufferSize) return f;
-    if (received == stream.size()) {
-      if (!parser.is_header_done() || !parser.need_eof()) return f;  // cut off
-      parser.put_eof(ec);
-      if (ec) return f;
-      f.to_eof = true;
-      consumed = stream.size();
-      break;
-    }
+  const FeedEnd end = feed_in_segments(parser, stream, segment, kUpstreamBufferSize, consumed);
+  if (end == FeedEnd::kRefused) return f;
+  if (end == FeedEnd::kStreamEnded) {
+    if (!parser.is_header_done() || !parser.need_eof()) return f;  // cut off
+    error_code ec;
+    parser.put_eof(ec);
+    if (ec) return f;
+    f.to_eof = true;
+    consumed = stream.size();
   }
   f.ok = true;
   f.size = consumed;
