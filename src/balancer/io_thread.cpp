@@ -73,8 +73,9 @@ void IoThread::start_sweep(Duration period) {
 
 void IoThread::sweep() {
   const auto now = SteadyClock::now();
-  // A deadline check never destroys a session synchronously (handlers hold references), so the
-  // list does not change under this loop.
+  // A deadline check never destroys a session synchronously (a pending operation of its own
+  // holds it in every phase that check_deadline() closes; one awaiting its target only has its
+  // socket closed), so the list does not change under this loop.
   for (std::size_t i = 0; i < sessions.size(); ++i) check_session_deadline(*sessions[i], now);
   for (auto& group : groups) {
     for (auto& target : group.targets) target->idle.sweep(now);
@@ -83,7 +84,8 @@ void IoThread::sweep() {
 
 void IoThread::stop_accepting() {
   draining = true;
-  // Closing never destroys a session synchronously, so the list does not change under this loop.
+  // Closing an idle session never destroys it synchronously (its pending read holds it), so the
+  // list does not change under this loop.
   for (std::size_t i = 0; i < sessions.size(); ++i) close_session_if_idle(*sessions[i]);
 }
 

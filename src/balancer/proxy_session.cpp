@@ -109,6 +109,11 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
 
   void close() {
     if (phase_ == Phase::kClosed) return;
+    // A session awaiting its target's response is owned by that connection's pending read
+    // alone, and detaching from it (release_target) drops that reference: this one keeps the
+    // session alive until close() returns (IoThread::shutdown() calls it from outside any
+    // handler). It may be destroyed then.
+    const std::shared_ptr<Session> keep = shared_from_this();
     phase_ = Phase::kClosed;
     release_target(false);
     end_exchange();
