@@ -53,6 +53,7 @@ int policy_export_command(const PolicyExportOptions& options, std::ostream& out,
     err << "flotilla: the policy's alarm " << exported.alarm_name
         << " is not written: pass --alarm-out FILE for its put-metric-alarm JSON\n";
   }
+  for (const std::string& note : exported.notes) err << "flotilla: note: " << note << "\n";
   out << exported.policy;
   return kExitOk;
 }

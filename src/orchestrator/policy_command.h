@@ -20,6 +20,7 @@
 //     alarm was not written; --alarm-out with a target tracking policy (no alarm) is a mistake.
 //   --to hpa: standard output is the autoscaling/v2 HorizontalPodAutoscaler manifest (YAML), for
 //     `kubectl apply -f`.
+//   Each of ExportedPolicy::notes (what the output lacks or had to guess) is a line on `err`.
 //   A field the target format cannot express is a UserError naming it; nothing is written then.
 // lint FILE... [--alarm FILE] [--json]: every FILE is a policy, an alarm or a scenario (then each
 //   of its policies is linted knowing the fleet's minimum and boot time, at the scenario's time

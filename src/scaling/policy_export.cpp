@@ -519,7 +519,13 @@ ExportedPolicy export_policy(const PolicyExportInput& in, ExportTarget to) {
   ExportedPolicy out;
   if (to == ExportTarget::hpa) {
     if (type != kHpaType) refuse_type(in, node, type, to);
-    out.policy = to_yaml_text(hpa_manifest(in, node));
+    const Ordered manifest = hpa_manifest(in, node);
+    if (in.format != PolicyFormat::hpa)
+      out.notes.push_back("scaleTargetRef names the Deployment " +
+                          manifest["metadata"]["name"].get<std::string>() +
+                          " (an Object metric's describedObject the Ingress of that name): edit "
+                          "them to name the cluster's own");
+    out.policy = to_yaml_text(manifest);
     return out;
   }
   Ordered policy;
@@ -533,6 +539,18 @@ ExportedPolicy export_policy(const PolicyExportInput& in, ExportTarget to) {
     refuse_type(in, node, type, to);
   }
   out.policy = policy.dump(2) + "\n";
+  if (!policy.contains("AutoScalingGroupName"))
+    out.notes.push_back(
+        "the policy names no AutoScalingGroupName: pass --auto-scaling-group-name to "
+        "put-scaling-policy");
+  const Ordered predefined = policy.value(
+      "/TargetTrackingConfiguration/PredefinedMetricSpecification"_json_pointer, Ordered::object());
+  if (predefined.value("PredefinedMetricType", "") == kAlbRequestCountPerTarget &&
+      !predefined.contains("ResourceLabel"))
+    out.notes.push_back(
+        "ALBRequestCountPerTarget needs a ResourceLabel (app/<load-balancer>/<id>/targetgroup/"
+        "<target-group>/<id>) in PredefinedMetricSpecification: AWS refuses the policy without "
+        "it");
   if (type != kTargetTrackingType) {
     const Ordered alarm = aws_alarm(in.native.at("alarm"));
     out.alarm = alarm.dump(2) + "\n";

@@ -51,6 +51,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "scaling/policy_file.h"
 
@@ -82,6 +83,10 @@ struct ExportedPolicy {
   // aws, step and simple policies: the put-metric-alarm JSON of their alarm.
   std::optional<std::string> alarm;
   std::string alarm_name;
+  // What the output lacks that the target needs, or names without knowing it (a native policy
+  // has no AutoScalingGroupName; ALBRequestCountPerTarget without a ResourceLabel; the
+  // Deployment a native HPA policy's manifest names): one sentence each, for the user.
+  std::vector<std::string> notes;
 };
 
 // Pure. UserError as above.

@@ -537,6 +537,10 @@ TEST_CASE("policy export: AWS JSON and its alarm, an HPA manifest, refused field
   REQUIRE(native.exit_code == 0);
   CHECK(json_of(native.out).at("Cooldown") == 12);  // "6s" at half speed
   CHECK(json_of(native.out).at("PolicyType") == "SimpleScaling");
+  // What the output lacks is said on standard error.
+  CHECK(native.err ==
+        "flotilla: note: the policy names no AutoScalingGroupName: pass "
+        "--auto-scaling-group-name to put-scaling-policy\n");
 
   // The manifest is YAML that imports as the original does.
   const auto manifest = run_process({kFlotilla, "policy", "export", hpa, "--to", "hpa"}, 30s);

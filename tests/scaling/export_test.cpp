@@ -298,3 +298,36 @@ TEST_CASE("export: a field the target format cannot express is refused, naming i
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("export: notes say what the output lacks or had to guess") {
+  const auto dir = test::fresh_temp_dir("export-notes");
+  const std::string requests =
+      write(dir / "requests.json",
+            R"({"type": "target_tracking", "metric": "ALBRequestCountPerTarget",
+                "target_value": 600})");
+  const std::string hpa = write(dir / "web.json", R"({"type": "hpa", "min_replicas": 1,
+    "max_replicas": 4, "metrics": [{"type": "Resource", "name": "cpu",
+    "average_utilization": 50}]})");
+  struct Row {
+    std::string file;
+    ExportTarget to;
+    std::vector<std::string> notes;  // a part of each, in order
+  };
+  const Row rows[] = {
+      {kPolicies + "aws-requests-per-target.json", ExportTarget::aws, {}},
+      {kPolicies + "hpa-cpu.yaml", ExportTarget::hpa, {}},
+      {kPolicies + "simple-cpu.json", ExportTarget::aws, {"--auto-scaling-group-name"}},
+      {requests, ExportTarget::aws, {"--auto-scaling-group-name", "needs a ResourceLabel"}},
+      {hpa, ExportTarget::hpa, {"scaleTargetRef names the Deployment web"}},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.file);
+    const ExportedPolicy out = export_file(row.file, row.to);
+    REQUIRE(out.notes.size() == row.notes.size());
+    for (std::size_t i = 0; i < row.notes.size(); ++i) {
+      CAPTURE(out.notes[i]);
+      CHECK(out.notes[i].find(row.notes[i]) != std::string::npos);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
