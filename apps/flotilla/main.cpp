@@ -14,6 +14,7 @@
 //            load --rps N [--duration D] | load --stop
 //            [--admin URL] [--token-file F] [--json]     (these talk to a running serve)
 //   flotilla policy import FILE [--alarm FILE] [--time-scale X] [--json]
+//   flotilla policy export FILE --to aws|hpa [--alarm FILE] [--alarm-out FILE] [--time-scale X]
 //   flotilla policy lint FILE... [--alarm FILE] [--json]
 //   flotilla policy replay POLICY --metric FILE [--capacity N] [--min N] [--max N] [--json]
 //   flotilla --version
@@ -180,7 +181,7 @@ int main(int argc, char** argv) {
   fault->add_option("fault", fault_text, "a fault entry: a JSON file, or JSON text")->required();
   admin_options(fault);
 
-  auto* policy = app.add_subcommand("policy", "import, lint and replay scaling policies");
+  auto* policy = app.add_subcommand("policy", "import, export, lint and replay scaling policies");
   policy->require_subcommand(1);
   flotilla::PolicyImportOptions import_options;
   auto* import = policy->add_subcommand(
@@ -194,6 +195,23 @@ int main(int argc, char** argv) {
                    "multiply AWS and HPA durations in seconds by this (default 1)")
       ->check(CLI::PositiveNumber);
   import->add_flag("--json", import_options.json, "print the native policy as JSON alone");
+  flotilla::PolicyExportOptions export_options;
+  auto* export_command = policy->add_subcommand(
+      "export", "print a policy as AWS put-scaling-policy JSON or a Kubernetes HPA manifest");
+  export_command->add_option("file", export_options.file, "policy file (native, AWS JSON or HPA)")
+      ->required();
+  export_command->add_option("--to", export_options.to, "aws or hpa")
+      ->required()
+      ->check(CLI::IsMember({"aws", "hpa"}));
+  export_command->add_option("--alarm", export_options.alarm_file,
+                             "put-metric-alarm JSON of an AWS step or simple policy FILE");
+  export_command->add_option("--alarm-out", export_options.alarm_out,
+                             "write a step or simple policy's put-metric-alarm JSON here");
+  export_command
+      ->add_option("--time-scale", export_options.time_scale,
+                   "the scale FILE's durations are at: AWS's seconds are them divided by this "
+                   "(default 1)")
+      ->check(CLI::PositiveNumber);
   flotilla::PolicyLintOptions lint_options;
   auto* lint = policy->add_subcommand("lint", "report mistakes in policy files");
   lint->add_option("files", lint_options.files, "policy (or scenario) files")->required();
@@ -272,6 +290,8 @@ int main(int argc, char** argv) {
     if (*scale) return flotilla::scale_command(admin_flags, scale_flags, std::cout, std::cerr);
     if (*fault) return flotilla::fault_command(admin_flags, fault_text, std::cout, std::cerr);
     if (*import) return flotilla::policy_import_command(import_options, std::cout);
+    if (*export_command)
+      return flotilla::policy_export_command(export_options, std::cout, std::cerr);
     if (*lint) return flotilla::policy_lint_command(lint_options, std::cout);
     if (*replay) return flotilla::policy_replay_command(replay_options, std::cout);
     if (*compare) {

@@ -6,28 +6,7 @@
 namespace flotilla {
 
 AlarmConfig parse_alarm(const ConfigNode& node) {
-  node.only_keys({"AlarmName",
-                  "AlarmDescription",
-                  "ActionsEnabled",
-                  "OKActions",
-                  "AlarmActions",
-                  "InsufficientDataActions",
-                  "MetricName",
-                  "Namespace",
-                  "Statistic",
-                  "ExtendedStatistic",
-                  "Dimensions",
-                  "Period",
-                  "Unit",
-                  "EvaluationPeriods",
-                  "DatapointsToAlarm",
-                  "Threshold",
-                  "ComparisonOperator",
-                  "TreatMissingData",
-                  "EvaluateLowSampleCountPercentile",
-                  "Metrics",
-                  "Tags",
-                  "ThresholdMetricId"});
+  node.only_keys(kAwsAlarmKeys);
   if (node.has("Metrics"))
     node.at("Metrics").fail("no Metrics: metric math alarms are not supported by Flotilla");
   if (node.has("ThresholdMetricId"))

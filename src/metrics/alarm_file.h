@@ -20,11 +20,36 @@
 // Mistakes throw UserError(file, JSON pointer, what was expected).
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "metrics/alarm.h"
 
 namespace flotilla {
+
+// Every field put-metric-alarm's JSON may hold, in the order AWS documents them.
+inline constexpr std::string_view kAwsAlarmKeys[] = {"AlarmName",
+                                                     "AlarmDescription",
+                                                     "ActionsEnabled",
+                                                     "OKActions",
+                                                     "AlarmActions",
+                                                     "InsufficientDataActions",
+                                                     "MetricName",
+                                                     "Namespace",
+                                                     "Statistic",
+                                                     "ExtendedStatistic",
+                                                     "Dimensions",
+                                                     "Period",
+                                                     "Unit",
+                                                     "EvaluationPeriods",
+                                                     "DatapointsToAlarm",
+                                                     "Threshold",
+                                                     "ComparisonOperator",
+                                                     "TreatMissingData",
+                                                     "EvaluateLowSampleCountPercentile",
+                                                     "Metrics",
+                                                     "Tags",
+                                                     "ThresholdMetricId"};
 
 AlarmConfig parse_alarm(const ConfigNode& node);
 AlarmConfig load_alarm_file(const std::string& path);

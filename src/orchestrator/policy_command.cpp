@@ -1,14 +1,17 @@
 #include "orchestrator/policy_command.h"
 
 #include <algorithm>
+#include <fstream>
 #include <ostream>
 
 #include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
+#include "core/format.h"
 #include "orchestrator/metric_file.h"
 #include "orchestrator/policy_replay.h"
 #include "scaling/decision_log.h"
+#include "scaling/policy_export.h"
 #include "scaling/policy_file.h"
 #include "scaling/policy_lint.h"
 #include "scenario/scenario.h"
@@ -24,6 +27,34 @@ int policy_import_command(const PolicyImportOptions& options, std::ostream& out)
   // Parsing it back proves the output is a policy Flotilla accepts.
   parse_policy(ConfigNode(native, options.file), load);
   out << native.dump(2) << "\n";
+  return kExitOk;
+}
+
+int policy_export_command(const PolicyExportOptions& options, std::ostream& out,
+                          std::ostream& err) {
+  const auto to = parse_export_target(options.to);
+  if (!to) throw UserError("--to: expected aws or hpa, got \"" + options.to + "\"");
+  if (!(options.time_scale > 0))
+    throw UserError("--time-scale: expected a number above 0, got " +
+                    format_number(options.time_scale, 6));
+  PolicyLoadOptions load;
+  load.time_scale = options.time_scale;
+  load.alarm_file = options.alarm_file;
+  const ExportedPolicy exported = export_policy(load_policy_export_input(options.file, load), *to);
+  if (!options.alarm_out.empty()) {
+    if (!exported.alarm)
+      throw UserError("--alarm-out: expected a step or simple scaling policy exported --to aws " +
+                      std::string("(only they have an alarm), got ") + options.file);
+    std::ofstream file(options.alarm_out);
+    file << *exported.alarm;
+    if (!file.flush())
+      throw UserError("--alarm-out: expected a file that can be written, got " + options.alarm_out);
+  } else if (exported.alarm) {
+    err << "flotilla: the policy's alarm " << exported.alarm_name
+        << " is not written: pass --alarm-out FILE for its put-metric-alarm JSON\n";
+  }
+  for (const std::string& note : exported.notes) err << "flotilla: note: " << note << "\n";
+  out << exported.policy;
   return kExitOk;
 }
 

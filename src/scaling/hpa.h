@@ -68,6 +68,8 @@ struct HpaRatePolicy {
 };
 
 enum class HpaSelect { max, min, disabled };
+// Kubernetes' selectPolicy: "Max", "Min", "Disabled".
+std::string to_string(HpaSelect s);
 
 struct HpaRules {
   Duration stabilization_window{};

@@ -8,9 +8,7 @@
 
 namespace flotilla {
 
-namespace {
-
-std::string select_name(HpaSelect s) {
+std::string to_string(HpaSelect s) {
   switch (s) {
     case HpaSelect::max:
       return "Max";
@@ -21,6 +19,8 @@ std::string select_name(HpaSelect s) {
   }
   return "Max";
 }
+
+namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -115,7 +115,7 @@ nlohmann::json rules_json(const HpaRules& r) {
                         {"value", p.value},
                         {"period", format_duration(p.period)}});
   return {{"stabilization_window", format_duration(r.stabilization_window)},
-          {"select_policy", select_name(r.select)},
+          {"select_policy", to_string(r.select)},
           {"policies", policies}};
 }
 
@@ -238,7 +238,7 @@ nlohmann::json import_metric(const ConfigNode& node) {
 
 std::unique_ptr<ScalingPolicy> parse_hpa(const ConfigNode& node, const PolicyLoadOptions&) {
   node.only_file_keys({"name", "type", "description", "min_replicas", "max_replicas", "tolerance",
-                  "metrics", "scale_up", "scale_down"});
+                       "metrics", "scale_up", "scale_down"});
   HpaConfig c;
   c.name = policy_name(node, c.name);
   if (auto d = node.get("description")) d->as_string();

@@ -11,10 +11,8 @@ namespace flotilla {
 
 namespace {
 
-nlohmann::json scalar(const YAML::Node& node) {
-  const std::string& s = node.Scalar();
-  // A quoted scalar's tag is "!": it is a string whatever it looks like.
-  if (node.Tag() == "!") return s;
+// A plain (unquoted) scalar's value under YAML 1.2's core schema.
+nlohmann::json plain_scalar(const std::string& s) {
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
@@ -34,6 +32,51 @@ nlohmann::json scalar(const YAML::Node& node) {
     if (ec == std::errc() && ptr == s.data() + s.size()) return v;
   }
   return s;
+}
+
+nlohmann::json scalar(const YAML::Node& node) {
+  // A quoted scalar's tag is "!": it is a string whatever it looks like.
+  if (node.Tag() == "!") return node.Scalar();
+  return plain_scalar(node.Scalar());
+}
+
+void emit(YAML::Emitter& out, const nlohmann::ordered_json& value) {
+  switch (value.type()) {
+    case nlohmann::ordered_json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [key, item] : value.items()) {
+        out << YAML::Key << key << YAML::Value;
+        emit(out, item);
+      }
+      out << YAML::EndMap;
+      return;
+    case nlohmann::ordered_json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : value) emit(out, item);
+      out << YAML::EndSeq;
+      return;
+    case nlohmann::ordered_json::value_t::string: {
+      const std::string& s = value.get_ref<const std::string&>();
+      // A string that would read back as a number, a boolean or null is quoted.
+      if (plain_scalar(s).is_string()) {
+        out << s;
+      } else {
+        out << YAML::DoubleQuoted << s;
+      }
+      return;
+    }
+    case nlohmann::ordered_json::value_t::boolean:
+      out << (value.get<bool>() ? "true" : "false");
+      return;
+    case nlohmann::ordered_json::value_t::null:
+    case nlohmann::ordered_json::value_t::discarded:
+      out << YAML::Null;
+      return;
+    default:
+      // Numbers as JSON writes them: the shortest text that reads back as the same value.
+      out << value.dump();
+      return;
+  }
 }
 
 // Deeper than any manifest, and where an alias that contains itself (&a [*a]) would recurse
@@ -67,6 +110,13 @@ nlohmann::json convert(const YAML::Node& node, const std::string& file, int dept
 }
 
 }  // namespace
+
+std::string to_yaml_text(const nlohmann::ordered_json& doc) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  emit(out, doc);
+  return std::string(out.c_str()) + "\n";
+}
 
 nlohmann::json parse_yaml_document(const std::string& text, const std::string& file) {
   try {

@@ -500,6 +500,79 @@ TEST_CASE("policy import: AWS step scaling with its alarm, an HPA manifest, dura
   fs::remove_all(dir);
 }
 
+TEST_CASE("policy export: AWS JSON and its alarm, an HPA manifest, refused fields exit 2") {
+  const auto dir = fresh_temp_dir("export-cli");
+  const std::string step = (kSource / "policies/aws-step-cpu.json").string();
+  const std::string alarm = (kSource / "policies/aws-step-cpu.alarm.json").string();
+  const std::string hpa = (kSource / "policies/hpa-cpu.yaml").string();
+  const std::string simple = (kSource / "policies/simple-cpu.json").string();
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto json_of = [](const std::string& text) { return nlohmann::json::parse(text); };
+
+  // The policy on standard output, its alarm in the --alarm-out file: each the original.
+  const std::string alarm_out = (dir / "alarm.json").string();
+  const auto with_alarm = run_process(
+      {kFlotilla, "policy", "export", step, "--to", "aws", "--alarm-out", alarm_out}, 30s);
+  INFO(with_alarm.out, with_alarm.err);
+  REQUIRE(with_alarm.exit_code == 0);
+  CHECK(with_alarm.err.empty());
+  CHECK(json_of(with_alarm.out) == json_of(read(step)));
+  CHECK(json_of(read(alarm_out)) == json_of(read(alarm)));
+
+  // Without --alarm-out: the policy alone, and a note that the alarm was not written.
+  const auto no_alarm = run_process({kFlotilla, "policy", "export", step, "--to", "aws"}, 30s);
+  CHECK(no_alarm.exit_code == 0);
+  CHECK(json_of(no_alarm.out) == json_of(read(step)));
+  CHECK(no_alarm.err.find("aws-step-cpu-high is not written: pass --alarm-out") !=
+        std::string::npos);
+
+  // A native policy at a scenario's time scale: AWS's seconds are its own divided by it.
+  const auto native = run_process({kFlotilla, "policy", "export", simple, "--to", "aws",
+                                   "--time-scale", "0.5", "--alarm-out", alarm_out},
+                                  30s);
+  INFO(native.out, native.err);
+  REQUIRE(native.exit_code == 0);
+  CHECK(json_of(native.out).at("Cooldown") == 12);  // "6s" at half speed
+  CHECK(json_of(native.out).at("PolicyType") == "SimpleScaling");
+  // What the output lacks is said on standard error.
+  CHECK(native.err ==
+        "flotilla: note: the policy names no AutoScalingGroupName: pass "
+        "--auto-scaling-group-name to put-scaling-policy\n");
+
+  // The manifest is YAML that imports as the original does.
+  const auto manifest = run_process({kFlotilla, "policy", "export", hpa, "--to", "hpa"}, 30s);
+  INFO(manifest.out, manifest.err);
+  REQUIRE(manifest.exit_code == 0);
+  CHECK(manifest.out.rfind("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n", 0) == 0);
+  const std::string exported = (dir / "hpa-cpu.yaml").string();
+  std::ofstream(exported) << manifest.out;
+  const auto again = run_process({kFlotilla, "policy", "import", exported}, 30s);
+  const auto first = run_process({kFlotilla, "policy", "import", hpa}, 30s);
+  REQUIRE(again.exit_code == 0);
+  CHECK(json_of(again.out) == json_of(first.out));
+
+  const std::string target = (kSource / "policies/cpu-target-50.json").string();
+  const std::string scheduled = (kSource / "policies/scheduled-business-hours.json").string();
+  check_refused({kFlotilla, "policy", "export", target, "--to", "aws"},
+                target + ": /scale_in_periods: expected 15");
+  check_refused({kFlotilla, "policy", "export", scheduled, "--to", "hpa"},
+                scheduled + ": /actions: expected no scheduled actions");
+  check_refused({kFlotilla, "policy", "export", hpa, "--to", "aws", "--alarm-out", alarm_out},
+                hpa + ": /kind");
+  check_refused(
+      {kFlotilla, "policy", "export", (kSource / "policies/aws-cpu-target-50.json").string(),
+       "--to", "aws", "--alarm-out", alarm_out},
+      "--alarm-out: expected a step or simple scaling policy");
+  check_refused({kFlotilla, "policy", "export", step, "--to", "k8s"}, "--to");
+  check_refused({kFlotilla, "policy", "export", step}, "--to is required");
+  check_refused({kFlotilla, "policy", "export", step, "--to", "aws", "--time-scale", "0"},
+                "--time-scale");
+  fs::remove_all(dir);
+}
+
 namespace {
 
 // A loopback port that something listens on while this lives.
