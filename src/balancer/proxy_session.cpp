@@ -361,12 +361,10 @@ class Session final : public UpstreamReader, public std::enable_shared_from_this
     response_started_ = false;
 
     up_ = target_->idle.take();
-    if (up_) {
-      up_->attach(shared_from_this());
-      return send_request();
-    }
-    up_ = std::make_shared<UpstreamConn>(t_.io, t_.handler_pool);
+    const bool pooled_conn = up_ != nullptr;
+    if (!pooled_conn) up_ = std::make_shared<UpstreamConn>(t_.io, t_.handler_pool);
     up_->attach(shared_from_this());
+    if (pooled_conn) return send_request();
     set_phase(Phase::kConnecting, t_.config.connect_timeout);
     up_->socket.async_connect(
         target_->address,
