@@ -83,7 +83,7 @@ sanitize: deps test-deps
 
 # ThreadSanitizer over the multi-threaded parts: the balancer (its tests run it with 1 and 2 IO
 # threads), the load generator, and the commands that run both. Not part of CI.
-TSAN_TESTS := ^(balancer_tests|scenario_tests: LoadGenerator|integration_tests: (balance|load):|orchestrator_tests: (traffic|drain_data_plane))
+TSAN_TESTS := ^(balancer_tests|scenario_tests:LoadGenerator|integration_tests:(balance|load):|orchestrator_tests:(traffic|drain_data_plane))
 # Only the binaries those tests run: a test binary not built is listed as one placeholder test
 # (<name>_NOT_BUILT-...), which TSAN_TESTS leaves out.
 TSAN_TARGETS := flotilla flotilla-worker balancer_tests scenario_tests integration_tests orchestrator_tests
