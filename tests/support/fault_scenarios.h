@@ -24,7 +24,7 @@ struct FaultScenario {
 inline const FaultScenario kFaultScenarios[] = {
     {"kill-storm", "kill 33% of the workers", false, "worker_replaced", "(signal 9 (SIGKILL))"},
     {"hung-worker", "stop 1 worker for 20s", true, "target_unhealthy", "Target.Timeout"},
-    {"gray-failure", "slow 1 worker x10 for 20s", true, nullptr, nullptr},
+    {"gray-failure", "slow 1 worker x5 for 20s", true, nullptr, nullptr},
     {"error-burst", "errors 1 worker (50% of answers 500) for 20s", true, "target_ejected", nullptr},
     {"crash-loop", "crash_after 1 worker after 300 more requests", false, "worker_replaced",
      "exited unexpectedly (exit 1)"},
