@@ -43,8 +43,10 @@ int policy_export_command(const PolicyExportOptions& options, std::ostream& out,
   const ExportedPolicy exported = export_policy(load_policy_export_input(options.file, load), *to);
   if (!options.alarm_out.empty()) {
     if (!exported.alarm)
-      throw UserError("--alarm-out: expected a step or simple scaling policy exported --to aws " +
-                      std::string("(only they have an alarm), got ") + options.file);
+      throw UserError(
+          "--alarm-out: expected a step or simple scaling policy exported --to aws "
+          "(only they have an alarm), got " +
+          options.file);
     std::ofstream file(options.alarm_out);
     file << *exported.alarm;
     if (!file.flush())

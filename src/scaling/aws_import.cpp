@@ -20,7 +20,7 @@ namespace {
 constexpr double kAwsDefaultCooldownSeconds = 300;
 
 std::string seconds_field(const ConfigNode& node, double time_scale) {
-  return format_duration(scaled_seconds(node.as_number(0, 86400), time_scale));
+  return format_duration(scaled_seconds(node.as_number(0, kAwsMaxSeconds), time_scale));
 }
 
 nlohmann::json target_tracking(const ConfigNode& node, const PolicyLoadOptions& options) {

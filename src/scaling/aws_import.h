@@ -28,6 +28,10 @@
 
 namespace flotilla {
 
+// The longest duration AWS's policy fields take (Cooldown, EstimatedInstanceWarmup), in seconds;
+// the importer and the export share it.
+inline constexpr double kAwsMaxSeconds = 86400;
+
 nlohmann::json import_aws_scaling_policy(const ConfigNode& node, const PolicyLoadOptions& options);
 
 // The alarm file for the AWS policy named `policy_name` in `policy_path` (see

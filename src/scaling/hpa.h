@@ -82,11 +82,17 @@ struct HpaRules {
 HpaRules default_hpa_scale_up(double time_scale = 1);
 HpaRules default_hpa_scale_down(double time_scale = 1);
 
+// Kubernetes' own limits on behavior (stabilizationWindowSeconds, a policy's periodSeconds) and
+// its default tolerance (the controller's flag), which the importer and the export share.
+inline constexpr int kHpaMaxStabilizationSeconds = 3600;
+inline constexpr int kHpaMaxPeriodSeconds = 1800;
+inline constexpr double kHpaDefaultTolerance = 0.1;
+
 struct HpaConfig {
   std::string name = "hpa";
   std::optional<int> min_replicas;  // nullopt: the group's
   std::optional<int> max_replicas;  // nullopt: the group's
-  double tolerance = 0.1;
+  double tolerance = kHpaDefaultTolerance;
   std::vector<HpaMetric> metrics;
   HpaRules scale_up = default_hpa_scale_up();
   HpaRules scale_down = default_hpa_scale_down();

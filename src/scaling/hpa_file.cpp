@@ -149,7 +149,7 @@ nlohmann::json import_rules(const ConfigNode& node, HpaRules defaults, double ti
   nlohmann::json out = rules_json(defaults);
   if (auto w = node.get("stabilizationWindowSeconds"))
     out["stabilization_window"] =
-        format_duration(scaled_seconds(static_cast<double>(w->as_int(0, 3600)), time_scale));
+        format_duration(scaled_seconds(static_cast<double>(w->as_int(0, kHpaMaxStabilizationSeconds)), time_scale));
   if (auto s = node.get("selectPolicy"))
     out["select_policy"] = s->as_enum({"Max", "Min", "Disabled"});
   if (auto ps = node.get("policies")) {
@@ -161,7 +161,7 @@ nlohmann::json import_rules(const ConfigNode& node, HpaRules defaults, double ti
            {"value", p.at("value").as_int(1, 100000)},
            {"period",
             format_duration(scaled_seconds(
-                static_cast<double>(p.at("periodSeconds").as_int(1, 1800)), time_scale))}});
+                static_cast<double>(p.at("periodSeconds").as_int(1, kHpaMaxPeriodSeconds)), time_scale))}});
     }
   }
   return out;
@@ -269,7 +269,7 @@ nlohmann::json import_hpa_manifest(const ConfigNode& node, const PolicyLoadOptio
   out["min_replicas"] = 1;  // Kubernetes' default
   if (auto m = spec.get("minReplicas")) out["min_replicas"] = m->as_int(0, 100000);
   out["max_replicas"] = spec.at("maxReplicas").as_int(1, 100000);
-  out["tolerance"] = 0.1;
+  out["tolerance"] = kHpaDefaultTolerance;
   nlohmann::json metrics = nlohmann::json::array();
   if (auto ms = spec.get("metrics"))
     for (const ConfigNode& m : ms->items()) metrics.push_back(import_metric(m));

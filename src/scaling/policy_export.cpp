@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/format.h"
 #include "metrics/alarm_file.h"
+#include "scaling/aws_import.h"
 #include "scaling/hpa.h"
 #include "scaling/scheduled.h"
 #include "scaling/step_scaling.h"
@@ -26,12 +27,8 @@ using Ordered = nlohmann::ordered_json;
 // The import rounds a scaled duration to the microsecond, so one divided back is whole seconds
 // only to within a rounding error; a millisecond at AWS's scale is far above it.
 constexpr double kWholeSecondsTolerance = 1e-3;
-// The ranges the importers accept (aws_import.cpp, hpa.cpp).
-constexpr std::int64_t kMaxAwsSeconds = 86400;
-constexpr std::int64_t kMaxStabilizationSeconds = 3600;
-constexpr std::int64_t kMaxPeriodSeconds = 1800;
-// Kubernetes' own default tolerance (the controller's flag); the native default too.
-constexpr double kHpaTolerance = 0.1;
+// The ranges the importers accept.
+constexpr auto kMaxAwsSeconds = static_cast<std::int64_t>(kAwsMaxSeconds);
 
 // An integral value as an integer, so that 50 is written 50 and not 50.0.
 Ordered number(double v) {
@@ -265,7 +262,7 @@ Ordered hpa_rules(const HpaRules& r, const ConfigNode& node, const char* key, do
   Ordered out = Ordered::object();
   out["stabilizationWindowSeconds"] =
       aws_seconds(r.stabilization_window, time_scale, field(rules, name, "stabilization_window"),
-                  "stabilizationWindowSeconds", 0, kMaxStabilizationSeconds);
+                  "stabilizationWindowSeconds", 0, kHpaMaxStabilizationSeconds);
   out["selectPolicy"] = to_string(r.select);
   // Kubernetes fills in its default policies for an empty list (they do not act when Disabled).
   if (r.policies.empty()) return out;
@@ -279,7 +276,7 @@ Ordered hpa_rules(const HpaRules& r, const ConfigNode& node, const char* key, do
     j["type"] = p.type == HpaRatePolicy::Type::pods ? "Pods" : "Percent";
     j["value"] = p.value;
     j["periodSeconds"] =
-        aws_seconds(p.period, time_scale, period, "periodSeconds", 1, kMaxPeriodSeconds);
+        aws_seconds(p.period, time_scale, period, "periodSeconds", 1, kHpaMaxPeriodSeconds);
     policies.push_back(j);
   }
   out["policies"] = policies;
@@ -410,7 +407,7 @@ Ordered hpa_manifest(const PolicyExportInput& in, const ConfigNode& node) {
         .fail(
             "max_replicas (without it Flotilla uses the group's maximum; an HPA requires "
             "maxReplicas)");
-  if (auto t = node.get("tolerance"); t && c.tolerance != kHpaTolerance)
+  if (auto t = node.get("tolerance"); t && c.tolerance != kHpaDefaultTolerance)
     t->fail(
         "0.1 (Kubernetes' tolerance is the controller's --horizontal-pod-autoscaler-tolerance, "
         "not a field of the manifest)");
