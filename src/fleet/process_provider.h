@@ -1,5 +1,6 @@
 #pragma once
-// ProcessProvider: workers are local child processes (fork + exec through Boost.Process).
+// ProcessProvider: workers are local child processes (fork + exec through Boost.Process); the
+// process rules below are shared with the command provider (child_processes.h).
 //
 // What it adds to the Provider contract:
 // - The child's stdout is read through a pipe until EOF; the first line that ends in
@@ -43,10 +44,15 @@ class io_context;
 
 namespace flotilla {
 
+class ChildProcesses;
+
 struct ProcessProviderOptions {
   std::string id_prefix = "i-";
   std::uint64_t first_id = 1;  // the 17 hex digits of the first worker's id
   bool own_process_group = true;
+  // The child's stderr goes into its stdout pipe too, so that it is logged at debug level
+  // rather than written over flotilla's own output (a user's server logs every request there).
+  bool stderr_to_stdout = false;
   // After a child is reaped, how long to wait for its stdout to close before reporting on_exit
   // anyway (a grandchild may hold the pipe open).
   Duration exit_drain = std::chrono::milliseconds(250);
@@ -75,8 +81,7 @@ class ProcessProvider final : public Provider {
   std::size_t running() const override;
 
  private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;  // shared so that queued Asio handlers can detect its end
+  std::unique_ptr<ChildProcesses> children_;
 };
 
 }  // namespace flotilla

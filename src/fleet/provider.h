@@ -1,15 +1,25 @@
 #pragma once
 // Provider: launches and stops workers and reports what happens to them (AWS: the EC2 side of an
-// Auto Scaling group). Implementations: local processes (process_provider.h); later a simulated
-// fleet and a user command template.
+// Auto Scaling group). Implementations: flotilla-worker processes (process_provider.h), the
+// user's own server as a command (command_provider.h), modelled workers (sim/sim_fleet.h).
 //
-// Contract:
+// Contract, for every provider:
 // - launch() returns the new worker's id at once; the worker then reports on_listening once,
-//   when it announced its port, and on_exit exactly once, whatever happens (also when it could
-//   not be started: then on_exit comes without on_listening).
-// - stop() sends SIGTERM and, if the worker still runs after `grace`, SIGKILL. Calling it again
-//   or for an exited worker does nothing.
-// - No worker outlives the provider, nor the flotilla process even if that is SIGKILLed.
+//   with the endpoint where its target is reached, and on_exit exactly once, whatever happens
+//   (also when it could not be started: then on_exit comes without on_listening). Neither is
+//   called from inside launch().
+// - stop() asks the worker to end (SIGTERM or its equivalent) and, if it still runs after
+//   `grace`, ends it (SIGKILL). Calling it again or for an exited worker does nothing.
+// - No worker outlives the provider; a provider also says how none outlives a flotilla that was
+//   SIGKILLed (see the table).
+// - Nothing else may be assumed by the group, the collector or the admin API: a worker need not
+//   be a local process (pid() may be nullopt), and its endpoint need not be 127.0.0.1.
+//
+// What holds per provider:
+//                  local process   endpoint            after a SIGKILLed flotilla
+//   process        yes (pid)       its announce line   PR_SET_PDEATHSIG kills it
+//   command        yes (pid)       HOST:{port} chosen  PR_SET_PDEATHSIG kills it
+//   simulated      no (nullopt)    a made-up address   nothing runs outside flotilla
 //
 // Threading: every method is called on the control-plane thread, and every callback is
 // delivered on it (the io_context that the provider was built with).
@@ -82,6 +92,9 @@ class Provider {
   virtual void stop(const WorkerId& id, Duration grace) = 0;
   // Sends `sig` at once (fault injection: SIGKILL, SIGSTOP, SIGCONT). No-op once exited.
   virtual void signal(const WorkerId& id, int sig) = 0;
+  // The worker's local process id while it runs and may be signalled, for people (serve's
+  // admin API) and for measuring it (CPU time); nullopt when it has exited, or when the provider
+  // has no local process for it. Callers must cope with nullopt.
   virtual std::optional<int> pid(const WorkerId& id) const = 0;
   // Workers launched and not yet reported by on_exit.
   virtual std::size_t running() const = 0;

@@ -204,7 +204,14 @@ void scenario_balancer(const Scenario& scenario, BalancerConfig& listener,
   const ConfigNode block(scenario.balancer.settings, scenario.file, "/balancer");
   if (auto n = block.get("timeouts")) parse_timeouts(*n, listener);
   if (auto n = block.get("retries")) parse_retries(*n, listener);
+  // A user's server answers what it serves, not flotilla-worker's /health: an ALB's default.
+  if (scenario.fleet.provider == kProviderCommand)
+    group.health_check.path = default_static_group_config().health_check.path;
   group = parse_target_group_config(block, {"timeouts", "retries"}, group);
+  if (!scenario.fleet.health_check.is_null())
+    group.health_check = parse_health_check(
+        ConfigNode(scenario.fleet.health_check, scenario.file, "/fleet/health_check"),
+        group.health_check);
 }
 
 BalanceConfig load_balance_config(const std::string& path) {

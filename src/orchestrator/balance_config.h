@@ -79,8 +79,10 @@ std::optional<Endpoint> parse_host_port(std::string_view text, bool allow_port_z
 
 // A scenario's balancer block (scenario.h BalancerSpec) with the balancer file's parsers: the
 // listener's timeouts and retries into `listener`, the target group's fields into `group`;
-// fields left out keep what the two hold. UserError naming the scenario file and the pointer
-// under /balancer.
+// fields left out keep what the two hold. With the command provider the health check's path
+// starts as "/" (an ALB's default), and the fleet's health_check comes last: what it gives wins
+// over /balancer/health_check, field by field. UserError naming the scenario file and the
+// pointer under /balancer or /fleet/health_check.
 void scenario_balancer(const Scenario& scenario, BalancerConfig& listener,
                        TargetGroupConfig& group);
 

@@ -6,10 +6,13 @@
 //
 //                    live (make_live)                      simulated (make_simulated)
 //   scheduler        Asio timers on the wall clock         virtual time (an event queue)
-//   provider         flotilla-worker child processes       modelled workers (sim/sim_fleet.h)
-//   data plane       the balancer: an HTTP proxy           requests as events (sim/sim_data_plane.h)
-//   health probe     GET /health over TCP                  the modelled worker's answer
-//   worker metrics   GET /metrics over TCP                 the modelled worker's numbers
+//   provider         flotilla-worker child processes,      modelled workers (sim/sim_fleet.h)
+//                    or the user's command (LiveOptions)
+//   data plane       the balancer: an HTTP proxy           requests as events
+//   (sim/sim_data_plane.h) health probe     GET /health over TCP                  the modelled
+//   worker's answer worker metrics   GET /metrics over TCP; a command's    the modelled worker's
+//   numbers
+//                    CPU time from /proc
 //   worker faults    PUT /flotilla/faults over TCP         the modelled worker takes them
 //   traffic          the load generator's HTTP requests    arrivals in virtual time
 //   run_until        runs the io_context                   runs the event queue
@@ -85,8 +88,15 @@ class Environment {
   bool interrupted() const { return signals_received() > 0; }
 };
 
+// What a live worker is: a flotilla-worker (fleet/process_provider.h) or the user's own server
+// (fleet/command_provider.h). A command worker's CPUUtilization comes from its processes' CPU
+// time (process_cpu_source.h), and it has no control interface (control_worker logs and does
+// nothing: its scenario and admin API refuse those faults).
+enum class LiveProvider { kProcess, kCommand };
+
 struct LiveOptions {
   BalancerConfig balancer;
+  LiveProvider provider = LiveProvider::kProcess;
   // The control plane's io_context, when the caller serves more on it (serve's admin API);
   // it must outlive the environment. Null: the environment has its own.
   boost::asio::io_context* io = nullptr;

@@ -1,5 +1,5 @@
-// make_live(): the real world. The only place that builds a LiveScheduler, a ProcessProvider and
-// the Balancer for the assembled system.
+// make_live(): the real world. The only place that builds a LiveScheduler, a ProcessProvider or
+// CommandProvider, and the Balancer for the assembled system.
 #include <signal.h>
 
 #include <memory>
@@ -10,8 +10,10 @@
 
 #include "balancer/http_client.h"
 #include "core/live_scheduler.h"
+#include "fleet/command_provider.h"
 #include "fleet/process_provider.h"
 #include "orchestrator/environment.h"
+#include "orchestrator/process_cpu_source.h"
 #include "orchestrator/worker_metrics_source.h"
 #include "scenario/load_generator.h"
 
@@ -28,7 +30,8 @@ class LiveEnvironment final : public Environment {
       : own_io_(options.io ? nullptr : std::make_unique<boost::asio::io_context>()),
         io_(options.io ? *options.io : *own_io_),
         scheduler_(io_),
-        provider_(io_),
+        kind_(options.provider),
+        provider_(make_provider(io_, kind_)),
         host_(options.balancer.host),
         balancer_(std::move(options.balancer)),
         signals_(io_, SIGINT, SIGTERM) {
@@ -44,7 +47,7 @@ class LiveEnvironment final : public Environment {
 
   std::string_view mode() const override { return kModeLive; }
   Scheduler& scheduler() override { return scheduler_; }
-  Provider& provider() override { return provider_; }
+  Provider& provider() override { return *provider_; }
   DataPlane& data_plane() override { return balancer_; }
 
   TargetGroup::Probe health_probe() override {
@@ -56,11 +59,18 @@ class LiveEnvironment final : public Environment {
 
   std::shared_ptr<MetricSource> worker_metrics(const WorkerId& id, const Endpoint& endpoint,
                                                Duration timeout) override {
+    if (kind_ == LiveProvider::kCommand)
+      return std::make_shared<ProcessCpuSource>(id, [this, id] { return provider_->pid(id); });
     return std::make_shared<WorkerMetricsSource>(io_, id, endpoint, timeout);
   }
 
   void control_worker(const WorkerId& id, const Endpoint& endpoint,
                       const WorkerFaults& faults) override {
+    // The scenario parser and the admin API refuse these faults for a user's server.
+    if (kind_ == LiveProvider::kCommand) {
+      spdlog::warn("worker {}: a command worker has no control interface; faults not sent", id);
+      return;
+    }
     send_worker_faults(io_, endpoint, faults, kControlTimeout, [id](HttpGetResult result) {
       if (!result.ok || result.status != 200)
         spdlog::warn("worker {}: its control interface did not take the faults ({})", id,
@@ -92,6 +102,11 @@ class LiveEnvironment final : public Environment {
   int signals_received() const override { return signals_received_; }
 
  private:
+  static std::unique_ptr<Provider> make_provider(boost::asio::io_context& io, LiveProvider kind) {
+    if (kind == LiveProvider::kCommand) return std::make_unique<CommandProvider>(io);
+    return std::make_unique<ProcessProvider>(io);
+  }
+
   void await_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -104,7 +119,8 @@ class LiveEnvironment final : public Environment {
   std::unique_ptr<boost::asio::io_context> own_io_;
   boost::asio::io_context& io_;
   LiveScheduler scheduler_;
-  ProcessProvider provider_;
+  LiveProvider kind_;
+  std::unique_ptr<Provider> provider_;
   std::string host_;
   Balancer balancer_;
   boost::asio::signal_set signals_;

@@ -10,6 +10,7 @@
 #include "core/format.h"
 #include "orchestrator/metric_file.h"
 #include "orchestrator/policy_replay.h"
+#include "orchestrator/scenario_system.h"
 #include "scaling/decision_log.h"
 #include "scaling/policy_export.h"
 #include "scaling/policy_file.h"
@@ -92,7 +93,7 @@ int policy_lint_command(const PolicyLintOptions& options, std::ostream& out) {
       const Scenario s = load_scenario(file);
       ctx.load.time_scale = s.effective_time_scale();
       ctx.group_min = s.fleet.min;
-      ctx.boot_time = load_worker_profile(s.fleet.profile).boot_time;
+      ctx.boot_time = fleet_profile(s).boot_time;
       for (const std::string& policy : s.policies) lint(policy, ctx);
     } catch (const UserError& e) {
       findings.push_back(error_finding(e, file));

@@ -45,11 +45,12 @@ struct FleetSample {
 
 ScenarioRunResult run_scenario_once(const Scenario& scenario, const ScenarioRunSpec& spec,
                                     std::ostream& out) {
-  const WorkerProfile profile = load_worker_profile(scenario.fleet.profile);
+  const WorkerProfile profile = fleet_profile(scenario);
   BalancerSettings balancer = balancer_settings(scenario, spec.seed);
   SystemConfig config = system_config(scenario, profile, spec, balancer.group);
   const double time_scale = scenario.effective_time_scale();
-  std::unique_ptr<Environment> env = make_world(profile, spec, std::move(balancer.listener));
+  std::unique_ptr<Environment> env =
+      make_world(scenario, profile, spec, std::move(balancer.listener));
   Scheduler& scheduler = env->scheduler();
   System system(*env, std::move(config));
   SeededRandom random(spec.seed);

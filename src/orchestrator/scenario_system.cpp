@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "core/errors.h"
 #include "orchestrator/balance_config.h"
 #include "scaling/decision_log.h"
@@ -15,6 +17,25 @@ void check_worker_executable(const std::string& path) {
   if (::access(path.c_str(), X_OK) != 0)
     throw UserError("--worker " + path +
                     ": expected the flotilla-worker executable (build it with `make`)");
+}
+
+WorkerProfile fleet_profile(const Scenario& scenario) {
+  const FleetSpec& fleet = scenario.fleet;
+  WorkerProfile profile;
+  if (!fleet.profile.empty()) {
+    profile = load_worker_profile(fleet.profile);
+  } else {
+    profile.name = std::filesystem::path(fleet.command.front()).filename().string();
+    profile.boot_time = kDefaultCommandBootTime;
+  }
+  if (fleet.boot_time) profile.boot_time = *fleet.boot_time;
+  return profile;
+}
+
+LiveProvider live_provider(const Scenario& scenario, const std::string& worker_executable) {
+  if (scenario.fleet.provider == kProviderCommand) return LiveProvider::kCommand;
+  check_worker_executable(worker_executable);
+  return LiveProvider::kProcess;
 }
 
 BalancerSettings balancer_settings(const Scenario& scenario, std::uint64_t seed) {
@@ -42,9 +63,16 @@ SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profil
   config.group.min = scenario.fleet.min;
   config.group.max = scenario.fleet.max;
   config.group.desired = scenario.fleet.desired;
-  config.group.launch =
-      LaunchSpec{spec.worker_executable, {"--profile", scenario.fleet.profile, "--port", "0"}, "",
-                 spec.seed};
+  if (scenario.fleet.provider == kProviderCommand) {
+    const auto& command = scenario.fleet.command;
+    config.group.launch =
+        LaunchSpec{command.front(), {command.begin() + 1, command.end()}, "", std::nullopt};
+  } else {
+    config.group.launch = LaunchSpec{spec.worker_executable,
+                                     {"--profile", scenario.fleet.profile, "--port", "0"},
+                                     "",
+                                     spec.seed};
+  }
   config.group.health_check_grace =
       scenario.fleet.health_check_grace_period.value_or(profile.boot_time + 10s);
   if (scenario.fleet.health_check_type == "EC2")
@@ -59,17 +87,21 @@ SystemConfig system_config(const Scenario& scenario, const WorkerProfile& profil
   return config;
 }
 
-std::unique_ptr<Environment> make_world(const WorkerProfile& profile, const ScenarioRunSpec& spec,
-                                        BalancerConfig balancer) {
+std::unique_ptr<Environment> make_world(const Scenario& scenario, const WorkerProfile& profile,
+                                        const ScenarioRunSpec& spec, BalancerConfig balancer) {
   if (spec.simulated) {
+    if (scenario.fleet.provider == kProviderCommand && scenario.fleet.profile.empty())
+      throw UserError(scenario.file, "/fleet/provider",
+                      "the process provider with --sim, or a \"profile\" that models the "
+                      "command's server (the simulator cannot run a command), got \"command\"");
     SimulatedOptions options;
     options.balancer = std::move(balancer);
     options.profile = profile;
     options.seed = spec.seed;
     return make_simulated(std::move(options));
   }
-  check_worker_executable(spec.worker_executable);
   LiveOptions options;
+  options.provider = live_provider(scenario, spec.worker_executable);
   options.balancer = std::move(balancer);
   return make_live(std::move(options));
 }

@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/terminal.h"
 #include "orchestrator/balance_config.h"
+#include "orchestrator/scenario_system.h"
 #include "scaling/policy_file.h"
 #include "scenario/scenario.h"
 #include "worker/profile.h"
@@ -65,7 +66,7 @@ std::string summarize(const std::string& path, FileKind kind) {
     case FileKind::scenario: {
       const Scenario s = load_scenario(path);
       // The files it refers to are checked with their own parsers.
-      const WorkerProfile profile = load_worker_profile(s.fleet.profile);
+      const WorkerProfile profile = fleet_profile(s);
       for (const auto& policy : s.policies)
         load_policy_file(policy, time_scaled(s.effective_time_scale()));
       BalancerConfig listener;

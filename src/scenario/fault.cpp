@@ -194,7 +194,7 @@ std::string Fault::describe() const {
 }
 
 Fault parse_fault(const ConfigNode& node, Duration scenario_duration,
-                  const std::vector<std::string>& zones) {
+                  const std::vector<std::string>& zones, bool control_interface) {
   if (!node.is_object()) node.fail("a fault: {\"at\": \"45s\", \"<kind>\": {...}}");
   // Exactly one kind, beside "at" and "for".
   std::optional<FaultKind> kind;
@@ -219,6 +219,12 @@ Fault parse_fault(const ConfigNode& node, Duration scenario_duration,
 
   Fault fault;
   fault.kind = *kind;
+  if (!control_interface && fault.worker_side())
+    node.at(k.name).fail(
+        "a fault these workers can suffer (kill, stop, boot_failure, interruption, zone_outage): " +
+        std::string(k.name) +
+        " needs flotilla-worker's control interface, which the command "
+        "provider's servers lack");
   const ConfigNode at = node.at("at");
   fault.at = at.as_duration();
   if (fault.at >= scenario_duration)

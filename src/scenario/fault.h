@@ -90,8 +90,10 @@ struct Fault {
 };
 
 // One entry of "faults". `duration`: the scenario's, which every fault must end by;
-// `zones`: the fleet's (a zone_outage names one of them).
-Fault parse_fault(const ConfigNode& node, Duration duration,
-                  const std::vector<std::string>& zones);
+// `zones`: the fleet's (a zone_outage names one of them). Without `control_interface` (the
+// command provider's workers, a user's own server) the worker's own kinds (worker_side()) are
+// mistakes, named at the kind's pointer; signals (kill, stop) and the group's faults remain.
+Fault parse_fault(const ConfigNode& node, Duration duration, const std::vector<std::string>& zones,
+                  bool control_interface = true);
 
 }  // namespace flotilla

@@ -31,10 +31,38 @@ bool valid_name(const std::string& name) {
 }
 
 FleetSpec parse_fleet(const ConfigNode& node) {
-  node.only_keys({"profile", "min", "max", "desired", "health_check_type",
-                  "health_check_grace_period", "termination_policy",
+  node.only_keys({"provider", "profile", "command", "health_check", "boot_time", "min", "max",
+                  "desired", "health_check_type", "health_check_grace_period", "termination_policy",
                   "new_instances_protected_from_scale_in", "zones"});
   FleetSpec fleet;
+  if (auto provider = node.get("provider"))
+    fleet.provider = provider->as_enum({kProviderProcess, kProviderCommand});
+  if (fleet.provider == kProviderCommand) {
+    const ConfigNode command = node.at("command");
+    const auto args = command.items();
+    if (args.empty()) command.fail("a non-empty array: the program and its arguments");
+    for (const auto& arg : args) fleet.command.push_back(arg.as_nonempty_string());
+    if (std::none_of(fleet.command.begin(), fleet.command.end(), [](const std::string& arg) {
+          return arg.find("{port}") != std::string::npos;
+        }))
+      command.fail("an argument with \"{port}\", where Flotilla tells the server its port");
+    if (auto health = node.get("health_check")) {
+      // Its fields are read with the balancer's health check parser, over the balancer's
+      // health_check (orchestrator/balance_config.h scenario_balancer()).
+      if (!health->json().is_object()) health->fail("an object such as {\"path\": \"/health\"}");
+      fleet.health_check = health->json();
+    }
+    if (auto boot = node.get("boot_time"))
+      fleet.boot_time = boot->as_duration(Duration::zero(), std::chrono::hours(1));
+    if (node.has("profile")) fleet.profile = node.at("profile").as_path();
+  } else {
+    for (const char* key : {"command", "health_check", "boot_time"})
+      if (auto n = node.get(key))
+        n->fail(std::string("no \"") + key +
+                "\" with the process provider (the profile describes its worker); or "
+                "\"provider\": \"command\"");
+    fleet.profile = node.at("profile").as_path();
+  }
   if (auto zones = node.get("zones")) {
     const auto items = zones->items();
     if (items.empty()) zones->fail("a non-empty array of zone names, e.g. [\"a\", \"b\", \"c\"]");
@@ -53,7 +81,6 @@ FleetSpec parse_fleet(const ConfigNode& node) {
     fleet.termination_policy = t->as_enum({"Default", "OldestInstance", "NewestInstance"});
   if (auto p = node.get("new_instances_protected_from_scale_in"))
     fleet.new_instances_protected_from_scale_in = p->as_bool();
-  fleet.profile = node.at("profile").as_path();
   fleet.max = static_cast<int>(node.at("max").as_int(1, kMaxFleetSize));
   const ConfigNode min = node.at("min");
   fleet.min = static_cast<int>(min.as_int(0, kMaxFleetSize));
@@ -316,7 +343,8 @@ Scenario parse_scenario(const nlohmann::json& document, const std::string& file,
 
   if (auto faults = root.get("faults"))
     for (const auto& f : faults->items())
-      s.faults.push_back(parse_fault(f, horizon, s.fleet.zones));
+      s.faults.push_back(
+          parse_fault(f, horizon, s.fleet.zones, s.fleet.provider != kProviderCommand));
   std::stable_sort(s.faults.begin(), s.faults.end(),
                    [](const Fault& a, const Fault& b) { return a.at < b.at; });
   if (auto expect = root.get("expect")) {

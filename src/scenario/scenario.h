@@ -14,7 +14,8 @@
 //     "faults": [ { "at": "45s", "kill": { "count": 1 } } ],
 //     "expect": [ { "metric": "error_rate", "max": 0.01 } ] }
 //
-// Required: name, fleet.profile, fleet.min, fleet.max, and exactly one traffic shape:
+// Required: name, fleet.profile (with the default provider; see FleetSpec), fleet.min, fleet.max,
+// and exactly one traffic shape:
 //   "stages": [...]                                    k6's ramping-arrival-rate stages
 //   "trace": { "file": "scenarios/traces/x.csv", "speedup": 1, "scale": 1, "offset": "0s" }
 //                                                      a recorded rate (trace.h)
@@ -24,9 +25,10 @@
 // ((length - offset) / speedup), or one period of the sine; seed 1, fleet.desired = fleet.min,
 // balancer.algorithm "round_robin", policies [] (a fixed-size group), metrics.period 5s,
 // traffic.start_rps 0 (stages only; as k6's startRate: the first stage ramps up from 0),
-// traffic.arrivals "uniform", traffic.path "/", traffic.connections "keep_alive", trace speedup 1, scale 1, offset 0s, faults [],
-// expect [], time_scale = metrics.period / 60 s (AWS durations in seconds in AWS-format policies
-// shrink by it). The name is letters, digits, '-', '_' and '.' (it names output folders).
+// traffic.arrivals "uniform", traffic.path "/", traffic.connections "keep_alive", trace speedup 1,
+// scale 1, offset 0s, faults [], expect [], time_scale = metrics.period / 60 s (AWS durations in
+// seconds in AWS-format policies shrink by it). The name is letters, digits, '-', '_' and '.' (it
+// names output folders).
 //
 // traffic.requests, a request mix, replaces traffic.path (giving both is a mistake):
 //   "requests": [{ "path": "/api", "method": "POST", "weight": 3, "body_bytes": 512 }, ...]
@@ -60,8 +62,27 @@
 
 namespace flotilla {
 
+inline constexpr std::string_view kProviderProcess = "process";
+inline constexpr std::string_view kProviderCommand = "command";
+
+// A scenario's fleet. "provider" says what a worker is:
+//   "process" (default)  a flotilla-worker with the profile's traits; "profile" required
+//   "command"            the user's own server: "command" (an argv array, required) with
+//                        "{port}" in one of its arguments, and "{host}", "{id}" if wanted
+//                        (fleet/command_provider.h); "health_check" the target group's health
+//                        check for it, over the balancer's (its path defaults to "/", as an
+//                        ALB's); "boot_time" how long it takes to answer its health check
+//                        (default kDefaultCommandBootTime), unless a "profile" says so.
+//                        A profile is optional: it models the server for --sim. Faults that
+//                        need flotilla-worker's control interface (slow, errors, crash_after,
+//                        latency, flap) are mistakes with this provider.
 struct FleetSpec {
-  std::string profile;  // resolved path of the worker profile (fleet/*.json)
+  std::string provider = std::string(kProviderProcess);
+  // Resolved path of the worker profile (fleet/*.json); empty: none (command provider only).
+  std::string profile;
+  std::vector<std::string> command;   // the command provider's argv, as written
+  nlohmann::json health_check;        // the command provider's, as written; null: none
+  std::optional<Duration> boot_time;  // the command provider's "boot_time"
   int min = 0;
   int max = 1;
   int desired = 0;
@@ -74,6 +95,10 @@ struct FleetSpec {
   // one zone.
   std::vector<std::string> zones;
 };
+
+// A command worker's boot time when neither "boot_time" nor a profile gives one: what the group
+// waits beyond it (health_check_grace_period's default, boot time + 10 s) then comes to 30 s.
+inline constexpr Duration kDefaultCommandBootTime = std::chrono::seconds(20);
 
 inline constexpr std::array<std::string_view, 4> kBalancerAlgorithms = {
     "round_robin", "least_outstanding_requests", "weighted_round_robin", "power_of_two_choices"};

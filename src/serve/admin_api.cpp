@@ -391,7 +391,8 @@ class Handler {
   }
 
   AdminResponse fault(const json& body) {
-    const Fault f = parse_fault_request(body, session_.scenario().fleet.zones);
+    const FleetSpec& fleet = session_.scenario().fleet;
+    const Fault f = parse_fault_request(body, fleet.zones, fleet.provider != kProviderCommand);
     return json_response(200, {{"fault", session_.start_fault(f)}});
   }
 

@@ -160,10 +160,11 @@ int parse_kill_signal(const json& body) {
   return SIGKILL;
 }
 
-Fault parse_fault_request(const json& body, const std::vector<std::string>& zones) {
+Fault parse_fault_request(const json& body, const std::vector<std::string>& zones,
+                          bool control_interface) {
   json entry = body;
   if (entry.is_object() && !entry.contains("at")) entry["at"] = "0s";
-  return parse_fault(ConfigNode(entry, kRequestBody), kFaultHorizon, zones);
+  return parse_fault(ConfigNode(entry, kRequestBody), kFaultHorizon, zones, control_interface);
 }
 
 std::optional<RateSchedule> parse_load_request(const json& body) {

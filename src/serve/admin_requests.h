@@ -60,7 +60,9 @@ int parse_kill_signal(const nlohmann::json& body);
 
 // POST /api/v1/faults: a fault entry as in scenario files, starting now ("at" optional, 0s when
 // absent), ending within 24 h; `zones`: the fleet's.
-Fault parse_fault_request(const nlohmann::json& body, const std::vector<std::string>& zones);
+// `control_interface`: as parse_fault's (false for the command provider's workers).
+Fault parse_fault_request(const nlohmann::json& body, const std::vector<std::string>& zones,
+                          bool control_interface = true);
 
 // POST /api/v1/load: {"rps": N, "duration": D (1ms to 24h, default 1h)} | {"stages": [...],
 // "start_rps": N} (stages adding up to more than 0 s and at most 24 h) | {"stop": true}.

@@ -66,7 +66,7 @@ int serve_command(const ServeOptions& options, std::ostream& out) {
   settings.spec.seed = options.seed.value_or(scenario.seed);
   settings.spec.worker_executable =
       options.worker_executable.empty() ? default_worker_executable() : options.worker_executable;
-  check_worker_executable(settings.spec.worker_executable);
+  const LiveProvider provider = live_provider(scenario, settings.spec.worker_executable);
   const OutputFolder folder(options.out_dir, "serve");
   settings.spec.output_dir = folder.path();
   settings.spec.started_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
@@ -79,6 +79,7 @@ int serve_command(const ServeOptions& options, std::ostream& out) {
   live.balancer.host = listen.host;
   live.balancer.port = listen.port;
   live.io = &io;
+  live.provider = provider;
   std::unique_ptr<Environment> env = make_live(std::move(live));
   ServeSession session(*env, scenario, settings);
   AdminApi api(session, token);

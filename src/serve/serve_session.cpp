@@ -44,7 +44,7 @@ ServeSession::ServeSession(Environment& env, const Scenario& scenario, ServeSett
       scenario_(scenario),
       settings_(std::move(settings)),
       random_(settings_.spec.seed) {
-  const WorkerProfile profile = load_worker_profile(scenario_.fleet.profile);
+  const WorkerProfile profile = fleet_profile(scenario_);
   const BalancerSettings balancer = balancer_settings(scenario_, settings_.spec.seed);
   system_ = std::make_unique<System>(
       env_, system_config(scenario_, profile, settings_.spec, balancer.group));

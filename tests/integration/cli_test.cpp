@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -715,4 +716,107 @@ TEST_CASE("--version: both programs print the project's version and the commit")
     CHECK(std::regex_match(r.out, line));
     CHECK(r.err.empty());
   }
+}
+
+namespace {
+
+// scenarios/command-python.json with its policy path made absolute and `edit` applied.
+std::string write_command_scenario(const fs::path& dir, const std::string& name,
+                                   const std::function<void(nlohmann::json&)>& edit) {
+  auto doc = nlohmann::json::parse(read_file(kSource / "scenarios/command-python.json"));
+  for (auto& p : doc["policies"]) p = (kSource / p.get<std::string>()).string();
+  edit(doc);
+  const auto path = (dir / (name + ".json")).string();
+  std::ofstream(path) << doc.dump();
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("run: the command provider's mistakes exit 2 naming the field, and start nothing") {
+  const auto dir = fresh_temp_dir("command-mistakes");
+  using Json = nlohmann::json;
+  struct Row {
+    const char* name;
+    std::function<void(Json&)> edit;
+    std::vector<std::string> flags;
+    const char* pointer;
+    const char* says;
+  };
+  const Row rows[] = {
+      {"missing-command",
+       [](Json& d) { d["fleet"].erase("command"); },
+       {},
+       "/fleet/command",
+       "nothing (the field is missing)"},
+      {"no-port",
+       [](Json& d) {
+         d["fleet"]["command"] = {"python3", "-m", "http.server"};
+       },
+       {},
+       "/fleet/command",
+       "{port}"},
+      {"empty-command",
+       [](Json& d) { d["fleet"]["command"] = Json::array(); },
+       {},
+       "/fleet/command",
+       "a non-empty array"},
+      {"slow-fault",
+       [](Json& d) {
+         d["faults"][0] = {{"at", "5s"}, {"for", "5s"}, {"slow", {{"factor", 2}}}};
+       },
+       {},
+       "/faults/0/slow",
+       "control interface"},
+      {"errors-fault",
+       [](Json& d) {
+         d["faults"].push_back({{"at", "5s"}, {"for", "5s"}, {"errors", {{"fraction", 0.5}}}});
+       },
+       {},
+       "/faults/1/errors",
+       "control interface"},
+      {"bad-provider",
+       [](Json& d) { d["fleet"]["provider"] = "docker"; },
+       {},
+       "/fleet/provider",
+       "\"command\""},
+      {"bad-health-check",
+       [](Json& d) {
+         d["fleet"]["health_check"] = {{"pth", "/"}};
+       },
+       {},
+       "/fleet/health_check/pth",
+       "did you mean \"path\"?"},
+      {"sim-without-profile", [](Json&) {}, {"--sim"}, "/fleet/provider", "profile"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.name);
+    const auto path = write_command_scenario(dir, row.name, row.edit);
+    std::vector<std::string> argv = {kFlotilla, "run", path, "--out", (dir / "out").string()};
+    argv.insert(argv.end(), row.flags.begin(), row.flags.end());
+    const auto r = run_process(argv, 30s);
+    INFO(r.out, r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(path + ": " + row.pointer + ": ") != std::string::npos);
+    CHECK(r.err.find(row.says) != std::string::npos);
+    CHECK(r.out.find("launching") == std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(dir / "out"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("run --sim: the command provider with a profile runs on the profile's model") {
+  const auto dir = fresh_temp_dir("command-sim");
+  const auto path = write_command_scenario(dir, "modelled", [](nlohmann::json& d) {
+    d["fleet"]["profile"] = (kSource / "fleet/standard.json").string();
+    // The scheduled actions hold in the model too; its kill's errors are the model's business.
+    d["expect"] = {{{"metric", "max_in_service"}, {"min", 4}},
+                   {{"metric", "final_in_service"}, {"max", 2}}};
+  });
+  const auto r =
+      run_process({kFlotilla, "run", path, "--sim", "--out", (dir / "out").string()}, 60s);
+  INFO(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("  Result: PASSED\n") != std::string::npos);
+  fs::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -92,8 +93,9 @@ TEST_CASE("run: scale-in under steady load costs the client no errors") {
 
 namespace {
 // Runs scenarios/NAME.json live and checks that it exited 0 and passed; returns the report.
-nlohmann::json run_shipped_scenario(const std::string& name,
-                                    std::chrono::seconds timeout = 150s) {
+// `inspect` sees the output folder before it is removed.
+nlohmann::json run_shipped_scenario(const std::string& name, std::chrono::seconds timeout = 150s,
+                                    const std::function<void(const fs::path&)>& inspect = {}) {
   const auto out = fresh_temp_dir("shipped-" + name);
   const auto scenario = (kSource / "scenarios" / (name + ".json")).string();
   const auto r =
@@ -102,6 +104,7 @@ nlohmann::json run_shipped_scenario(const std::string& name,
   CHECK(r.exit_code == 0);
   auto report = nlohmann::json::parse(read_file(out / "report.json"));
   CHECK(report["passed"] == true);
+  if (inspect) inspect(out);
   fs::remove_all(out);
   return report;
 }
@@ -335,4 +338,33 @@ TEST_CASE("run: api-mix live gives a row per path and per worker, the killed one
   }
   CHECK(killed == 1);
   CHECK(routed >= sent);
+}
+
+TEST_CASE("run: the user's own server as the worker, python's http.server, live (command-python)") {
+  std::string csv;
+  const auto report = run_shipped_scenario("command-python", 120s, [&](const fs::path& out) {
+    csv = read_file(out / "timeseries.csv");
+  });
+  CHECK(report["requests"]["errors"].get<long>() == 0);
+  CHECK(report["capacity"]["max_in_service"].get<int>() == 4);
+  CHECK(report["capacity"]["final"].get<int>() == 2);
+  int killed = 0;
+  for (const auto& w : report["workers"])
+    if (w["end_cause"].get<std::string>().find("signal 9") != std::string::npos) ++killed;
+  CHECK(killed == 1);
+  // CPUUtilization came from the servers' CPU time: a group average every second, small for
+  // 30 requests/s of directory listings.
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  int rows = 0, with_cpu = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    const std::string cpu = line.substr(line.rfind(',') + 1);
+    if (cpu.empty()) continue;
+    ++with_cpu;
+    CHECK(std::stod(cpu) < 50);
+  }
+  CHECK(rows >= 30);
+  CHECK(with_cpu >= rows - 2);
 }

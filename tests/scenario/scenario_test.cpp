@@ -646,3 +646,134 @@ TEST_CASE("parse_scenario: each request mix mistake names its JSON pointer") {
 }
 
 }  // namespace flotilla
+
+namespace flotilla {
+namespace {
+
+// valid_document() with the command provider's fleet.
+json command_document() {
+  json d = valid_document();
+  d["fleet"] = json::parse(R"({ "provider": "command", "min": 2, "max": 10,
+      "command": ["python3", "-m", "http.server", "{port}"] })");
+  return d;
+}
+
+}  // namespace
+}  // namespace flotilla
+
+using flotilla::command_document;
+
+TEST_CASE("parse_scenario: the command provider's fleet and its defaults") {
+  using namespace flotilla;
+  TempRepo repo;
+  const Scenario plain = parse_scenario(valid_document(), repo.scenario_path());
+  CHECK(plain.fleet.provider == "process");
+  CHECK(plain.fleet.command.empty());
+  CHECK(plain.fleet.health_check.is_null());
+
+  const Scenario s = parse_scenario(command_document(), repo.scenario_path());
+  CHECK(s.fleet.provider == "command");
+  CHECK(s.fleet.command == std::vector<std::string>{"python3", "-m", "http.server", "{port}"});
+  CHECK(s.fleet.profile.empty());
+  CHECK(s.fleet.health_check.is_null());
+  CHECK_FALSE(s.fleet.boot_time);
+  CHECK(s.faults.size() == 2);  // kill suits a user's server
+
+  json d = command_document();
+  d["fleet"]["health_check"] = {{"path", "/health"}};
+  d["fleet"]["boot_time"] = "3s";
+  d["fleet"]["profile"] = "fleet/p.json";
+  d["faults"].push_back({{"at", "10s"}, {"for", "5s"}, {"stop", json::object()}});
+  const Scenario full = parse_scenario(d, repo.scenario_path());
+  CHECK(full.fleet.health_check == json{{"path", "/health"}});
+  CHECK(full.fleet.boot_time == std::chrono::seconds(3));
+  CHECK(fs::path(full.fleet.profile).filename() == "p.json");
+}
+
+TEST_CASE("parse_scenario: each command provider mistake names its JSON pointer") {
+  using namespace flotilla;
+  TempRepo repo;
+  struct Row {
+    const char* what;
+    std::function<json()> document;
+    const char* pointer;
+    const char* expected;
+  };
+  auto command_with = [](std::function<void(json&)> edit) {
+    return [edit] {
+      json d = command_document();
+      edit(d);
+      return d;
+    };
+  };
+  auto process_with = [](std::function<void(json&)> edit) {
+    return [edit] {
+      json d = valid_document();
+      edit(d);
+      return d;
+    };
+  };
+  const Row rows[] = {
+      {"unknown provider", process_with([](json& d) { d["fleet"]["provider"] = "docker"; }),
+       "/fleet/provider", "\"process\", \"command\""},
+      {"no command", command_with([](json& d) { d["fleet"].erase("command"); }), "/fleet/command",
+       "a value"},
+      {"an empty command", command_with([](json& d) { d["fleet"]["command"] = json::array(); }),
+       "/fleet/command", "a non-empty array"},
+      {"a command as one string",
+       command_with([](json& d) { d["fleet"]["command"] = "python3 -m http.server {port}"; }),
+       "/fleet/command", "an array"},
+      {"no {port}", command_with([](json& d) {
+         d["fleet"]["command"] = {"python3", "-m", "http.server"};
+       }),
+       "/fleet/command", "{port}"},
+      {"an empty argument", command_with([](json& d) {
+         d["fleet"]["command"] = {"./server", "", "{port}"};
+       }),
+       "/fleet/command/1", "a non-empty string"},
+      {"a health check that is not an object",
+       command_with([](json& d) { d["fleet"]["health_check"] = "/health"; }), "/fleet/health_check",
+       "an object"},
+      {"a negative boot time", command_with([](json& d) { d["fleet"]["boot_time"] = "-1s"; }),
+       "/fleet/boot_time", "a duration"},
+      {"a missing profile file",
+       command_with([](json& d) { d["fleet"]["profile"] = "fleet/nope.json"; }), "/fleet/profile",
+       "existing file"},
+      {"slow", command_with([](json& d) {
+         d["faults"].push_back({{"at", "10s"}, {"for", "5s"}, {"slow", {{"factor", 3}}}});
+       }),
+       "/faults/2/slow", "control interface"},
+      {"errors", command_with([](json& d) {
+         d["faults"][0] = {{"at", "10s"}, {"for", "5s"}, {"errors", {{"fraction", 0.5}}}};
+       }),
+       "/faults/0/errors", "control interface"},
+      {"crash_after", command_with([](json& d) {
+         d["faults"][1] = {{"at", "10s"}, {"crash_after", {{"requests", 10}}}};
+       }),
+       "/faults/1/crash_after", "control interface"},
+      {"latency", command_with([](json& d) {
+         d["faults"][0] = {{"at", "10s"}, {"for", "5s"}, {"latency", {{"delay", "50ms"}}}};
+       }),
+       "/faults/0/latency", "control interface"},
+      {"flap", command_with([](json& d) {
+         d["faults"][0] = {{"at", "10s"}, {"for", "5s"}, {"flap", {{"period", "1s"}}}};
+       }),
+       "/faults/0/flap", "control interface"},
+      {"a command with the process provider", process_with([](json& d) {
+         d["fleet"]["command"] = {"./server", "{port}"};
+       }),
+       "/fleet/command", "process provider"},
+      {"a health check with the process provider", process_with([](json& d) {
+         d["fleet"]["health_check"] = {{"path", "/"}};
+       }),
+       "/fleet/health_check", "process provider"},
+      {"no profile with the process provider",
+       process_with([](json& d) { d["fleet"].erase("profile"); }), "/fleet/profile", "a value"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.what);
+    const Outcome o = parse_outcome(row.document(), repo.scenario_path());
+    CHECK(o.pointer == row.pointer);
+    CHECK_MESSAGE(o.expected.find(row.expected) != std::string::npos, o.message);
+  }
+}

@@ -151,6 +151,7 @@ STEP = "policies/step-cpu.json"
 SCHEDULED = "policies/scheduled-business-hours.json"
 BALANCER = "bench/conf/flotilla-balance.json"
 MIX = "scenarios/api-mix.json"
+COMMAND = "scenarios/command-python.json"
 
 # (what is wrong, base file, schema, edit, the pointer flotilla names, text its message holds).
 # An unknown field is added beside the known one, so that only the unknown field is wrong.
@@ -258,6 +259,18 @@ WRONG = [
      "/steps/0/adjustment", "a value"),
     ("no target groups", BALANCER, "balancer", setting("/target_groups", []), "/target_groups",
      "at least one target group"),
+    # the command provider
+    ("an unknown provider", COMMAND, "scenario", setting("/fleet/provider", "docker"),
+     "/fleet/provider", '"command"'),
+    ("a command provider without a command", COMMAND, "scenario", removing("/fleet/command"),
+     "/fleet/command", "a value"),
+    ("a command without {port}", COMMAND, "scenario",
+     setting("/fleet/command", ["python3", "-m", "http.server"]), "/fleet/command", "{port}"),
+    ("a fault that needs the worker's control interface", COMMAND, "scenario",
+     setting("/faults/0", {"at": "5s", "for": "5s", "slow": {"factor": 2}}), "/faults/0/slow",
+     "control interface"),
+    ("a command with the process provider", SCENARIO, "scenario",
+     setting("/fleet/command", ["./server", "{port}"]), "/fleet/command", "process provider"),
 ]
 
 
