@@ -20,7 +20,7 @@
 #include "support/wait.h"
 
 using namespace flotilla;
-using Harness = flotilla::test::ProviderHarness<CommandProvider>;
+using CommandHarness = flotilla::test::ProviderHarness<CommandProvider>;
 using flotilla::test::process_gone;
 
 namespace {
@@ -89,7 +89,7 @@ TEST_CASE("a picked port is free on loopback") {
 }
 
 TEST_CASE("python's http.server is a target on the chosen port, and a kill ends it by signal 9") {
-  Harness h;
+  CommandHarness h;
   const WorkerId id = h.provider->launch(http_server());
   CHECK(id == "i-00000000000000001");
   CHECK(h.listening.empty());  // never from inside launch()
@@ -112,7 +112,7 @@ TEST_CASE("python's http.server is a target on the chosen port, and a kill ends 
 }
 
 TEST_CASE("stop() sends SIGTERM, which http.server honours before the grace period is over") {
-  Harness h;
+  CommandHarness h;
   const WorkerId id = h.provider->launch(http_server());
   REQUIRE(h.run_until([&] { return h.listened(id); }));
   const std::uint16_t port = h.listening[id].front().port;
@@ -126,7 +126,7 @@ TEST_CASE("each worker gets its own port, host and id in its arguments") {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("flotilla-command-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  Harness h;
+  CommandHarness h;
   std::vector<WorkerId> ids;
   for (int i = 0; i < 2; ++i)
     ids.push_back(h.provider->launch(
@@ -152,7 +152,7 @@ TEST_CASE("each worker gets its own port, host and id in its arguments") {
 }
 
 TEST_CASE("a command that cannot start exits 127 without on_listening") {
-  Harness h;
+  CommandHarness h;
   const WorkerId id =
       h.provider->launch({"flotilla-no-such-server-{port}", {"{port}"}, "", std::nullopt});
   REQUIRE(h.run_until([&] { return h.exited(id); }));
@@ -161,7 +161,7 @@ TEST_CASE("a command that cannot start exits 127 without on_listening") {
 }
 
 TEST_CASE("a command that exits at once is reported with its code, after its on_listening") {
-  Harness h;
+  CommandHarness h;
   const WorkerId id = h.provider->launch({"/bin/sh", {"-c", "exit 3", "{port}"}, "", std::nullopt});
   REQUIRE(h.run_until([&] { return h.exited(id); }));
   CHECK(h.exits[id][0].exit_code == 3);

@@ -41,7 +41,7 @@ LaunchSpec sh(const std::string& script) { return {"/bin/sh", {"-c", script}, ""
 // An announcing worker that runs until signalled.
 LaunchSpec sleeper() { return sh(std::string(kAnnounce) + "; exec sleep 30"); }
 
-using Harness = flotilla::test::ProviderHarness<ProcessProvider>;
+using ProcessHarness = flotilla::test::ProviderHarness<ProcessProvider>;
 using flotilla::test::Clock;
 using flotilla::test::poll_until;
 using flotilla::test::process_gone;
@@ -50,7 +50,7 @@ using flotilla::test::process_state;
 }  // namespace
 
 TEST_CASE("launch reports the announced endpoint once, with sequential AWS-style ids") {
-  Harness h;
+  ProcessHarness h;
   const auto first = h.provider->launch(sleeper());
   const auto second = h.provider->launch(sleeper());
   CHECK(first == "i-00000000000000001");
@@ -68,7 +68,7 @@ TEST_CASE("launch reports the announced endpoint once, with sequential AWS-style
 }
 
 TEST_CASE("ids follow the configured prefix and first id") {
-  Harness h(ProcessProvider::Options{.id_prefix = "w-", .first_id = 0xabc});
+  ProcessHarness h(ProcessProvider::Options{.id_prefix = "w-", .first_id = 0xabc});
   const auto a = h.provider->launch(sh("exit 0"));
   const auto b = h.provider->launch(sh("exit 0"));
   CHECK(a == "w-00000000000000abc");
@@ -77,7 +77,7 @@ TEST_CASE("ids follow the configured prefix and first id") {
 }
 
 TEST_CASE("a launch with the run's seed gives each worker its own, as --seed N after the args") {
-  Harness h;
+  ProcessHarness h;
   // sh -c SCRIPT NAME --seed N: the script sees --seed as $1 and N as $2.
   LaunchSpec spec{"/bin/sh", {"-c", R"([ "$1" = --seed ] && exit $(( $2 % 256 )); exit 255)", "sh"},
                   "", 7};
@@ -91,7 +91,7 @@ TEST_CASE("a launch with the run's seed gives each worker its own, as --seed N a
 }
 
 TEST_CASE("an exit code is reported, without on_listening") {
-  Harness h;
+  ProcessHarness h;
   const auto id = h.provider->launch(sh("exit 3"));
   REQUIRE(h.run_until([&] { return h.exited(id); }));
   REQUIRE(h.exits[id].size() == 1);
@@ -104,7 +104,7 @@ TEST_CASE("an exit code is reported, without on_listening") {
 }
 
 TEST_CASE("an announce written just before exiting still precedes on_exit") {
-  Harness h;
+  ProcessHarness h;
   std::vector<WorkerId> ids;
   for (int i = 0; i < 8; ++i)
     ids.push_back(h.provider->launch(sh(std::string(kAnnounce) + "; exit 0")));
@@ -121,7 +121,7 @@ TEST_CASE("an announce written just before exiting still precedes on_exit") {
 }
 
 TEST_CASE("signal() delivers the signal and the exit names it") {
-  Harness h;
+  ProcessHarness h;
   const auto id = h.provider->launch(sleeper());
   REQUIRE(h.run_until([&] { return h.listened(id); }));
   h.provider->signal(id, SIGKILL);
@@ -136,7 +136,7 @@ TEST_CASE("signal() delivers the signal and the exit names it") {
 }
 
 TEST_CASE("SIGSTOP and SIGCONT are not exits") {
-  Harness h;
+  ProcessHarness h;
   const auto id = h.provider->launch(sleeper());
   REQUIRE(h.run_until([&] { return h.listened(id); }));
   const int pid = h.provider->pid(id).value();
@@ -155,7 +155,7 @@ TEST_CASE("SIGSTOP and SIGCONT are not exits") {
 }
 
 TEST_CASE("stop() SIGKILLs a worker that ignores SIGTERM once the grace period is over") {
-  Harness h;
+  ProcessHarness h;
   const auto id = h.provider->launch(sh(std::string("trap '' TERM; ") + kAnnounce + "; sleep 30"));
   REQUIRE(h.run_until([&] { return h.listened(id); }));
   const auto grace = std::chrono::milliseconds(300);
@@ -169,7 +169,7 @@ TEST_CASE("stop() SIGKILLs a worker that ignores SIGTERM once the grace period i
 }
 
 TEST_CASE("stop() lets a worker that honours SIGTERM exit with its own code") {
-  Harness h;
+  ProcessHarness h;
   // A foreground `sleep` is in the worker's process group and gets the SIGTERM too; a short one
   // bounds the shell's reaction time even if the signal lands between its fork and exec.
   const auto id = h.provider->launch(
@@ -188,7 +188,7 @@ TEST_CASE("stop() lets a worker that honours SIGTERM exit with its own code") {
 }
 
 TEST_CASE("a worker that cannot start is reported with exit 127 on a later turn") {
-  Harness h;
+  ProcessHarness h;
   const std::vector<std::string> executables = {
       "/nonexistent/flotilla-worker",
       std::string(FLOTILLA_SOURCE_DIR) + "/CMakeLists.txt",  // exists, not executable
@@ -216,7 +216,7 @@ TEST_CASE("a worker that cannot start is reported with exit 127 on a later turn"
 }
 
 TEST_CASE("children that end together are each reported exactly once") {
-  Harness h;
+  ProcessHarness h;
   std::vector<WorkerId> sleepers;
   for (int i = 0; i < 6; ++i) sleepers.push_back(h.provider->launch(sleeper()));
   REQUIRE(h.run_until([&] { return h.listening.size() == sleepers.size(); }));
@@ -241,7 +241,7 @@ TEST_CASE("children that end together are each reported exactly once") {
 }
 
 TEST_CASE("other children of the process neither disturb nor are disturbed") {
-  Harness h;
+  ProcessHarness h;
   std::vector<WorkerId> sleepers;
   for (int i = 0; i < 3; ++i) sleepers.push_back(h.provider->launch(sleeper()));
   REQUIRE(h.run_until([&] { return h.listening.size() == sleepers.size(); }));
@@ -276,7 +276,7 @@ TEST_CASE("other children of the process neither disturb nor are disturbed") {
 }
 
 TEST_CASE("stdout beyond the pipe's capacity and over-long lines do not block the announce") {
-  Harness h;
+  ProcessHarness h;
   const auto id =
       h.provider->launch(sh("seq 1 200000; head -c 300000 /dev/zero | tr '\\0' x; echo; " +
                             std::string(kAnnounce) + "; exec sleep 30"));
@@ -286,7 +286,7 @@ TEST_CASE("stdout beyond the pipe's capacity and over-long lines do not block th
 }
 
 TEST_CASE("only the first announce counts") {
-  Harness h;
+  ProcessHarness h;
   const auto id =
       h.provider->launch(sh("echo 'flotilla-worker listening on 127.0.0.1:1111'; "
                             "echo 'flotilla-worker listening on 127.0.0.1:2222'; exit 0"));
@@ -295,7 +295,7 @@ TEST_CASE("only the first announce counts") {
 }
 
 TEST_CASE("on_exit may launch a replacement") {
-  Harness h;
+  ProcessHarness h;
   std::vector<WorkerId> launched;
   h.on_exit_hook = [&](const WorkerId&) {
     if (launched.size() < 3) launched.push_back(h.provider->launch(sh("exit 0")));
@@ -308,7 +308,7 @@ TEST_CASE("on_exit may launch a replacement") {
 }
 
 TEST_CASE("the destructor kills and reaps running workers, without callbacks") {
-  Harness h;
+  ProcessHarness h;
   std::vector<int> pids;
   for (int i = 0; i < 3; ++i) {
     const auto id = h.provider->launch(sleeper());
@@ -326,7 +326,7 @@ TEST_CASE("the destructor kills and reaps running workers, without callbacks") {
 }
 
 TEST_CASE("a shell-wrapped worker takes its own children along when stopped") {
-  Harness h;
+  ProcessHarness h;
   // The shell's child `sleep` is a grandchild of flotilla; its pid goes to a file.
   char path[] = "/tmp/fleet_test_XXXXXX";
   const int fd = ::mkstemp(path);
@@ -346,7 +346,7 @@ TEST_CASE("a shell-wrapped worker takes its own children along when stopped") {
 }
 
 TEST_CASE("on_exit is not held back by a grandchild that keeps stdout open") {
-  Harness h(ProcessProvider::Options{.exit_drain = std::chrono::milliseconds(100)});
+  ProcessHarness h(ProcessProvider::Options{.exit_drain = std::chrono::milliseconds(100)});
   char path[] = "/tmp/fleet_test_XXXXXX";
   const int fd = ::mkstemp(path);
   REQUIRE(fd >= 0);
