@@ -11,8 +11,8 @@ DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev 
 # whose server scrapes serve (tests/metrics, tests/serve, tests/integration).
 TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus
 # Only `make bench` and `make bench-profile` need these: the peers compared with, the load
-# generator, and the counters of instructions and system calls.
-BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux valgrind strace
+# generator, and the counters of instructions, system calls and CPU time.
+BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux valgrind strace linux-perf
 # Unity build: each target's sources compile in batches of 8, so the JSON, doctest and Beast
 # headers and their templates are compiled once a batch instead of once a file (about 40% less
 # compile time on 2 cores). A development build without it recompiles less per change.
@@ -57,8 +57,8 @@ demo: build
 bench: build bench-deps
 	FLOTILLA=$(abspath $(BUILD_DIR))/bin/flotilla bench/run.sh
 
-# Instructions (callgrind) and system calls (strace) per request, flotilla and HAProxy on the
-# same backends (about 5 minutes). Knobs: see bench/profile.sh.
+# Instructions (callgrind), system calls (strace) and CPU time with where it goes (perf) per
+# request, flotilla and HAProxy on the same backends (about 6 minutes). Knobs: see bench/profile.sh.
 bench-profile: build bench-deps
 	FLOTILLA=$(abspath $(BUILD_DIR))/bin/flotilla bench/profile.sh
 

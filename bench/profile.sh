@@ -7,6 +7,11 @@
 #              idle spell of the same length.
 #   strace     system calls per request (strace -c -f attached after a warm-up, for one wrk run),
 #              with the calls by name.
+#   cpu        at full speed (no tracer): CPU time per request, user and system, of the proxy and
+#              of the 4 backends that share its CPU (from /proc/PID/stat over one wrk run), and
+#              where the proxy's time goes (perf record over a second run): user space, and the
+#              kernel by system call (each call's share includes what the kernel does inside it,
+#              such as loopback delivery to the peer on a send) and outside any call.
 #
 #   make bench-profile                                   # both tools, c=64 and c=256
 #   TOOLS=strace CONNS=64 DURATION=5 bench/profile.sh    # a quick look
@@ -16,13 +21,13 @@
 # normal, so more events arrive per wakeup than at full speed: compare the two proxies with
 # each other, not with the figures of bench/run.sh.
 #
-# Knobs: TOOLS ["callgrind strace"], PROXIES ["flotilla haproxy"], CONNS ["64 256"],
+# Knobs: TOOLS ["callgrind strace cpu"], PROXIES ["flotilla haproxy"], CONNS ["64 256"],
 # DURATION [10] s, WARMUP [2] s, PORT_BASE [19080], SUT_CPU [0], LOADGEN_CPU [1],
 # FLOTILLA [build/bin/flotilla], OUT [bench/results/profile-<time>].
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-TOOLS=${TOOLS:-"callgrind strace"}
+TOOLS=${TOOLS:-"callgrind strace cpu"}
 PROXIES=${PROXIES:-"flotilla haproxy"}
 CONNS=${CONNS:-"64 256"}
 DURATION=${DURATION:-10}
@@ -31,7 +36,11 @@ FLOTILLA=${FLOTILLA:-$BENCH_DIR/../build/bin/flotilla}
 OUT=${OUT:-$BENCH_DIR/results/profile-$(date +%Y%m%d-%H%M%S)}
 RUN=$OUT/run
 
-for tool in nginx haproxy wrk curl taskset perl valgrind callgrind_control strace; do
+needs="nginx haproxy wrk curl taskset perl"
+[[ " $TOOLS " == *" callgrind "* ]] && needs+=" valgrind callgrind_control"
+[[ " $TOOLS " == *" strace "* ]] && needs+=" strace"
+[[ " $TOOLS " == *" cpu "* ]] && needs+=" perf"
+for tool in $needs; do
   command -v "$tool" > /dev/null || { echo "bench: $tool is missing; run 'make bench-profile'" >&2; exit 2; }
 done
 [[ -x "$FLOTILLA" ]] || { echo "bench: no flotilla at $FLOTILLA; run 'make bench-profile' or set FLOTILLA" >&2; exit 2; }
@@ -131,13 +140,57 @@ strace_one() {
   printf "%s\t%s\tsyscalls\t%s\t%s\t%s\n" "$proxy" "$c" "${calls:-0}" "${requests:-0}" "$(per "${calls:-0}" "${requests:-0}")" >> "$OUT/profile.tsv"
 }
 
+# ticks FIELD PID...: the summed utime (FIELD 14) or stime (15) of the pids, in clock ticks.
+ticks() {
+  local f=$1 t=0 p; shift
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(sed -E 's/^.*\) //' "/proc/$p/stat" | awk -v f="$f" '{print $(f - 2)}')))
+  done
+  echo "$t"
+}
+us_per() { awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (r > 0) printf "%.1f", 1e6 * t / hz / r; else print "-" }'; }
+
+# cpu_one PROXY CONNS: CPU time per request at full speed, then a perf profile of the proxy.
+cpu_one() {
+  local proxy=$1 c=$2 raw="$RUN/cpu-$1-c$2" requests backends="" n pu0 ps0 bu0 bs0 pu1 ps1 bu1 bs1 rec
+  start_sut "$proxy"
+  for ((n = 1; n <= BACKENDS; n++)); do backends+=" $(backend_pids "$n")"; done
+  load "$proxy" "$c" "$WARMUP" "$raw.warmup.txt" > /dev/null
+  # shellcheck disable=SC2086
+  { pu0=$(ticks 14 "$SUT_PID"); ps0=$(ticks 15 "$SUT_PID"); bu0=$(ticks 14 $backends); bs0=$(ticks 15 $backends); }
+  requests=$(load "$proxy" "$c" "$DURATION" "$raw.wrk.txt")
+  # shellcheck disable=SC2086
+  { pu1=$(ticks 14 "$SUT_PID"); ps1=$(ticks 15 "$SUT_PID"); bu1=$(ticks 14 $backends); bs1=$(ticks 15 $backends); }
+  perf record -q -g -o "$raw.perf" -p "$SUT_PID" -- sleep "$DURATION" > /dev/null 2>&1 & rec=$!
+  load "$proxy" "$c" "$DURATION" "$raw.perf.wrk.txt" > /dev/null
+  wait "$rec" || true
+  stop_sut
+  printf "%-9s c=%-4s cpu:       %8s requests, us/request: proxy %s user + %s system, backends %s user + %s system\n" \
+    "$proxy" "$c" "${requests:-0}" "$(us_per $((pu1 - pu0)) "$requests")" "$(us_per $((ps1 - ps0)) "$requests")" \
+    "$(us_per $((bu1 - bu0)) "$requests")" "$(us_per $((bs1 - bs0)) "$requests")"
+  printf "%s\t%s\tcpu_us\t%s\t%s\t%s\n" "$proxy" "$c" "$((pu1 - pu0 + ps1 - ps0))" "${requests:-0}" \
+    "$(us_per $((pu1 - pu0 + ps1 - ps0)) "$requests")" >> "$OUT/profile.tsv"
+  # Samples by where they were taken: user space, or the system call (or other kernel entry,
+  # such as a softirq at a syscall's exit or an interrupt) on the stack.
+  perf script -i "$raw.perf" -F ip,sym 2> /dev/null | perl -ne '
+    if (/^\s*$/) { if (defined $top) { $n{$where // ($top_kernel ? "kernel, no system call" : "user space")}++; $total++ }
+                   undef $top; undef $where; $top_kernel = 0; next }
+    my ($ip, $sym) = /^\s*([0-9a-f]+)\s+(\S+)/ or next;
+    if (!defined $top) { $top = $sym; $top_kernel = hex(substr($ip, 0, 4)) >= 0xffff }
+    # The call's entry point by any of the names the kernel's inlining leaves on the stack.
+    $where = $1 // $2 if !defined $where
+                         && $sym =~ /^(?:__x64_sys_|__se_sys_|__do_sys_|__sys_|ksys_)(\w+)|^do_(epoll_\w+)/;
+    END { printf "%-9s   where the time goes:", ""; for (sort { $n{$b} <=> $n{$a} } keys %n) {
+            printf " %s %.0f%%;", $_, 100 * $n{$_} / $total if $n{$_} / $total >= 0.01 } print "\n" }'
+}
+
 {
   echo "date: $(date -Is)"
   echo "kernel: $(uname -r), cpus: $(nproc)"
   echo "flotilla: $FLOTILLA"
   haproxy -v | sed -n 1p  # sed reads it all: head's early exit would fail the pipe
-  valgrind --version
-  strace -V | sed -n 1p
+  [[ " $TOOLS " == *" callgrind "* ]] && valgrind --version
+  [[ " $TOOLS " == *" strace "* ]] && strace -V | sed -n 1p
   echo "TOOLS=\"$TOOLS\" PROXIES=\"$PROXIES\" CONNS=\"$CONNS\" DURATION=$DURATION WARMUP=$WARMUP"
 } > "$OUT/versions.txt"
 echo -e "proxy\tconns\tmeasure\ttotal\trequests\tper_request" > "$OUT/profile.tsv"
@@ -151,7 +204,8 @@ for ((n = 1; n <= BACKENDS; n++)); do start_backend "$n"; done
         case $tool in
           callgrind) callgrind_one "$proxy" "$c" ;;
           strace) strace_one "$proxy" "$c" ;;
-          *) echo "bench: unknown tool $tool (callgrind, strace)" >&2; exit 2 ;;
+          cpu) cpu_one "$proxy" "$c" ;;
+          *) echo "bench: unknown tool $tool (callgrind, strace, cpu)" >&2; exit 2 ;;
         esac
       done
     done
