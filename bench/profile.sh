@@ -177,7 +177,7 @@ cpu_one() {
                    undef $top; undef $where; $top_kernel = 0; next }
     my ($ip, $sym) = /^\s*([0-9a-f]+)\s+(\S+)/ or next;
     if (!defined $top) { $top = $sym; $top_kernel = hex(substr($ip, 0, 4)) >= 0xffff }
-    # The call's entry point by any of the names the kernel's inlining leaves on the stack.
+    # The call by any of the names that inlining in the kernel leaves on the stack.
     $where = $1 // $2 if !defined $where
                          && $sym =~ /^(?:__x64_sys_|__se_sys_|__do_sys_|__sys_|ksys_)(\w+)|^do_(epoll_\w+)/;
     END { printf "%-9s   where the time goes:", ""; for (sort { $n{$b} <=> $n{$a} } keys %n) {
