@@ -14,6 +14,7 @@
 #include "core/duration.h"
 #include "core/errors.h"
 #include "core/format.h"
+#include "core/signal_counter.h"
 #include "core/terminal.h"
 #include "scenario/load_generator.h"
 #include "scenario/report.h"
@@ -23,6 +24,8 @@ namespace flotilla {
 namespace {
 
 constexpr int kMaxLoadThreads = 64;
+// How soon a SIGINT or SIGTERM ends the run.
+constexpr Duration kSignalPoll = std::chrono::milliseconds(100);
 
 bool name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';
@@ -143,11 +146,23 @@ int load_command(const LoadFlags& flags, std::ostream& out) {
   config.threads = run.threads;
 
   LoadGenerator load(config);
+  // SIGINT or SIGTERM ends the run early and still prints the summary of what was sent, as wrk
+  // and k6 do; the requests then in flight are abandoned and counted apart.
+  const SignalCounter signals;
   const auto started = std::chrono::steady_clock::now();
   load.start();
   const bool tty = !flags.quiet && cursor_control_allowed(STDERR_FILENO);
   bool line_open = false;
-  while (!load.wait_for(std::chrono::seconds(1))) {
+  bool interrupted = false;
+  auto next_progress = started + std::chrono::seconds(1);
+  while (!load.wait_for(kSignalPoll)) {
+    if (signals.count() > 0) {
+      interrupted = true;
+      load.stop();
+      break;
+    }
+    if (std::chrono::steady_clock::now() < next_progress) continue;
+    next_progress += std::chrono::seconds(1);
     if (flags.quiet) continue;
     const LoadSnapshot snap = load.snapshot(2);
     ProgressLine progress;
@@ -165,6 +180,7 @@ int load_command(const LoadFlags& flags, std::ostream& out) {
 
   const LoadSnapshot snap = load.snapshot();
   const std::uint64_t completed = snap.ok + snap.errors;
+  const std::uint64_t abandoned = snap.sent - std::min(snap.sent, completed);
   const double achieved = elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0;
   const bool any = snap.latency.count() > 0;
   const auto p50 = millis_if(any, snap.latency.percentile(50));
@@ -190,6 +206,8 @@ int load_command(const LoadFlags& flags, std::ostream& out) {
         {"ok", snap.ok},
         {"errors", snap.errors},
         {"errors_by_kind", by_kind},
+        {"interrupted", interrupted},
+        {"abandoned", abandoned},
         {"elapsed_s", elapsed_s},
         {"achieved_rps", achieved},
         {"latency_ms",
@@ -206,6 +224,9 @@ int load_command(const LoadFlags& flags, std::ostream& out) {
   text << run.url << ": " << format_number(run.rps) << " requests/s for "
        << format_duration(run.duration) << ", " << connections << " connections, " << run.threads
        << (run.threads == 1 ? " thread" : " threads") << "\n";
+  if (interrupted)
+    text << "  interrupted after " << format_number(elapsed_s, 2) << " s: " << abandoned
+         << " requests in flight abandoned (neither ok nor errors)\n";
   text << "  requests  " << snap.sent << " sent, " << snap.ok << " ok, " << snap.errors
        << " errors\n";
   if (snap.errors > 0) {

@@ -11,8 +11,12 @@
 //
 //   {"url", "rps", "duration_s", "connections", "threads", "timeout_s", "sent", "ok", "errors",
 //    "errors_by_kind": {"http_5xx", "http_4xx", "connect_error", "reset", "timeout",
-//    "overload"}, "elapsed_s", "achieved_rps",
+//    "overload"}, "interrupted", "abandoned", "elapsed_s", "achieved_rps",
 //    "latency_ms": {"p50", "p90", "p99", "max"} (each null without a successful request)}
+//
+// SIGINT or SIGTERM ends the run early (within 100 ms): sending stops, the requests in flight
+// are abandoned ("abandoned": counted neither ok nor errors), and the summary of what was sent
+// is printed, marked "interrupted", with exit 0, as wrk does.
 //
 // achieved_rps: requests completed (ok or not) per second from the start to the last one.
 // Exit 0 when it ran (errors are figures, not a failure). Bad arguments (a URL that is not

@@ -1,11 +1,7 @@
 // make_simulated(): the simulated world. The only place that builds a VirtualScheduler and the
 // modelled fleet, data plane and traffic for the assembled system. No process is started and no
 // socket is opened.
-#include <signal.h>
-
-#include <csignal>
-#include <mutex>
-
+#include "core/signal_counter.h"
 #include "core/virtual_scheduler.h"
 #include "orchestrator/environment.h"
 #include "orchestrator/worker_metrics_source.h"
@@ -16,41 +12,6 @@
 namespace flotilla {
 
 namespace {
-
-// SIGINT and SIGTERM stop a long simulation as they stop a live run. A counter, not Asio: the
-// simulator runs no io_context. Several simulations may run at once (compare): the first
-// installs the handler, the last restores what was there.
-volatile std::sig_atomic_t g_signals = 0;
-void on_signal(int) { g_signals = g_signals + 1; }
-
-class SignalCounter {
- public:
-  SignalCounter() {
-    std::lock_guard lock(mu_);
-    if (users_++ > 0) return;
-    g_signals = 0;
-    struct sigaction action {};
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_int_);
-    sigaction(SIGTERM, &action, &previous_term_);
-  }
-  ~SignalCounter() {
-    std::lock_guard lock(mu_);
-    if (--users_ > 0) return;
-    sigaction(SIGINT, &previous_int_, nullptr);
-    sigaction(SIGTERM, &previous_term_, nullptr);
-  }
-  SignalCounter(const SignalCounter&) = delete;
-  SignalCounter& operator=(const SignalCounter&) = delete;
-  int count() const { return static_cast<int>(g_signals); }
-
- private:
-  static inline std::mutex mu_;
-  static inline int users_ = 0;
-  static inline struct sigaction previous_int_ {};
-  static inline struct sigaction previous_term_ {};
-};
 
 // A worker's own numbers straight from its model, published as the live worker's /metrics are.
 class SimWorkerMetrics final : public MetricSource {

@@ -1,6 +1,8 @@
 // `flotilla load --url` as a user runs it: the real binary against a real flotilla-worker.
 #include <doctest/doctest.h>
+#include <signal.h>
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -86,4 +88,29 @@ TEST_CASE("load: bad arguments exit 2 with a message naming the flag") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find(row.says) != std::string::npos);
   }
+}
+
+TEST_CASE("load: SIGINT ends the run early and still prints the summary, as wrk does") {
+  Worker worker("w1");
+  const std::string url = "http://" + worker.target() + "/work";
+  Subprocess load(load_argv({"--url", url, "--rps", "100", "--duration", "60s", "--json"}));
+  // A progress line means the run has been sending for a second.
+  REQUIRE(load.wait_for_output([&] { return load.err().find("offered") != std::string::npos; },
+                               20s));
+  REQUIRE(::kill(load.pid(), SIGINT) == 0);
+  const auto r = load.finish(10s);  // far less than the 60 s it was asked to run
+  INFO(r.out, r.err);
+  REQUIRE_FALSE(r.timed_out);
+  CHECK(r.signal == 0);
+  CHECK(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["interrupted"] == true);
+  CHECK(j["elapsed_s"].get<double>() < 30);
+  const auto sent = j["sent"].get<std::uint64_t>();
+  CHECK(sent >= 100);   // at least the first second's
+  CHECK(sent < 6000);   // not the whole minute
+  CHECK(j["ok"].get<std::uint64_t>() + j["errors"].get<std::uint64_t>() +
+            j["abandoned"].get<std::uint64_t>() ==
+        sent);
+  CHECK(j["errors"] == 0);
 }
