@@ -44,6 +44,7 @@ SwarmProviderOptions swarm_options(const Scenario& scenario) {
   SwarmProviderOptions options;
   if (!scenario.fleet.image.empty()) options.image = scenario.fleet.image;
   options.constraints = scenario.fleet.constraints;
+  if (!scenario.fleet.bind.empty()) options.bind = scenario.fleet.bind;
   return options;
 }
 

@@ -80,7 +80,9 @@ inline constexpr std::string_view kProviderSwarm = "swarm";
 //   "swarm"              a flotilla-worker as a Docker Swarm service (fleet/swarm_provider.h);
 //                        "profile" required as for "process"; "image" the worker image
 //                        (default: the provider's, flotilla-worker:latest), "constraints" its
-//                        placement constraints (["node.role==manager"]; default none).
+//                        placement constraints (["node.role==manager"]; default none), "bind"
+//                        the IPv4 address workers listen on (default 127.0.0.1; 0.0.0.0 on a
+//                        many-node swarm, where a worker is reached at its node's address).
 struct FleetSpec {
   std::string provider = std::string(kProviderProcess);
   // Resolved path of the worker profile (fleet/*.json); empty: none (command provider only).
@@ -90,6 +92,7 @@ struct FleetSpec {
   std::optional<Duration> boot_time;  // the command provider's "boot_time"
   std::string image;                  // the swarm provider's; empty: its default
   std::vector<std::string> constraints;  // the swarm provider's
+  std::string bind;                      // the swarm provider's; empty: its default
   int min = 0;
   int max = 1;
   int desired = 0;

@@ -120,7 +120,9 @@ TEST_CASE("swarm provider: user mistakes are UserErrors naming the socket and th
   }
 }
 
-TEST_CASE("swarm provider: launch, the announced port answers, kill ends it, stop removes it") {
+TEST_CASE(
+    "swarm provider: launch, the announced port answers, stop and cont, kill ends it, stop removes "
+    "it") {
   require_swarm();
   Harness h;
   const WorkerId killed = h.provider->launch(worker_spec());
@@ -147,6 +149,22 @@ TEST_CASE("swarm provider: launch, the announced port answers, kill ends it, sto
     CHECK(healthy);
     CHECK(test::http_get(port, "/").worker == id);
   }
+
+  // SIGSTOP on this node freezes the container (it stops answering), SIGCONT thaws it.
+  const auto killed_port = h.listening[killed].front().port;
+  auto answers = [&] {
+    try {
+      test::HttpClient client(killed_port, 300ms);
+      return client.request("GET", "/health").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  h.provider->signal(killed, SIGSTOP);
+  CHECK(h.run_until([&] { return !answers(); }, 10s));
+  h.provider->signal(killed, SIGCONT);
+  CHECK(h.run_until(answers, 10s));
+  CHECK_FALSE(h.exited(killed));
 
   h.provider->signal(killed, SIGKILL);
   REQUIRE(h.run_until([&] { return h.exited(killed); }, 20s));

@@ -798,10 +798,13 @@ TEST_CASE("parse_scenario: the swarm provider's fleet, its defaults and its mist
       swarm_with([](json& d) {
         d["fleet"]["image"] = "flotilla-worker:test";
         d["fleet"]["constraints"] = {"node.role==manager", "node.labels.zone!=a"};
+        d["fleet"]["bind"] = "0.0.0.0";
         d["faults"].push_back({{"at", "10s"}, {"for", "5s"}, {"slow", {{"factor", 3}}}});
       }),
       repo.scenario_path());
   CHECK(full.fleet.image == "flotilla-worker:test");
+  CHECK(full.fleet.bind == "0.0.0.0");
+  CHECK(plain.fleet.bind.empty());
   CHECK(full.fleet.constraints ==
         std::vector<std::string>{"node.role==manager", "node.labels.zone!=a"});
 
@@ -831,6 +834,8 @@ TEST_CASE("parse_scenario: the swarm provider's fleet, its defaults and its mist
          d["fleet"]["command"] = {"./server", "{port}"};
        }),
        "/fleet/command", "swarm provider"},
+      {"a bind that is not an address", swarm_with([](json& d) { d["fleet"]["bind"] = "node"; }),
+       "/fleet/bind", "an IPv4 address"},
       {"an image with the process provider", process_image, "/fleet/image",
        "\"provider\": \"swarm\""},
       {"constraints with the command provider", command_constraints, "/fleet/constraints",
