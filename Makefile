@@ -8,8 +8,9 @@ DEB_PACKAGES := cmake ninja-build g++ make libboost-dev libboost-filesystem-dev 
 # Only `make test` needs these: the browser that checks report.html and serve's dashboard, and
 # its WebDriver (tests/integration), the JSON Schema validator that holds schema/ to
 # `flotilla validate` (tests/schema), and Prometheus, whose promtool checks GET /metrics and
-# whose server scrapes serve (tests/metrics, tests/serve, tests/integration).
-TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus
+# whose server scrapes serve (tests/metrics, tests/serve, tests/integration), and Docker Engine
+# with Swarm mode (make swarm-up) for the swarm provider's tests.
+TEST_PACKAGES := chromium chromium-driver python3-jsonschema prometheus docker.io
 # Only `make bench` and `make bench-profile` need these: the peers compared with, the load
 # generator, and the counters of instructions, system calls and CPU time.
 BENCH_PACKAGES := nginx haproxy wrk curl procps util-linux valgrind strace linux-perf
@@ -22,7 +23,7 @@ CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON
 PREFIX ?= /usr/local
 
 .PHONY: all deps test-deps bench-deps build test demo bench bench-profile bench-sim sanitize tsan \
-        soak install clean
+        soak install clean swarm-up image
 
 all: build
 
@@ -46,9 +47,20 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build test-deps
+test: build test-deps swarm-up image
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $$(($(JOBS) + 6)) --timeout 300 \
 	  --resource-spec-file ctest-resources.json
+
+# A one-node Docker Swarm for the swarm provider (tools/swarm-up.sh): dockerd with no bridge and
+# no iptables rules, the swarm on 127.0.0.1 without its ingress network. Idempotent; when the
+# engine cannot start it says why and the swarm tests are skipped.
+swarm-up:
+	@tools/swarm-up.sh
+
+# The worker image flotilla-worker:latest FROM scratch (tools/worker-image.sh), when missing or
+# older than the built flotilla-worker.
+image: build
+	@tools/worker-image.sh $(BUILD_DIR)/bin/flotilla-worker
 
 demo: build
 	$(BUILD_DIR)/bin/flotilla run scenarios/flash-sale.json

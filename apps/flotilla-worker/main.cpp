@@ -13,9 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "core/config.h"
 #include "core/duration.h"
 #include "core/errors.h"
 #include "flotilla_version.h"
@@ -38,6 +40,7 @@ Duration duration_flag(const std::string& flag, const std::string& text, Duratio
 
 struct Flags {
   std::string profile_path;
+  std::string profile_json;
   std::optional<int> capacity;
   std::optional<std::string> service_time_mean;
   std::optional<std::string> distribution;
@@ -53,6 +56,11 @@ struct Flags {
 WorkerProfile build_profile(const Flags& f) {
   WorkerProfile p;
   if (!f.profile_path.empty()) p = load_worker_profile(f.profile_path);
+  if (!f.profile_json.empty()) {
+    const auto doc = nlohmann::json::parse(f.profile_json, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) throw UserError("--profile-json: expected a worker profile as JSON");
+    p = parse_worker_profile(ConfigNode(doc, "--profile-json"));
+  }
   if (f.capacity) p.capacity = *f.capacity;
   if (f.queue_limit) p.queue_limit = *f.queue_limit;
   if (f.boot_time)
@@ -74,7 +82,10 @@ WorkerProfile build_profile(const Flags& f) {
 int run(int argc, char** argv) {
   CLI::App app{"flotilla-worker: a simulated server of limited capacity"};
   Flags f;
-  app.add_option("--profile", f.profile_path, "worker profile file (fleet/*.json)");
+  auto* profile = app.add_option("--profile", f.profile_path, "worker profile file (fleet/*.json)");
+  // A container on another node has no copy of the file: the swarm provider sends its content.
+  app.add_option("--profile-json", f.profile_json, "worker profile as JSON text")
+      ->excludes(profile);
   app.add_option("--capacity", f.capacity, "requests served at once")
       ->check(CLI::Range(1, kMaxCapacity));
   app.add_option("--service-time-mean", f.service_time_mean, "mean service time, e.g. 20ms");
@@ -86,7 +97,8 @@ int run(int argc, char** argv) {
   app.add_option("--boot-time", f.boot_time, "time until /health answers 200, e.g. 1s");
   app.add_option("--id", f.id, "worker id, sent as X-Flotilla-Worker");
   app.add_option("--seed", f.seed, "seed of the service time draws");
-  app.add_option("--host", f.host, "address to listen on");
+  // --bind is the name the swarm provider uses: the node's address, or 0.0.0.0.
+  app.add_option("--host,--bind", f.host, "address to listen on");
   app.add_option("--port", f.port, "port to listen on (0: the OS picks)");
   app.set_version_flag("--version", version_line("flotilla-worker"));
   try {

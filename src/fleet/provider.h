@@ -1,7 +1,8 @@
 #pragma once
 // Provider: launches and stops workers and reports what happens to them (AWS: the EC2 side of an
 // Auto Scaling group). Implementations: flotilla-worker processes (process_provider.h), the
-// user's own server as a command (command_provider.h), modelled workers (sim/sim_fleet.h).
+// user's own server as a command (command_provider.h), flotilla-worker as Docker Swarm services
+// (swarm_provider.h), modelled workers (sim/sim_fleet.h).
 //
 // Contract, for every provider:
 // - launch() returns the new worker's id at once; the worker then reports on_listening once,
@@ -19,6 +20,9 @@
 //                  local process   endpoint            after a SIGKILLed flotilla
 //   process        yes (pid)       its announce line   PR_SET_PDEATHSIG kills it
 //   command        yes (pid)       HOST:{port} chosen  PR_SET_PDEATHSIG kills it
+//   swarm          no (nullopt)    its announce line   the next start's sweep removes its
+//                                  (the node's address  services (their labels name the
+//                                  for 0.0.0.0)         owner's host, pid and start time)
 //   simulated      no (nullopt)    a made-up address   nothing runs outside flotilla
 //
 // Threading: every method is called on the control-plane thread, and every callback is

@@ -7,7 +7,8 @@
 //                    live (make_live)                      simulated (make_simulated)
 //   scheduler        Asio timers on the wall clock         virtual time (an event queue)
 //   provider         flotilla-worker child processes,      modelled workers (sim/sim_fleet.h)
-//                    or the user's command (LiveOptions)
+//                    the user's command or swarm services
+//                    (LiveOptions)
 //   data plane       the balancer: an HTTP proxy           requests as events
 //   (sim/sim_data_plane.h) health probe     GET /health over TCP                  the modelled
 //   worker's answer worker metrics   GET /metrics over TCP; a command's    the modelled worker's
@@ -32,6 +33,7 @@
 #include "balancer/target_group.h"
 #include "core/scheduler.h"
 #include "fleet/provider.h"
+#include "fleet/swarm_provider.h"
 #include "metrics/metric_source.h"
 #include "scenario/traffic.h"
 #include "worker/faults.h"
@@ -92,11 +94,18 @@ class Environment {
 // (fleet/command_provider.h). A command worker's CPUUtilization comes from its processes' CPU
 // time (process_cpu_source.h), and it has no control interface (control_worker logs and does
 // nothing: its scenario and admin API refuse those faults).
-enum class LiveProvider { kProcess, kCommand };
+// A swarm worker is a flotilla-worker in a Docker Swarm service (fleet/swarm_provider.h): its
+// numbers and faults go over its control interface as a process's do, and a signal for a
+// worker on another node goes there too (PUT /flotilla/signal).
+enum class LiveProvider { kProcess, kCommand, kSwarm };
 
 struct LiveOptions {
   BalancerConfig balancer;
   LiveProvider provider = LiveProvider::kProcess;
+  // The swarm provider's settings (image, constraints); make_live() checks the engine, the
+  // swarm and the image before anything starts (UserError) and sweeps what a SIGKILLed
+  // flotilla left.
+  SwarmProviderOptions swarm;
   // The control plane's io_context, when the caller serves more on it (serve's admin API);
   // it must outlive the environment. Null: the environment has its own.
   boost::asio::io_context* io = nullptr;

@@ -1,5 +1,5 @@
-// make_live(): the real world. The only place that builds a LiveScheduler, a ProcessProvider or
-// CommandProvider, and the Balancer for the assembled system.
+// make_live(): the real world. The only place that builds a LiveScheduler, a ProcessProvider,
+// CommandProvider or SwarmProvider, and the Balancer for the assembled system.
 #include <signal.h>
 
 #include <memory>
@@ -12,10 +12,12 @@
 #include "core/live_scheduler.h"
 #include "fleet/command_provider.h"
 #include "fleet/process_provider.h"
+#include "fleet/swarm_provider.h"
 #include "orchestrator/environment.h"
 #include "orchestrator/process_cpu_source.h"
 #include "orchestrator/worker_metrics_source.h"
 #include "scenario/load_generator.h"
+#include "worker/control.h"
 
 namespace flotilla {
 
@@ -31,7 +33,7 @@ class LiveEnvironment final : public Environment {
         io_(options.io ? *options.io : *own_io_),
         scheduler_(io_),
         kind_(options.provider),
-        provider_(make_provider(io_, kind_)),
+        provider_(make_provider(io_, kind_, std::move(options.swarm))),
         host_(options.balancer.host),
         balancer_(std::move(options.balancer)),
         signals_(io_, SIGINT, SIGTERM) {
@@ -102,9 +104,30 @@ class LiveEnvironment final : public Environment {
   int signals_received() const override { return signals_received_; }
 
  private:
-  static std::unique_ptr<Provider> make_provider(boost::asio::io_context& io, LiveProvider kind) {
+  static std::unique_ptr<Provider> make_provider(boost::asio::io_context& io, LiveProvider kind,
+                                                 SwarmProviderOptions swarm) {
     if (kind == LiveProvider::kCommand) return std::make_unique<CommandProvider>(io);
+    if (kind == LiveProvider::kSwarm) {
+      swarm.remote_signal = [&io](const WorkerId& id, const Endpoint& endpoint, int sig,
+                                  Duration stop_for) {
+        send_self_signal(io, id, endpoint, sig, stop_for);
+      };
+      return SwarmProvider::make_checked(io, std::move(swarm));
+    }
     return std::make_unique<ProcessProvider>(io);
+  }
+
+  // A worker whose process flotilla cannot signal signals itself (worker/control.h).
+  static void send_self_signal(boost::asio::io_context& io, const WorkerId& id,
+                               const Endpoint& endpoint, int sig, Duration stop_for) {
+    const SelfSignal s{sig, stop_for};
+    HttpRequest request{"PUT", std::string(kSignalPath), self_signal_json(s), "application/json"};
+    http_request(io, endpoint, std::move(request), kControlTimeout, [id](HttpGetResult result) {
+      if (!result.ok || result.status != 200)
+        spdlog::warn("worker {}: its control interface did not take the signal ({})", id,
+                     result.ok ? "status " + std::to_string(result.status) + ": " + result.body
+                               : result.error);
+    });
   }
 
   void await_signal() {

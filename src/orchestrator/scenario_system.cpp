@@ -34,8 +34,18 @@ WorkerProfile fleet_profile(const Scenario& scenario) {
 
 LiveProvider live_provider(const Scenario& scenario, const std::string& worker_executable) {
   if (scenario.fleet.provider == kProviderCommand) return LiveProvider::kCommand;
+  // The image holds its own flotilla-worker.
+  if (scenario.fleet.provider == kProviderSwarm) return LiveProvider::kSwarm;
   check_worker_executable(worker_executable);
   return LiveProvider::kProcess;
+}
+
+SwarmProviderOptions swarm_options(const Scenario& scenario) {
+  SwarmProviderOptions options;
+  if (!scenario.fleet.image.empty()) options.image = scenario.fleet.image;
+  options.constraints = scenario.fleet.constraints;
+  if (!scenario.fleet.bind.empty()) options.bind = scenario.fleet.bind;
+  return options;
 }
 
 BalancerSettings balancer_settings(const Scenario& scenario, std::uint64_t seed) {
@@ -102,6 +112,7 @@ std::unique_ptr<Environment> make_world(const Scenario& scenario, const WorkerPr
   }
   LiveOptions options;
   options.provider = live_provider(scenario, spec.worker_executable);
+  options.swarm = swarm_options(scenario);
   options.balancer = std::move(balancer);
   return make_live(std::move(options));
 }

@@ -39,6 +39,8 @@ void check_worker_executable(const std::string& path);
 // Which provider the live world uses for the scenario's fleet (the process provider checks
 // spec.worker_executable, the command provider needs none).
 LiveProvider live_provider(const Scenario& scenario, const std::string& worker_executable);
+// The swarm provider's settings from the scenario's fleet (image, constraints, bind).
+SwarmProviderOptions swarm_options(const Scenario& scenario);
 
 // The simulated world when spec.simulated, else the live one (after live_provider). --sim with
 // the command provider models the server with the fleet's profile; without a profile it is a

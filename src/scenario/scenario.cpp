@@ -1,5 +1,7 @@
 #include "scenario/scenario.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -31,12 +33,35 @@ bool valid_name(const std::string& name) {
 }
 
 FleetSpec parse_fleet(const ConfigNode& node) {
-  node.only_keys({"provider", "profile", "command", "health_check", "boot_time", "min", "max",
-                  "desired", "health_check_type", "health_check_grace_period", "termination_policy",
+  node.only_keys({"provider", "profile", "command", "health_check", "boot_time", "image",
+                  "constraints", "bind", "min", "max", "desired", "health_check_type",
+                  "health_check_grace_period", "termination_policy",
                   "new_instances_protected_from_scale_in", "zones"});
   FleetSpec fleet;
   if (auto provider = node.get("provider"))
-    fleet.provider = provider->as_enum({kProviderProcess, kProviderCommand});
+    fleet.provider = provider->as_enum({kProviderProcess, kProviderCommand, kProviderSwarm});
+  if (fleet.provider != kProviderSwarm) {
+    for (const char* key : {"image", "constraints", "bind"})
+      if (auto n = node.get(key))
+        n->fail(std::string("no \"") + key + "\" with the " + fleet.provider +
+                " provider; or \"provider\": \"swarm\"");
+  } else {
+    if (auto image = node.get("image")) fleet.image = image->as_nonempty_string();
+    if (auto bind = node.get("bind")) {
+      fleet.bind = bind->as_nonempty_string();
+      in_addr address{};
+      if (::inet_pton(AF_INET, fleet.bind.c_str(), &address) != 1)
+        bind->fail("an IPv4 address such as \"127.0.0.1\" or \"0.0.0.0\"");
+    }
+    if (auto constraints = node.get("constraints"))
+      for (const auto& c : constraints->items()) {
+        // Swarm's own syntax: an attribute, == or !=, and a value.
+        const std::string text = c.as_nonempty_string();
+        if (text.find("==") == std::string::npos && text.find("!=") == std::string::npos)
+          c.fail("a placement constraint such as \"node.role==manager\" (== or !=)");
+        fleet.constraints.push_back(text);
+      }
+  }
   if (fleet.provider == kProviderCommand) {
     const ConfigNode command = node.at("command");
     const auto args = command.items();
@@ -58,8 +83,8 @@ FleetSpec parse_fleet(const ConfigNode& node) {
   } else {
     for (const char* key : {"command", "health_check", "boot_time"})
       if (auto n = node.get(key))
-        n->fail(std::string("no \"") + key +
-                "\" with the process provider (the profile describes its worker); or "
+        n->fail(std::string("no \"") + key + "\" with the " + fleet.provider +
+                " provider (the profile describes its worker); or "
                 "\"provider\": \"command\"");
     fleet.profile = node.at("profile").as_path();
   }

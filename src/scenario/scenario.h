@@ -64,6 +64,7 @@ namespace flotilla {
 
 inline constexpr std::string_view kProviderProcess = "process";
 inline constexpr std::string_view kProviderCommand = "command";
+inline constexpr std::string_view kProviderSwarm = "swarm";
 
 // A scenario's fleet. "provider" says what a worker is:
 //   "process" (default)  a flotilla-worker with the profile's traits; "profile" required
@@ -76,6 +77,12 @@ inline constexpr std::string_view kProviderCommand = "command";
 //                        A profile is optional: it models the server for --sim. Faults that
 //                        need flotilla-worker's control interface (slow, errors, crash_after,
 //                        latency, flap) are mistakes with this provider.
+//   "swarm"              a flotilla-worker as a Docker Swarm service (fleet/swarm_provider.h);
+//                        "profile" required as for "process"; "image" the worker image
+//                        (default: the provider's, flotilla-worker:latest), "constraints" its
+//                        placement constraints (["node.role==manager"]; default none), "bind"
+//                        the IPv4 address workers listen on (default 127.0.0.1; 0.0.0.0 on a
+//                        many-node swarm, where a worker is reached at its node's address).
 struct FleetSpec {
   std::string provider = std::string(kProviderProcess);
   // Resolved path of the worker profile (fleet/*.json); empty: none (command provider only).
@@ -83,6 +90,9 @@ struct FleetSpec {
   std::vector<std::string> command;   // the command provider's argv, as written
   nlohmann::json health_check;        // the command provider's, as written; null: none
   std::optional<Duration> boot_time;  // the command provider's "boot_time"
+  std::string image;                  // the swarm provider's; empty: its default
+  std::vector<std::string> constraints;  // the swarm provider's
+  std::string bind;                      // the swarm provider's; empty: its default
   int min = 0;
   int max = 1;
   int desired = 0;

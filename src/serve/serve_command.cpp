@@ -80,6 +80,7 @@ int serve_command(const ServeOptions& options, std::ostream& out) {
   live.balancer.port = listen.port;
   live.io = &io;
   live.provider = provider;
+  live.swarm = swarm_options(scenario);
   std::unique_ptr<Environment> env = make_live(std::move(live));
   ServeSession session(*env, scenario, settings);
   AdminApi api(session, token);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include "core/accept_backoff.h"
 #include "core/errors.h"
@@ -232,6 +233,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
                           server_.model_, server_.now());
       prepare(static_cast<http::status>(a.status), a.body, "application/json");
       if (!a.allow.empty()) res_.set(http::field::allow, a.allow);
+      self_signal_after_write_ = a.then;
       write();
     } else if (path == "/health") {
       const WorkerHealth health = server_.model_.health(server_.now());
@@ -271,6 +273,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   void on_write(beast::error_code ec) {
     // The last answer before a crash is sent (or its connection failed): then nothing more.
     if (crash_after_write_) return server_.crash();
+    if (self_signal_after_write_) suffer_self_signal(*std::exchange(self_signal_after_write_, {}));
     // Once shutting down a connection is not read again: the response said, or should have
     // said, Connection: close.
     if (ec || !res_.keep_alive() || server_.shutting_down()) return close();
@@ -296,6 +299,7 @@ class WorkerServer::Impl::Session : public std::enable_shared_from_this<Session>
   bool head_ = false;
   bool caught_by_shutdown_ = false;
   bool crash_after_write_ = false;
+  std::optional<SelfSignal> self_signal_after_write_;
 };
 
 WorkerServer::Impl::Impl(WorkerProfile profile, std::string worker_id, std::uint64_t seed,

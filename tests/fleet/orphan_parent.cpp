@@ -2,6 +2,8 @@
 // until killed. The orphan test SIGKILLs it and checks the workers die too.
 //   fleet_orphan_parent               ProcessProvider, announcing shell workers
 //   fleet_orphan_parent command ARGV  CommandProvider running ARGV ({port} substituted)
+//   fleet_orphan_parent swarm PROFILE SwarmProvider running flotilla-worker services; prints
+//                                     "run RUN_ID" instead of pids
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/require.hpp>
@@ -12,15 +14,23 @@
 
 #include "fleet/command_provider.h"
 #include "fleet/process_provider.h"
+#include "fleet/swarm_provider.h"
 
 int main(int argc, char** argv) {
   using namespace flotilla;
   constexpr int kWorkers = 3;
   boost::asio::io_context io;
   const bool command = argc > 2 && std::string(argv[1]) == "command";
+  const bool swarm = argc > 2 && std::string(argv[1]) == "swarm";
   std::unique_ptr<Provider> provider;
+  std::string run_id;
   LaunchSpec spec;
-  if (command) {
+  if (swarm) {
+    auto swarm_provider = SwarmProvider::make_checked(io, {});
+    run_id = swarm_provider->run_id();
+    provider = std::move(swarm_provider);
+    spec = {"", {"--profile", argv[2], "--port", "0"}, "", std::nullopt};
+  } else if (command) {
     provider = std::make_unique<CommandProvider>(io);
     spec.executable = argv[2];
     for (int i = 3; i < argc; ++i) spec.args.push_back(argv[i]);
@@ -37,6 +47,11 @@ int main(int argc, char** argv) {
       .on_listening =
           [&](const WorkerId&, const Endpoint&) {
             if (++announced != kWorkers) return;
+            if (swarm) {
+              std::printf("run %s\n", run_id.c_str());
+              std::fflush(stdout);
+              return;
+            }
             std::printf("pids");
             for (const auto& id : ids) std::printf(" %d", provider->pid(id).value_or(-1));
             std::printf("\n");

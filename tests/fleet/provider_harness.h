@@ -1,6 +1,6 @@
 #pragma once
-// Test support for the providers of local processes (process_provider_test.cpp,
-// command_provider_test.cpp): a provider on its own io_context that records its callbacks, and
+// Test support for the providers (process_provider_test.cpp, command_provider_test.cpp,
+// swarm_provider_test.cpp): a provider on its own io_context that records its callbacks, and
 // checks on processes through /proc.
 #include <doctest/doctest.h>
 #include <poll.h>
@@ -107,9 +107,16 @@ inline bool poll_until(const std::function<bool()>& done,
   return true;
 }
 
-// Runs fleet_orphan_parent with `args` (its provider and workers), reads the pids of its three
-// workers once they announced, SIGKILLs it and checks every worker dies too.
-inline void check_workers_die_with_parent(const std::vector<std::string>& args) {
+// Starts fleet_orphan_parent with `args` (its provider and workers) and reads the first line it
+// prints (empty if none came within `limit`); the parent is SIGKILLed and reaped before it
+// returns, so what it launched is left behind.
+struct OrphanedParent {
+  pid_t pid = -1;
+  std::string line;
+};
+inline OrphanedParent run_and_kill_orphan_parent(
+    const std::vector<std::string>& args, Duration limit,
+    const std::function<void(const std::string& line)>& before_kill = {}) {
   int out[2];
   REQUIRE(::pipe(out) == 0);
   posix_spawn_file_actions_t actions;
@@ -120,15 +127,13 @@ inline void check_workers_die_with_parent(const std::vector<std::string>& args) 
   std::vector<char*> argv = {const_cast<char*>(FLEET_ORPHAN_PARENT)};
   for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
-  pid_t parent = -1;
-  REQUIRE(::posix_spawn(&parent, FLEET_ORPHAN_PARENT, &actions, nullptr, argv.data(), environ) ==
-          0);
+  OrphanedParent parent;
+  REQUIRE(::posix_spawn(&parent.pid, FLEET_ORPHAN_PARENT, &actions, nullptr, argv.data(),
+                        environ) == 0);
   ::posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
-
-  // Read "pids P1 P2 P3\n" with a deadline.
   std::string text;
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  const auto deadline = Clock::now() + limit;
   while (text.find('\n') == std::string::npos && Clock::now() < deadline) {
     pollfd pfd{out[0], POLLIN, 0};
     if (::poll(&pfd, 1, 50) <= 0) continue;
@@ -138,15 +143,26 @@ inline void check_workers_die_with_parent(const std::vector<std::string>& args) 
     text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(out[0]);
-  std::istringstream words(text);
+  if (const auto end = text.find('\n'); end != std::string::npos) parent.line = text.substr(0, end);
+  if (before_kill) before_kill(parent.line);
+  ::kill(parent.pid, SIGKILL);
+  ::waitpid(parent.pid, nullptr, 0);
+  return parent;
+}
+
+// Runs fleet_orphan_parent with `args`, reads the pids of its three workers once they
+// announced ("pids P1 P2 P3"), SIGKILLs it and checks every worker dies too.
+inline void check_workers_die_with_parent(const std::vector<std::string>& args) {
   std::string tag;
   std::vector<int> pids;
-  words >> tag;
-  for (int pid; words >> pid;) pids.push_back(pid);
-  const bool all_alive_before =
-      std::none_of(pids.begin(), pids.end(), [](int pid) { return process_gone(pid); });
-  ::kill(parent, SIGKILL);
-  ::waitpid(parent, nullptr, 0);
+  bool all_alive_before = false;
+  run_and_kill_orphan_parent(args, std::chrono::seconds(10), [&](const std::string& line) {
+    std::istringstream words(line);
+    words >> tag;
+    for (int pid; words >> pid;) pids.push_back(pid);
+    all_alive_before =
+        std::none_of(pids.begin(), pids.end(), [](int pid) { return process_gone(pid); });
+  });
 
   REQUIRE(tag == "pids");
   REQUIRE(pids.size() == 3);

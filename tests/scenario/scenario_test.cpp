@@ -777,3 +777,74 @@ TEST_CASE("parse_scenario: each command provider mistake names its JSON pointer"
     CHECK_MESSAGE(o.expected.find(row.expected) != std::string::npos, o.message);
   }
 }
+
+TEST_CASE("parse_scenario: the swarm provider's fleet, its defaults and its mistakes") {
+  using namespace flotilla;
+  TempRepo repo;
+  auto swarm_with = [](std::function<void(json&)> edit) {
+    json d = valid_document();
+    d["fleet"]["provider"] = "swarm";
+    edit(d);
+    return d;
+  };
+  const Scenario plain = parse_scenario(swarm_with([](json&) {}), repo.scenario_path());
+  CHECK(plain.fleet.provider == "swarm");
+  CHECK(plain.fleet.image.empty());  // the provider's default
+  CHECK(plain.fleet.constraints.empty());
+  CHECK_FALSE(plain.fleet.profile.empty());
+  CHECK(plain.faults.size() == 2);  // every fault of a flotilla-worker suits it
+
+  const Scenario full = parse_scenario(
+      swarm_with([](json& d) {
+        d["fleet"]["image"] = "flotilla-worker:test";
+        d["fleet"]["constraints"] = {"node.role==manager", "node.labels.zone!=a"};
+        d["fleet"]["bind"] = "0.0.0.0";
+        d["faults"].push_back({{"at", "10s"}, {"for", "5s"}, {"slow", {{"factor", 3}}}});
+      }),
+      repo.scenario_path());
+  CHECK(full.fleet.image == "flotilla-worker:test");
+  CHECK(full.fleet.bind == "0.0.0.0");
+  CHECK(plain.fleet.bind.empty());
+  CHECK(full.fleet.constraints ==
+        std::vector<std::string>{"node.role==manager", "node.labels.zone!=a"});
+
+  struct Row {
+    const char* what;
+    json document;
+    const char* pointer;
+    const char* expected;
+  };
+  json process_image = valid_document();
+  process_image["fleet"]["image"] = "flotilla-worker:latest";
+  json command_constraints = command_document();
+  command_constraints["fleet"]["constraints"] = {"node.role==manager"};
+  const Row rows[] = {
+      {"no profile", swarm_with([](json& d) { d["fleet"].erase("profile"); }), "/fleet/profile",
+       "a value"},
+      {"an empty image", swarm_with([](json& d) { d["fleet"]["image"] = ""; }), "/fleet/image",
+       "a non-empty string"},
+      {"constraints as one string",
+       swarm_with([](json& d) { d["fleet"]["constraints"] = "node.role==manager"; }),
+       "/fleet/constraints", "an array"},
+      {"a constraint without == or !=", swarm_with([](json& d) {
+         d["fleet"]["constraints"] = {"node.role==manager", "manager"};
+       }),
+       "/fleet/constraints/1", "== or !="},
+      {"a command", swarm_with([](json& d) {
+         d["fleet"]["command"] = {"./server", "{port}"};
+       }),
+       "/fleet/command", "swarm provider"},
+      {"a bind that is not an address", swarm_with([](json& d) { d["fleet"]["bind"] = "node"; }),
+       "/fleet/bind", "an IPv4 address"},
+      {"an image with the process provider", process_image, "/fleet/image",
+       "\"provider\": \"swarm\""},
+      {"constraints with the command provider", command_constraints, "/fleet/constraints",
+       "command provider"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.what);
+    const Outcome o = parse_outcome(row.document, repo.scenario_path());
+    CHECK(o.pointer == row.pointer);
+    CHECK_MESSAGE(o.expected.find(row.expected) != std::string::npos, o.message);
+  }
+}

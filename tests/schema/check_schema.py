@@ -152,6 +152,7 @@ SCHEDULED = "policies/scheduled-business-hours.json"
 BALANCER = "bench/conf/flotilla-balance.json"
 MIX = "scenarios/api-mix.json"
 COMMAND = "scenarios/command-python.json"
+SWARM = "scenarios/swarm-flash-sale.json"
 
 # (what is wrong, base file, schema, edit, the pointer flotilla names, text its message holds).
 # An unknown field is added beside the known one, so that only the unknown field is wrong.
@@ -271,6 +272,13 @@ WRONG = [
      "control interface"),
     ("a command with the process provider", SCENARIO, "scenario",
      setting("/fleet/command", ["./server", "{port}"]), "/fleet/command", "process provider"),
+    # the swarm provider
+    ("an image with the process provider", SCENARIO, "scenario",
+     setting("/fleet/image", "flotilla-worker:latest"), "/fleet/image", '"provider": "swarm"'),
+    ("a swarm constraint without == or !=", SWARM, "scenario",
+     setting("/fleet/constraints", ["manager"]), "/fleet/constraints/0", "== or !="),
+    ("a swarm fleet without a profile", SWARM, "scenario", removing("/fleet/profile"),
+     "/fleet/profile", "a value"),
 ]
 
 

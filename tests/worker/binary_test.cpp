@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <string>
@@ -202,6 +203,60 @@ TEST_CASE("flotilla-worker binary: crash_after exits with code 1 after the last 
   CHECK(kCrashExitCode == 1);
   CHECK(child.stderr_text().find("crash_after") != std::string::npos);
   CHECK(child.rest_of_stdout().empty());
+}
+
+namespace {
+
+std::uint16_t announced_port(Child& child) {
+  const auto line = child.read_line(std::chrono::seconds(20));
+  REQUIRE(line.has_value());
+  return static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+}
+
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  std::getline(stat, content);
+  const auto paren = content.rfind(')');
+  return paren != std::string::npos && paren + 2 < content.size() ? content[paren + 2] : '?';
+}
+
+}  // namespace
+
+TEST_CASE("flotilla-worker binary: PUT /flotilla/signal stops it for a while, then kills it") {
+  // --profile-json and --bind are what the swarm provider passes.
+  Child child({"--profile-json",
+               R"({"name": "inline", "capacity": 2, "boot_time": "0s", "queue_limit": 8,
+                   "service_time": {"distribution": "constant", "mean": "1ms"}})",
+               "--bind", "127.0.0.1", "--id", "bin-signal"});
+  const auto port = announced_port(child);
+  {
+    test::HttpClient client(port);
+    const auto stop =
+        client.request("PUT", "/flotilla/signal", R"({"signal": "STOP", "for": "1s"})");
+    CHECK(stop.status == 200);
+    CHECK(nlohmann::json::parse(stop.body) == nlohmann::json{{"signal", "STOP"}, {"for", "1s"}});
+  }
+  CHECK(
+      test::wait_until([&] { return process_state(child.pid()) == 'T'; }, std::chrono::seconds(5)));
+  // Its helper continues it: it answers again without anyone sending SIGCONT.
+  CHECK(test::wait_until([&] { return process_state(child.pid()) != 'T'; },
+                         std::chrono::seconds(10)));
+  CHECK(test::http_get(port, "/health").status == 200);
+
+  const auto bad = test::http_get(port, "/flotilla/signal");
+  CHECK(bad.status == 405);
+  {
+    test::HttpClient client(port);
+    for (const char* body : {R"({"signal": "TERM"})", R"({"signal": "STOP"})",
+                             R"({"signal": "KILL", "for": "1s"})", "not json"})
+      CHECK_MESSAGE(client.request("PUT", "/flotilla/signal", body).status == 400, body);
+    CHECK(client.request("PUT", "/flotilla/signal", R"({"signal": "KILL"})").status == 200);
+  }
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status.has_value());
+  CHECK(WIFSIGNALED(*status));
+  CHECK(WTERMSIG(*status) == SIGKILL);
 }
 
 }  // namespace flotilla
