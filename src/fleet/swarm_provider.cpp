@@ -128,6 +128,7 @@ struct SwarmProvider::Impl : std::enable_shared_from_this<Impl> {
     bool exited = false;
     bool announced = false;
     bool stopping = false;
+    Duration stop_grace{};  // stop()'s, once it was called
     bool removing = false;
     std::string container_id;
     std::string node_id;
@@ -213,7 +214,7 @@ struct SwarmProvider::Impl : std::enable_shared_from_this<Impl> {
     }
     w.service_id = doc["ID"].get<std::string>();
     spdlog::debug("worker {}: service {} ({})", id, w.name, w.service_id);
-    if (w.stopping) scale_to_zero(id, options.stop_grace);
+    if (w.stopping) scale_to_zero(id, w.stop_grace);
     schedule_poll();
   }
 
@@ -587,6 +588,7 @@ void SwarmProvider::stop(const WorkerId& id, Duration grace) {
   auto it = impl_->workers.find(id);
   if (it == impl_->workers.end() || it->second.exited || it->second.stopping) return;
   it->second.stopping = true;
+  it->second.stop_grace = grace;
   // A service still being created is scaled down once it exists (on_created).
   if (!it->second.creating) impl_->scale_to_zero(id, grace);
 }

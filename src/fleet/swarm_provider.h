@@ -16,7 +16,8 @@
 //   kLabelWorker (the WorkerId).
 // - on_listening: the worker's announce line ("listening on HOST:PORT", parse_announce), read
 //   from the service's log stream (GET /services/{id}/logs?follow=1, which the managers serve
-//   for a task on any node). A HOST of 0.0.0.0 (a worker told to --bind 0.0.0.0) is replaced by
+//   for a task on any node), followed once a poll sees the task running (before, the engine
+//   ends the stream at once). A HOST of 0.0.0.0 (a worker told to --bind 0.0.0.0) is replaced by
 //   the address of the node the task runs on (GET /nodes/{id}: Status.Addr).
 // - on_exit: from the task states (GET /tasks, all of this provider's services in one request,
 //   every Options::poll_interval): a task in a final state (complete, failed, shutdown,
@@ -77,7 +78,8 @@ struct SwarmProviderOptions {
   std::string bind = "127.0.0.1";
   std::string id_prefix = "i-";
   std::uint64_t first_id = 1;
-  // Used when a launch gives no grace of its own: the removal of a service at the end.
+  // The services' StopGracePeriod until stop() sets its own: what a worker gets when its service
+  // is removed without stop() (the destructor, the sweep).
   Duration stop_grace = std::chrono::seconds(5);
   Duration poll_interval = std::chrono::milliseconds(250);
   Duration remote_stop_limit = std::chrono::seconds(60);

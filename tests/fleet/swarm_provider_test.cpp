@@ -53,11 +53,13 @@ bool loopback(const Endpoint& e) {
          (ntohl(address.s_addr) >> 24) == 127;
 }
 
-// The ids of the services whose label `label` is `value`.
-std::vector<std::string> services_labelled(std::string_view label, const std::string& value) {
+// The ids of the services of run `run` (kLabelRun), and of its worker `worker` when given:
+// worker ids repeat across runs (every provider counts from 1), run ids do not.
+std::vector<std::string> services_of_run(const std::string& run, const WorkerId& worker = "") {
   boost::asio::io_context io;
   DockerEngine engine(io, docker_socket_path(std::getenv("DOCKER_HOST")));
-  const json filter = {{"label", {std::string(label) + "=" + value}}};
+  json filter = {{"label", {std::string(kLabelRun) + "=" + run}}};
+  if (!worker.empty()) filter["label"].push_back(std::string(kLabelWorker) + "=" + worker);
   const auto r = engine.request_now(
       "GET", std::string(kDockerApi) + "/services?filters=" + url_encode(filter.dump()));
   REQUIRE(r.ok);
@@ -175,8 +177,8 @@ TEST_CASE(
   CHECK(h.provider->running() == 0);
   CHECK(h.run_until(
       [&] {
-        return services_labelled(kLabelWorker, killed).empty() &&
-               services_labelled(kLabelWorker, stopped).empty();
+        return services_of_run(h.provider->run_id(), killed).empty() &&
+               services_of_run(h.provider->run_id(), stopped).empty();
       },
       20s));
   REQUIRE(h.events.size() == 4);  // the two announces in either order, then the two exits
@@ -196,13 +198,13 @@ TEST_CASE(
       {"swarm", (test::kSource / "fleet/standard.json").string()}, kServiceStart);
   REQUIRE(parent.line.starts_with("run "));
   const std::string run = parent.line.substr(4);
-  CHECK(services_labelled(kLabelRun, run).size() == 3);  // nothing removed them
+  CHECK(services_of_run(run).size() == 3);  // nothing removed them
 
   boost::asio::io_context io;
   SwarmProvider next(io, {});
   CHECK(next.sweep() >= 3);
-  CHECK(services_labelled(kLabelRun, run).empty());
-  CHECK(services_labelled(kLabelWorker, mine).size() == 1);
+  CHECK(services_of_run(run).empty());
+  CHECK(services_of_run(live.provider->run_id(), mine).size() == 1);
   CHECK_FALSE(live.exited(mine));
 }
 
